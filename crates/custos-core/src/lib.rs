@@ -1,0 +1,16 @@
+//! Domain types and rules of custos: time in 90 kHz units, the error type with its kinds,
+//! camera and stream identities, retention classes (F1) and the encoded-frame hand-off between
+//! ingest and footage.
+//!
+//! This crate owns the vocabulary every other crate speaks. It must not do I/O: no files, no
+//! sockets, no clocks read implicitly (callers pass "now" in), no printing.
+#![forbid(clippy::print_stdout, clippy::print_stderr)]
+
+pub mod camera;
+pub mod error;
+pub mod frame;
+pub mod retention;
+pub mod time;
+
+pub use error::{Error, ErrorKind, Result};
+pub use time::{Duration90k, Time90k};
