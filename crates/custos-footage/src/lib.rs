@@ -1,0 +1,23 @@
+//! Footage of custos: the segment files and everything that reads or removes them.
+//!
+//! Owns the on-disk layout ([`layout`]), the per-stream recorder that turns encoded frames
+//! into fragmented-MP4 segments and index rows ([`recorder`]), crash recovery and
+//! reconciliation of files with rows ([`recovery`]), the read path that gives any time range
+//! back as one MP4 or an HLS playlist ([`read`]), and retention with capacity prediction
+//! ([`retention`], [`capacity`]).
+//!
+//! Footage never transcodes and never decides who may read: callers (server, CLI) authorise
+//! and register access before calling the read path. Nothing here deletes a segment inside its
+//! legal minimum or under a hold: the only deletion path takes an [`retention::ExpiredSegment`],
+//! which can be made only by checking both.
+#![forbid(clippy::print_stdout, clippy::print_stderr)]
+
+pub mod capacity;
+pub mod layout;
+pub mod read;
+pub mod recorder;
+pub mod recovery;
+pub mod retention;
+mod segment_file;
+
+pub use layout::DataDir;

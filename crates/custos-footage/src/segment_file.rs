@@ -1,0 +1,120 @@
+//! One segment file being written: init segment, then one `moof`+`mdat` per GOP, each made
+//! durable (fsync) before the next, hashing as it goes.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use custos_core::{Error, Result};
+use sha2::{Digest, Sha256};
+
+/// Writes through to the file and the running hash together.
+struct HashingWriter<'a> {
+    file: &'a mut File,
+    hasher: &'a mut Sha256,
+    written: u64,
+}
+
+impl Write for HashingWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.file.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.written += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush()
+    }
+}
+
+pub(crate) struct SegmentFile {
+    path: PathBuf,
+    file: File,
+    hasher: Sha256,
+    len: u64,
+    next_seq: u32,
+}
+
+impl SegmentFile {
+    /// Creates the file (never overwriting one) and writes the init segment.
+    pub fn create(path: &Path, sample_entry: &[u8], width: u16, height: u16) -> Result<SegmentFile> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+        }
+        let file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(path)
+            .map_err(|e| Error::io(format!("creating segment {}", path.display()), e))?;
+        let mut s = SegmentFile { path: path.to_path_buf(), file, hasher: Sha256::new(), len: 0, next_seq: 1 };
+        let mut w = HashingWriter { file: &mut s.file, hasher: &mut s.hasher, written: 0 };
+        custos_mp4::write_init_segment(&mut w, sample_entry, width, height, 90_000)
+            .map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
+        s.len = w.written;
+        // Make the new directory entry durable too.
+        if let Some(dir) = path.parent()
+            && let Ok(d) = File::open(dir)
+        {
+            let _ = d.sync_all();
+        }
+        Ok(s)
+    }
+
+    /// Appends one fragment and makes it durable. On failure the file is truncated back to the
+    /// last complete fragment, so what was written before is kept intact.
+    pub fn append(&mut self, base_decode_time: u64, samples: &[custos_mp4::FragmentSample<'_>]) -> Result<()> {
+        let before = self.len;
+        let mut hasher = self.hasher.clone();
+        let mut w = HashingWriter { file: &mut self.file, hasher: &mut hasher, written: 0 };
+        let r = custos_mp4::write_fragment(&mut w, self.next_seq, base_decode_time, samples)
+            .and_then(|_| w.file.sync_data());
+        let written = w.written;
+        match r {
+            Ok(()) => {
+                self.hasher = hasher;
+                self.len = before + written;
+                self.next_seq += 1;
+                Ok(())
+            }
+            Err(e) => {
+                let _ = self.file.set_len(before);
+                let _ = self.file.sync_data();
+                use std::io::Seek;
+                let _ = self.file.seek(std::io::SeekFrom::Start(before));
+                Err(Error::io(format!("writing fragment to {}", self.path.display()), e))
+            }
+        }
+    }
+
+    pub fn fragments(&self) -> u32 {
+        self.next_seq - 1
+    }
+
+    /// Final fsync, read-only permissions; returns (bytes, hex SHA-256).
+    pub fn seal(self) -> Result<(u64, String)> {
+        self.file.sync_all().map_err(|e| Error::io(format!("syncing {}", self.path.display()), e))?;
+        make_read_only(&self.path)?;
+        Ok((self.len, hex::encode(self.hasher.finalize())))
+    }
+
+    /// Drops a file that never received a fragment.
+    pub fn discard(self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Sealed segments are read-only (mode 0444): a slip of a hand cannot change them; a root
+/// user still can, which the hash in the index (and the ledger) detects.
+pub(crate) fn make_read_only(path: &Path) -> Result<()> {
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o444))
+        .map_err(|e| Error::io(format!("making {} read-only", path.display()), e))
+}
+
+/// Hashes a whole file.
+pub(crate) fn sha256_file(path: &Path) -> Result<(u64, String)> {
+    let mut f = File::open(path).map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
+    let mut h = Sha256::new();
+    let n = std::io::copy(&mut f, &mut h).map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+    Ok((n, hex::encode(h.finalize())))
+}
