@@ -1,0 +1,79 @@
+//! `custos record --data DIR --config FILE [--for DURATION]`
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Result, bail};
+use custos_core::camera::StreamKind;
+use custos_ingest::Source;
+
+use crate::config::Config;
+use crate::runtime::{Runtime, wait_for_stop};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Data directory (created if missing).
+    #[arg(long, default_value = "custos-data")]
+    pub data: PathBuf,
+    /// TOML file listing the cameras (see docs/operations.md).
+    #[arg(long)]
+    pub config: PathBuf,
+    /// Stop cleanly after this long (e.g. 90s, 2h); default: until Ctrl-C or SIGTERM.
+    #[arg(long = "for", value_parser = super::parse_duration)]
+    pub for_: Option<Duration>,
+    /// Start even if no camera answers now (keep retrying them).
+    #[arg(long)]
+    pub keep_trying: bool,
+}
+
+/// Probes every camera once; prints one line per failure. Fails when no camera can be
+/// recorded, unless `keep_trying`.
+pub async fn preflight(cfg: &Config, keep_trying: bool) -> Result<()> {
+    let mut ok = 0;
+    let mut first_err = None;
+    for cam in &cfg.cameras {
+        let src = Source {
+            camera: cam.name.clone(),
+            kind: StreamKind::Main,
+            url: cam.url.clone(),
+            username: cam.username.clone(),
+            password: cam.password.clone(),
+            transport: cam.transport,
+        };
+        match custos_ingest::probe(&src, Duration::from_secs(8)).await {
+            Ok(_) => ok += 1,
+            Err(e) => {
+                eprintln!("warning: {e}");
+                first_err.get_or_insert(e);
+            }
+        }
+    }
+    if ok == 0 && !keep_trying {
+        let e = first_err.expect("no cameras");
+        if cfg.cameras.len() == 1 {
+            return Err(e.into());
+        }
+        bail!("no camera answered ({e}); fix the config or start with --keep-trying");
+    }
+    Ok(())
+}
+
+pub async fn run(a: Args) -> Result<()> {
+    let cfg = Config::load(&a.config)?;
+    preflight(&cfg, a.keep_trying).await?;
+    let rt = Runtime::start(&a.data, &cfg).await?;
+    for l in &rt.recovery.lines {
+        eprintln!("recovery: {l}");
+    }
+    eprintln!(
+        "recording {} camera(s) into {}; Ctrl-C or SIGTERM stops cleanly",
+        cfg.cameras.len(),
+        a.data.display()
+    );
+    let why = wait_for_stop(a.for_).await;
+    eprintln!("{why}: sealing open segments…");
+    let n = rt.streams.len();
+    rt.stop().await?;
+    eprintln!("stopped; {n} stream(s) sealed");
+    Ok(())
+}

@@ -1,0 +1,126 @@
+//! The recorder's TOML configuration (`custos record --config FILE`).
+//!
+//! ```toml
+//! segment_seconds = 60          # optional; seal a segment at the first key frame after this
+//!
+//! [[camera]]
+//! name = "gate-1"
+//! url = "rtsp://192.0.2.10:554/Streaming/Channels/101"
+//! sub_url = "rtsp://192.0.2.10:554/Streaming/Channels/102"   # optional
+//! username = "admin"             # optional
+//! password_env = "GATE1_PASSWORD" # or: password = "..."
+//! transport = "tcp"              # tcp (default) | udp
+//! retention = "30d"              # 30d (default) | 90d | 2y | <N>d with N >= 30
+//! ```
+
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use custos_core::camera::CameraName;
+use custos_core::retention::RetentionClass;
+use custos_ingest::Transport;
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default = "default_segment_seconds")]
+    pub segment_seconds: u32,
+    #[serde(default, rename = "camera")]
+    pub cameras: Vec<CameraConfig>,
+}
+
+fn default_segment_seconds() -> u32 {
+    60
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CameraConfig {
+    pub name: CameraName,
+    pub url: url::Url,
+    pub sub_url: Option<url::Url>,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub password_env: Option<String>,
+    #[serde(default)]
+    pub transport: Transport,
+    #[serde(default)]
+    pub retention: RetentionClass,
+}
+
+impl Config {
+    pub fn load(path: &Path) -> Result<Config> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read config {}", path.display()))?;
+        Self::parse(&text).with_context(|| format!("config {}", path.display()))
+    }
+
+    pub fn parse(text: &str) -> Result<Config> {
+        let mut c: Config = toml::from_str(text).map_err(|e| {
+            anyhow::anyhow!("{}; see the example at the top of docs/operations.md", e.to_string().trim())
+        })?;
+        if c.cameras.is_empty() {
+            bail!("no [[camera]] entries; add at least one camera with name and url");
+        }
+        if !(5..=600).contains(&c.segment_seconds) {
+            bail!("segment_seconds = {} is out of range; use 5..600 (default 60)", c.segment_seconds);
+        }
+        let mut seen = std::collections::HashSet::new();
+        for cam in &mut c.cameras {
+            if !seen.insert(cam.name.clone()) {
+                bail!("camera {} is listed twice; camera names must be unique", cam.name);
+            }
+            for u in std::iter::once(&cam.url).chain(cam.sub_url.as_ref()) {
+                if u.scheme() != "rtsp" && u.scheme() != "rtsps" {
+                    bail!("camera {}: url {} is not rtsp://…; custos records RTSP cameras (GB/T 28181 devices register instead)", cam.name, u);
+                }
+            }
+            if let Some(var) = &cam.password_env {
+                cam.password = Some(std::env::var(var).with_context(|| {
+                    format!("camera {}: password_env names {var}, which is not set", cam.name)
+                })?);
+            }
+            // Credentials in the URL are accepted too, and moved out of it.
+            if cam.username.is_none() && !cam.url.username().is_empty() {
+                cam.username = Some(cam.url.username().to_owned());
+                cam.password = cam.password.take().or(cam.url.password().map(str::to_owned));
+            }
+        }
+        Ok(c)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// F1: a retention below the legal floor is refused with the reason.
+    #[test]
+    fn f1_config_refuses_retention_below_30_days() {
+        let e = Config::parse("[[camera]]\nname='a'\nurl='rtsp://h/x'\nretention='7d'\n").unwrap_err();
+        assert!(format!("{e:#}").contains("legal minimum"), "{e:#}");
+    }
+
+    #[test]
+    fn garbage_config_gets_a_clear_error() {
+        for (text, want) in [
+            ("this is not toml", "expected"),
+            ("[[camera]]\nname='../x'\nurl='rtsp://h/'", "bad camera name"),
+            ("[[camera]]\nname='a'\nurl='http://h/'", "not rtsp"),
+            ("[[camera]]\nname='a'\nurl='rtsp://h/'\ncolour='red'", "unknown field"),
+            ("", "no [[camera]]"),
+        ] {
+            let e = format!("{:#}", Config::parse(text).unwrap_err());
+            assert!(e.contains(want), "{text:?} → {e}");
+        }
+    }
+
+    #[test]
+    fn credentials_move_out_of_the_url() {
+        let c = Config::parse("[[camera]]\nname='a'\nurl='rtsp://u:p@h/x'\n").unwrap();
+        assert_eq!(c.cameras[0].username.as_deref(), Some("u"));
+        assert_eq!(c.cameras[0].password.as_deref(), Some("p"));
+        assert_eq!(c.cameras[0].retention, RetentionClass::Standard30d);
+    }
+}

@@ -1,0 +1,92 @@
+//! The `custos` command: a thin shell over the library crates. It parses arguments, wires the
+//! recording runtime, prints tables and turns error kinds into exit codes; the logic lives in
+//! `custos-footage`, `custos-ingest` and `custos-store`.
+
+mod cmd;
+mod config;
+mod runtime;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use custos_core::ErrorKind;
+
+#[derive(Parser)]
+#[command(name = "custos", version, about = "Video management for public-safety video systems: records cameras 24/7, keeps footage for its legal minimum, gives any range back as MP4")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Start simulated cameras and record them, with a live status table.
+    Demo(cmd::demo::Args),
+    /// Record the cameras of a TOML config until stopped (Ctrl-C / SIGTERM / --for).
+    Record(cmd::record::Args),
+    /// List a camera's segments and gaps.
+    Recordings(cmd::recordings::Args),
+    /// Export [from, to) of a camera as one MP4.
+    Export(cmd::export::Args),
+    /// Write an HLS (fMP4) playlist of [from, to) of a camera.
+    Hls(cmd::export::HlsArgs),
+    /// Health of every camera stream: state, fps, bitrate, gaps, completeness, alarms.
+    Health(cmd::health::Args),
+    /// Days of footage the disk holds at current bitrates, against each camera's minimum.
+    Capacity(cmd::capacity::Args),
+    /// Benchmarks.
+    Bench {
+        #[command(subcommand)]
+        which: cmd::bench::Which,
+    },
+}
+
+fn exit_code(e: &anyhow::Error) -> u8 {
+    let kind = e.chain().find_map(|c| c.downcast_ref::<custos_core::Error>()).map(|e| e.kind());
+    match kind {
+        Some(ErrorKind::InvalidArgument) => 2,
+        Some(ErrorKind::NotFound) => 3,
+        Some(ErrorKind::Unauthenticated) | Some(ErrorKind::PermissionDenied) => 4,
+        Some(ErrorKind::Unavailable) | Some(ErrorKind::Protocol) => 5,
+        Some(ErrorKind::ResourceExhausted) => 6,
+        Some(ErrorKind::DataLoss) => 7,
+        _ => 1,
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CUSTOS_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    let r = rt.block_on(async {
+        match cli.cmd {
+            Cmd::Demo(a) => cmd::demo::run(a).await,
+            Cmd::Record(a) => cmd::record::run(a).await,
+            Cmd::Recordings(a) => cmd::recordings::run(a).await,
+            Cmd::Export(a) => cmd::export::run(a).await,
+            Cmd::Hls(a) => cmd::export::run_hls(a).await,
+            Cmd::Health(a) => cmd::health::run(a).await,
+            Cmd::Capacity(a) => cmd::capacity::run(a).await,
+            Cmd::Bench { which } => cmd::bench::run(which).await,
+        }
+    });
+    match r {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let mut msg = format!("{e:#}").replace('\n', " ");
+            if exit_code(&e) == 6 && !msg.contains("free") {
+                msg.push_str("; free disk space or use another --data directory");
+            }
+            eprintln!("error: {msg}");
+            ExitCode::from(exit_code(&e))
+        }
+    }
+}
+
+/// `--data DIR`, default `./custos-data`.
+pub fn default_data() -> PathBuf {
+    PathBuf::from("custos-data")
+}

@@ -1,0 +1,187 @@
+//! The recording runtime shared by `record`, `demo` and `bench`: opens the data directory,
+//! recovers after a crash, starts one ingest task and one recorder thread per stream, writes
+//! health to the database, runs the retention sweeper, and stops cleanly (every open segment
+//! sealed and committed) when asked.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::Result;
+use custos_core::camera::{CameraName, StreamKind};
+use custos_core::{Duration90k, Time90k};
+use custos_footage::recorder::{Recorder, RecorderConfig, RecorderStats};
+use custos_footage::recovery::RecoveryReport;
+use custos_footage::retention::{Statvfs, SweepPolicy};
+use custos_footage::DataDir;
+use custos_ingest::{Health, Source};
+use custos_store::{Store, StreamStatus};
+use tokio::sync::{mpsc, watch};
+
+use crate::config::Config;
+
+pub struct StreamRuntime {
+    pub camera: CameraName,
+    pub kind: StreamKind,
+    pub stream_id: i64,
+    pub health: Health,
+    pub stats: Arc<Mutex<RecorderStats>>,
+}
+
+pub struct Runtime {
+    pub data: DataDir,
+    pub store: Store,
+    pub streams: Vec<StreamRuntime>,
+    pub recovery: RecoveryReport,
+    shutdown: watch::Sender<bool>,
+    ingest: Vec<tokio::task::JoinHandle<()>>,
+    recorders: Vec<std::thread::JoinHandle<()>>,
+    background: Vec<tokio::task::JoinHandle<()>>,
+}
+
+pub fn now() -> Time90k {
+    Time90k::from_system_time(std::time::SystemTime::now())
+}
+
+impl Runtime {
+    pub async fn start(data_dir: &std::path::Path, cfg: &Config) -> Result<Runtime> {
+        let data = DataDir::create(data_dir)?;
+        let store = Store::open_sqlite(&data.db_path()).await?;
+        let recovery = custos_footage::recovery::recover(&store, &data).await?;
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let mut rt = Runtime {
+            data: data.clone(),
+            store: store.clone(),
+            streams: Vec::new(),
+            recovery,
+            shutdown,
+            ingest: Vec::new(),
+            recorders: Vec::new(),
+            background: Vec::new(),
+        };
+        for cam in &cfg.cameras {
+            let cam_id = store.upsert_camera(&cam.name, cam.retention, now()).await?;
+            let urls = std::iter::once((StreamKind::Main, &cam.url))
+                .chain(cam.sub_url.as_ref().map(|u| (StreamKind::Sub, u)));
+            for (kind, url) in urls {
+                let mut clean = url.clone();
+                let _ = clean.set_password(None);
+                let _ = clean.set_username("");
+                let stream_id = store.upsert_stream(cam_id, kind, clean.as_str()).await?;
+                let (tx, rx) = mpsc::channel(1024);
+                let rec = Recorder::new(
+                    RecorderConfig {
+                        camera: cam.name.clone(),
+                        stream_kind: kind,
+                        stream_id,
+                        camera_id: cam_id,
+                        segment_duration: Duration90k::from_secs(cfg.segment_seconds as i64),
+                    },
+                    data.clone(),
+                    store.clone(),
+                    None,
+                )
+                .await?;
+                let stats = rec.stats();
+                rt.recorders.push(rec.spawn(rx));
+                let health = Health::default();
+                let src = Source {
+                    camera: cam.name.clone(),
+                    kind,
+                    url: url.clone(),
+                    username: cam.username.clone(),
+                    password: cam.password.clone(),
+                    transport: cam.transport,
+                };
+                rt.ingest.push(tokio::spawn(custos_ingest::run_stream(src, tx, health.clone(), shutdown_rx.clone())));
+                rt.streams.push(StreamRuntime { camera: cam.name.clone(), kind, stream_id, health, stats });
+            }
+        }
+        // Health to the database every 2 s.
+        let statuses: Vec<(i64, Health)> = rt.streams.iter().map(|s| (s.stream_id, s.health.clone())).collect();
+        let (st, mut srx) = (store.clone(), shutdown_rx.clone());
+        rt.background.push(tokio::spawn(async move {
+            loop {
+                write_statuses(&st, &statuses).await;
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+                    _ = srx.changed() => break,
+                }
+            }
+        }));
+        // Retention sweeper: at start and every minute.
+        let (st, d, mut srx) = (store.clone(), data.clone(), shutdown_rx.clone());
+        rt.background.push(tokio::spawn(async move {
+            loop {
+                match custos_footage::retention::sweep(&st, &d, &Statvfs, SweepPolicy::default(), now()).await {
+                    Ok(r) if !r.deleted.is_empty() => {
+                        tracing::info!(deleted = r.deleted.len(), bytes = r.bytes_freed, "retention sweep")
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::error!(error = %e, "retention sweep failed"),
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_secs(60)) => {}
+                    _ = srx.changed() => break,
+                }
+            }
+        }));
+        Ok(rt)
+    }
+
+    /// Stops ingest, lets every recorder write its buffered GOP and seal, and waits for all.
+    pub async fn stop(self) -> Result<()> {
+        let _ = self.shutdown.send(true);
+        for t in self.ingest {
+            let _ = t.await;
+        }
+        // Ingest senders are gone: recorder threads drain, seal and exit.
+        let recs = self.recorders;
+        tokio::task::spawn_blocking(move || {
+            for r in recs {
+                let _ = r.join();
+            }
+        })
+        .await?;
+        for t in self.background {
+            let _ = t.await;
+        }
+        let statuses: Vec<(i64, Health)> = self.streams.iter().map(|s| (s.stream_id, s.health.clone())).collect();
+        write_statuses(&self.store, &statuses).await;
+        self.store.close().await;
+        Ok(())
+    }
+}
+
+async fn write_statuses(store: &Store, streams: &[(i64, Health)]) {
+    for (id, h) in streams {
+        let s = h.snapshot();
+        let st = StreamStatus {
+            state: s.state.as_str().to_owned(),
+            fps: s.fps,
+            bitrate_bps: s.bitrate_bps,
+            last_frame: s.last_frame,
+            reconnects: s.reconnects as i64,
+            last_error: s.last_error,
+            updated: now(),
+        };
+        if let Err(e) = store.put_status(*id, &st).await {
+            tracing::warn!(error = %e, "could not save stream status");
+        }
+    }
+}
+
+/// Waits for Ctrl-C, SIGTERM or the optional duration.
+pub async fn wait_for_stop(dur: Option<Duration>) -> &'static str {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+    let timer = async {
+        match dur {
+            Some(d) => tokio::time::sleep(d).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => "interrupted",
+        _ = term.recv() => "terminated",
+        _ = timer => "time is up",
+    }
+}
