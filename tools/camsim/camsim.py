@@ -207,7 +207,7 @@ def encoder_desc(codec, bitrate, gop, bframes, fps):
             "bframes=0 threads=1 option-string=scenecut=0" % (bitrate, gop)
         )
     if codec == "h265":
-        opts = "scenecut=0:bframes=%d" % bframes
+        opts = "scenecut=0:open-gop=0:bframes=%d" % bframes
         tune = ""
         if bframes > 0:
             opts += ":b-adapt=0:b-pyramid=0:rc-lookahead=%d" % max(bframes + 1, 2)

@@ -43,6 +43,21 @@ impl SegSamples {
         let mut file = File::open(&path).map_err(|e| {
             Error::io(format!("segment {} ({}) cannot be read", seg.id, path.display()), e)
         })?;
+        // A sealed file must be exactly as sealed; a changed size means damage or tampering.
+        let len = file.metadata().map_err(|e| Error::io(format!("reading {}", path.display()), e))?.len();
+        if let Some(sealed) = seg.bytes
+            && len != sealed as u64
+        {
+            return Err(Error::new(
+                ErrorKind::DataLoss,
+                format!(
+                    "segment {} ({}) is damaged: it is {len} bytes but was sealed at {sealed} bytes; \
+                     run `custos verify` and restore it from backup",
+                    seg.id,
+                    path.display()
+                ),
+            ));
+        }
         let parsed = custos_mp4::parse_fragmented_reader(&mut file).map_err(|e| {
             Error::new(ErrorKind::DataLoss, format!("segment {} ({}) is damaged: {e}", seg.id, path.display()))
         })?;

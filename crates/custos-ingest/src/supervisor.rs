@@ -176,6 +176,10 @@ async fn session(
     tracing::info!(camera = %src.camera, stream = %src.kind, "playing");
     let mut timing = Timing::default();
     let mut params: Option<Arc<VideoParams>> = None;
+    // Frames are held back until the first RTCP sender report (or SR_WAIT) so the run is
+    // anchored at capture time; see `timing`.
+    let mut held: Vec<(i64, Time90k, bool, bytes::Bytes, Arc<VideoParams>)> = Vec::new();
+    let mut first_frame_at: Option<Instant> = None;
     loop {
         let item = tokio::select! {
             r = tokio::time::timeout(FRAME_TIMEOUT, demuxed.next()) => match r {
@@ -183,12 +187,33 @@ async fn session(
                 Ok(None) => return Err(Error::new(ErrorKind::Unavailable, "camera ended the session")),
                 Err(_) => return Err(Error::new(ErrorKind::Unavailable, format!("no frames for {} s (camera stalled)", FRAME_TIMEOUT.as_secs()))),
             },
-            _ = shutdown.changed() => return Ok(()),
+            _ = shutdown.changed() => {
+                release(&mut held, &mut timing, tx, health).await;
+                return Ok(());
+            }
         };
-        let CodecItem::VideoFrame(frame) = item else { continue };
-        if frame.stream_id() != video {
-            continue;
-        }
+        let frame = match item {
+            CodecItem::VideoFrame(f) if f.stream_id() == video => f,
+            CodecItem::Rtcp(rtcp) if rtcp.stream_id() == video => {
+                if let Some(ts) = rtcp.rtp_timestamp()
+                    && let Some(Ok(Some(sr))) = rtcp.pkts().next().map(|p| p.as_sender_report())
+                {
+                    let media = ts.elapsed() * 90_000 / ts.clock_rate().get() as i64;
+                    let received = Time90k::from_system_time(std::time::SystemTime::now());
+                    let had = timing.has_sender_report();
+                    let sender_wall = ntp_to_time(sr.ntp_timestamp().0);
+                    if timing.sender_report(media, sender_wall, received) {
+                        if !had {
+                            tracing::debug!(camera = %src.camera, stream = %src.kind, skew_ms = (received - sender_wall).0 / 90, "first RTCP sender report");
+                        }
+                    } else {
+                        tracing::debug!(camera = %src.camera, "ignoring implausible RTCP sender report");
+                    }
+                }
+                continue;
+            }
+            _ => continue,
+        };
         if params.is_none() || frame.has_new_parameters() {
             let Some(ParametersRef::Video(v)) = demuxed.streams()[video].parameters() else {
                 return Err(Error::new(ErrorKind::Protocol, "video frame before codec parameters (no SPS/PPS)"));
@@ -197,23 +222,71 @@ async fn session(
             let p = params.as_ref().unwrap();
             health.params(p.codec.as_str(), p.width, p.height);
         }
+        let p = params.clone().unwrap();
         let ts = frame.timestamp();
         let media = ts.elapsed() * 90_000 / ts.clock_rate().get() as i64;
         let received = Time90k::from_system_time(std::time::SystemTime::now());
-        let is_key = frame.is_random_access_point();
+        let is_key = frame.is_random_access_point() || (p.codec == Codec::H265 && h265_irap(frame.data()));
+        let data = bytes::Bytes::from(frame.into_data());
+        let waiting = !timing.has_sender_report()
+            && first_frame_at.get_or_insert_with(Instant::now).elapsed() < SR_WAIT;
+        held.push((media, received, is_key, data, p));
+        if waiting {
+            continue;
+        }
+        if !release(&mut held, &mut timing, tx, health).await {
+            return Ok(());
+        }
+    }
+}
+
+/// Longest time the first frames wait for an RTCP sender report.
+const SR_WAIT: Duration = Duration::from_secs(4);
+
+/// Times and forwards held frames; false if the recorder is gone.
+async fn release(
+    held: &mut Vec<(i64, Time90k, bool, bytes::Bytes, Arc<VideoParams>)>,
+    timing: &mut Timing,
+    tx: &mpsc::Sender<StreamEvent>,
+    health: &Health,
+) -> bool {
+    for (media, received, is_key, data, params) in held.drain(..) {
         let timed = timing.frame(media, received, is_key);
         if let Some(reason) = timed.discontinuity
             && tx.send(StreamEvent::Interrupted { reason }).await.is_err()
         {
-            return Ok(());
+            return false;
         }
-        let data = bytes::Bytes::from(frame.into_data());
         health.frame(timed.wall, data.len());
-        let ev = EncodedFrame { pts_90k: media, wall: timed.wall, is_key, data, params: params.clone().unwrap() };
+        let ev = EncodedFrame { pts_90k: media, wall: timed.wall, is_key, data, params };
         if tx.send(StreamEvent::Frame(ev)).await.is_err() {
-            return Ok(());
+            return false;
         }
     }
+    true
+}
+
+/// NTP 32.32 fixed point (since 1900) to wall time.
+fn ntp_to_time(ntp: u64) -> Time90k {
+    const NTP_UNIX_OFFSET: i64 = 2_208_988_800;
+    let secs = (ntp >> 32) as i64 - NTP_UNIX_OFFSET;
+    let frac = ntp & 0xffff_ffff;
+    Time90k(secs * 90_000 + ((frac * 90_000) >> 32) as i64)
+}
+
+/// H.265 access unit whose first VCL NAL is an IRAP picture (BLA, IDR or CRA: types 16..=21).
+/// retina flags only IDR pictures; cameras with open GOPs send CRA as their key frames.
+fn h265_irap(data: &[u8]) -> bool {
+    let mut rest = data;
+    while rest.len() >= 5 {
+        let len = u32::from_be_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
+        let nal_type = (rest[4] >> 1) & 0x3f;
+        if nal_type < 32 {
+            return (16..=21).contains(&nal_type);
+        }
+        rest = rest.get(4 + len..).unwrap_or(&[]);
+    }
+    false
 }
 
 fn video_params(v: &retina::codec::VideoParameters) -> Result<VideoParams> {

@@ -1,21 +1,31 @@
 //! Frame timing: the media clock (RTP timestamps, 90 kHz) anchored to wall time.
 //!
-//! The anchor is the wall-clock receive time of the first frame. Afterwards wall times follow
-//! the media clock exactly, so frame spacing is the camera's own. At each key frame the receive
-//! time is compared with the anchored time; when they differ by more than [`MAX_DRIFT`] (camera
-//! clock running fast or slow, or frames delayed), the stream is re-anchored and the recorder
-//! is told, so the jump is a recorded discontinuity rather than silently stretched footage. A
-//! forward jump of the media clock larger than [`MAX_JUMP`] (the camera paused) is likewise an
-//! interruption.
+//! The best reference is the camera's RTCP sender report (SR), which maps an RTP timestamp to
+//! the sender's wall clock at *capture*: it excludes encoder and network latency. An SR is used
+//! only when plausible (within [`MAX_SR_SKEW`] of the recorder's clock, which is the trusted
+//! one: camera clocks are often not synchronised). Without a plausible SR the reference is the
+//! receive time of the frame, which includes the camera's encode latency.
+//!
+//! The run's anchor is taken from the reference at its first frame (the supervisor holds the
+//! first frames back briefly so the first SR can arrive). Afterwards wall times follow the
+//! media clock exactly, so frame spacing is the camera's own. At each key frame the anchored
+//! time is compared with the reference; when they differ by more than [`MAX_DRIFT`], the
+//! stream is re-anchored and the recorder told, so the jump is a recorded discontinuity rather
+//! than silently stretched footage. A forward jump of the media clock larger than
+//! [`MAX_JUMP`] (the camera paused) is likewise an interruption.
 
 use custos_core::{Duration90k, Time90k};
 
 pub const MAX_DRIFT: Duration90k = Duration90k::from_millis(1_000);
 pub const MAX_JUMP: Duration90k = Duration90k::from_millis(1_500);
+/// A sender report further than this from the recorder's clock is not trusted.
+pub const MAX_SR_SKEW: Duration90k = Duration90k::from_secs(10);
 
 #[derive(Debug, Default)]
 pub struct Timing {
     anchor: Option<(Time90k, i64)>,
+    /// Latest plausible sender report: (wall, media).
+    sr: Option<(Time90k, i64)>,
     last_media: Option<i64>,
 }
 
@@ -28,9 +38,32 @@ pub struct Timed {
 }
 
 impl Timing {
+    /// Records a sender report: media time `media` was captured at `sender_wall`; it arrived at
+    /// `received`. Returns false (and ignores it) when implausible.
+    pub fn sender_report(&mut self, media: i64, sender_wall: Time90k, received: Time90k) -> bool {
+        let skew = received - sender_wall;
+        if skew.0.abs() > MAX_SR_SKEW.0 {
+            return false;
+        }
+        self.sr = Some((sender_wall, media));
+        true
+    }
+
+    pub fn has_sender_report(&self) -> bool {
+        self.sr.is_some()
+    }
+
+    fn reference(&self, media: i64, received: Time90k) -> Time90k {
+        match self.sr {
+            Some((w, m)) => Time90k(w.0 + (media - m)),
+            None => received,
+        }
+    }
+
     /// `media` is the frame's presentation time (90 kHz, extended); `received` the wall time it
     /// arrived.
     pub fn frame(&mut self, media: i64, received: Time90k, is_key: bool) -> Timed {
+        let reference = self.reference(media, received);
         let mut discontinuity = None;
         if let (Some(last), Some(_)) = (self.last_media, self.anchor)
             && media - last > MAX_JUMP.0
@@ -39,19 +72,19 @@ impl Timing {
                 "stream paused: media clock jumped {:.1} s",
                 (media - last) as f64 / 90_000.0
             ));
-            self.anchor = Some((received, media));
+            self.anchor = Some((reference, media));
         }
-        let (w0, m0) = *self.anchor.get_or_insert((received, media));
+        let (w0, m0) = *self.anchor.get_or_insert((reference, media));
         let mut wall = Time90k(w0.0 + (media - m0));
         if is_key && discontinuity.is_none() {
-            let drift = received - wall;
+            let drift = reference - wall;
             if drift.0.abs() > MAX_DRIFT.0 {
                 discontinuity = Some(format!(
                     "clock drift of {:+.3} s between camera and recorder; re-anchored",
                     drift.as_secs_f64()
                 ));
-                self.anchor = Some((received, media));
-                wall = received;
+                self.anchor = Some((reference, media));
+                wall = reference;
             }
         }
         self.last_media = Some(self.last_media.map_or(media, |l| l.max(media)));
@@ -75,6 +108,20 @@ mod tests {
         let x = t.frame(FRAME, Time90k(r0.0 + FRAME + 900), false);
         assert_eq!(x.wall, Time90k(r0.0 + FRAME));
         assert!(x.discontinuity.is_none());
+    }
+
+    /// E7: a plausible sender report anchors at capture time, excluding encode latency.
+    #[test]
+    fn e7_sender_report_gives_capture_time() {
+        let mut t = Timing::default();
+        // Frame with media 9000 captured at wall 100_000 but received 400 ms later.
+        assert!(t.sender_report(0, Time90k(91_000), Time90k(91_000 + 36_000)));
+        let x = t.frame(9_000, Time90k(100_000 + 36_000), true);
+        assert_eq!(x.wall, Time90k(100_000));
+        // A sender report from a camera whose clock is an hour off is ignored.
+        let mut u = Timing::default();
+        assert!(!u.sender_report(0, Time90k(0), Time90k(3600 * 90_000)));
+        assert!(!u.has_sender_report());
     }
 
     /// E7: a paused camera is an interruption, not a stretched frame.

@@ -1,0 +1,130 @@
+//! Shared helpers of the CLI end-to-end tests: run the real `custos` binary against the real
+//! camera simulator, and judge its output with ffprobe/ffmpeg.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+pub use custos_testkit::{Camsim, CamsimOptions};
+
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_custos")
+}
+
+/// Runs `custos ARGS` to completion (killed after 120 s).
+pub fn custos(args: &[&str]) -> Output {
+    let out = Command::new("timeout")
+        .args(["-k", "5", "120", bin()])
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run custos");
+    out
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// `custos ARGS`, which must succeed.
+pub fn custos_ok(args: &[&str]) -> String {
+    let o = custos(args);
+    assert!(o.status.success(), "custos {args:?} failed: {}{}", stdout(&o), stderr(&o));
+    stdout(&o)
+}
+
+/// Writes a config with one `[[camera]]` per (name, url, extra TOML lines).
+pub fn write_config(dir: &Path, segment_seconds: u32, cams: &[(&str, String, &str)]) -> PathBuf {
+    let mut s = format!("segment_seconds = {segment_seconds}\n\n");
+    for (name, url, extra) in cams {
+        s.push_str(&format!("[[camera]]\nname = \"{name}\"\nurl = \"{url}\"\n{extra}\n\n"));
+    }
+    let p = dir.join("custos.toml");
+    std::fs::write(&p, s).unwrap();
+    p
+}
+
+/// Starts `custos record` in the background.
+pub fn spawn_record(data: &Path, config: &Path, extra: &[&str]) -> Child {
+    Command::new(bin())
+        .arg("record")
+        .arg("--data")
+        .arg(data)
+        .arg("--config")
+        .arg(config)
+        .args(extra)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn custos record")
+}
+
+/// Sends SIGTERM and waits (at most 30 s) for a clean exit.
+pub fn terminate(mut child: Child) -> Output {
+    let pid = child.id();
+    let _ = Command::new("kill").args(["-TERM", &pid.to_string()]).status();
+    for _ in 0..300 {
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    if child.try_wait().unwrap().is_none() {
+        let _ = child.kill();
+        panic!("custos record did not stop within 30 s of SIGTERM");
+    }
+    child.wait_with_output().unwrap()
+}
+
+pub fn recordings(data: &Path, camera: &str) -> serde_json::Value {
+    let out = custos_ok(&["recordings", "--data", data.to_str().unwrap(), "--camera", camera, "--json"]);
+    serde_json::from_str(&out).expect("recordings json")
+}
+
+pub fn segments(v: &serde_json::Value) -> Vec<serde_json::Value> {
+    v["segments"].as_array().unwrap().clone()
+}
+
+pub fn gaps(v: &serde_json::Value) -> Vec<serde_json::Value> {
+    v["gaps"].as_array().unwrap().clone()
+}
+
+/// 90 kHz wall time → RFC 3339 with nanosecond precision.
+pub fn rfc3339(t90k: i64) -> String {
+    let secs = t90k.div_euclid(90_000);
+    let nanos = t90k.rem_euclid(90_000) * 1_000_000_000 / 90_000;
+    let dt = chrono::DateTime::from_timestamp(secs, nanos as u32).unwrap();
+    dt.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
+}
+
+pub fn sleep(secs: f64) {
+    std::thread::sleep(Duration::from_secs_f64(secs));
+}
+
+/// Waits until `f` is true (checking every 200 ms) or panics after `secs`.
+pub fn wait_until(secs: f64, what: &str, mut f: impl FnMut() -> bool) {
+    let end = std::time::Instant::now() + Duration::from_secs_f64(secs);
+    while std::time::Instant::now() < end {
+        if f() {
+            return;
+        }
+        sleep(0.2);
+    }
+    panic!("timed out after {secs} s waiting for {what}");
+}
+
+pub fn duration_of(path: &Path) -> f64 {
+    let v = custos_testkit::ffprobe_json(path);
+    v["format"]["duration"].as_str().unwrap().parse().unwrap()
+}
+
+/// Small, cheap simulated cameras for multi-camera tests.
+pub fn small_cam(codec: &str) -> CamsimOptions {
+    CamsimOptions { codec: codec.into(), width: 320, height: 180, fps: 15, bitrate_kbps: 300, ..Default::default() }
+}
