@@ -19,7 +19,8 @@ impl CameraName {
         let ok = !s.is_empty()
             && s.len() <= 64
             && !s.starts_with('.')
-            && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b));
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b));
         if !ok {
             return Err(Error::new(
                 ErrorKind::InvalidArgument,

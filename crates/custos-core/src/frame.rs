@@ -56,5 +56,7 @@ pub enum StreamEvent {
     /// The stream stopped delivering frames (connection lost, camera stopped or stalled, clock
     /// re-anchored). The recorder writes what it has buffered, seals the segment and records
     /// the time until the next frame as a gap with this reason.
-    Interrupted { reason: String },
+    Interrupted {
+        reason: String,
+    },
 }

@@ -12,10 +12,11 @@ use crate::{Duration90k, Error, ErrorKind, Time90k};
 pub const LEGAL_FLOOR_DAYS: u32 = 30;
 
 /// How long footage of a camera must be kept at least.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub enum RetentionClass {
     /// 30 days: the general minimum (001 art. 20; 003 art. 28).
+    #[default]
     Standard30d,
     /// 90 days: anti-terrorism key targets (003 art. 28).
     KeyTarget90d,
@@ -23,12 +24,6 @@ pub enum RetentionClass {
     PoliceEvidence2y,
     /// Custom number of days, never below [`LEGAL_FLOOR_DAYS`].
     CustomDays(u32),
-}
-
-impl Default for RetentionClass {
-    fn default() -> Self {
-        RetentionClass::Standard30d
-    }
 }
 
 impl RetentionClass {
@@ -120,9 +115,18 @@ mod tests {
     /// F1: the classes of the regulations parse, and nothing below 30 days is accepted.
     #[test]
     fn f1_classes_and_floor() {
-        assert_eq!("30d".parse::<RetentionClass>().unwrap(), RetentionClass::Standard30d);
-        assert_eq!("90d".parse::<RetentionClass>().unwrap(), RetentionClass::KeyTarget90d);
-        assert_eq!("2y".parse::<RetentionClass>().unwrap(), RetentionClass::PoliceEvidence2y);
+        assert_eq!(
+            "30d".parse::<RetentionClass>().unwrap(),
+            RetentionClass::Standard30d
+        );
+        assert_eq!(
+            "90d".parse::<RetentionClass>().unwrap(),
+            RetentionClass::KeyTarget90d
+        );
+        assert_eq!(
+            "2y".parse::<RetentionClass>().unwrap(),
+            RetentionClass::PoliceEvidence2y
+        );
         assert_eq!("180d".parse::<RetentionClass>().unwrap().days(), 180);
         let e = "7d".parse::<RetentionClass>().unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidArgument);

@@ -39,14 +39,21 @@ pub struct CapacityReport {
     pub warnings: Vec<String>,
 }
 
-pub async fn predict(store: &Store, data: &DataDir, disk: &dyn DiskSpace, now: Time90k) -> Result<CapacityReport> {
+pub async fn predict(
+    store: &Store,
+    data: &DataDir,
+    disk: &dyn DiskSpace,
+    now: Time90k,
+) -> Result<CapacityReport> {
     let space = disk.space(&data.footage_dir())?;
     let usage = store.usage(Duration90k::from_secs(3600), now).await?;
     let streams = store.all_streams().await?;
     let stream_cam: HashMap<i64, i64> = streams.iter().map(|s| (s.id, s.camera_id)).collect();
     let mut per_cam: HashMap<i64, (f64, i64)> = HashMap::new();
     for u in &usage {
-        let Some(cam) = stream_cam.get(&u.stream_id) else { continue };
+        let Some(cam) = stream_cam.get(&u.stream_id) else {
+            continue;
+        };
         let rate = if u.recent_seconds > 0.0 {
             u.recent_bytes as f64 * 8.0 / u.recent_seconds
         } else if u.seconds > 0.0 {
@@ -62,8 +69,13 @@ pub async fn predict(store: &Store, data: &DataDir, disk: &dyn DiskSpace, now: T
     let bytes_per_day: f64 = per_cam.values().map(|v| v.0 / 8.0 * 86_400.0).sum();
     // Usable = what footage already uses (it will be recycled once expired) + free, less 5 %
     // headroom the sweeper keeps.
-    let usable = (footage_bytes as f64 + space.free_bytes as f64 - 0.05 * space.total_bytes as f64).max(0.0);
-    let days_possible = if bytes_per_day > 0.0 { usable / bytes_per_day } else { f64::INFINITY };
+    let usable =
+        (footage_bytes as f64 + space.free_bytes as f64 - 0.05 * space.total_bytes as f64).max(0.0);
+    let days_possible = if bytes_per_day > 0.0 {
+        usable / bytes_per_day
+    } else {
+        f64::INFINITY
+    };
     let mut cams = Vec::new();
     let mut warnings = Vec::new();
     let mut needed_total = 0.0;

@@ -25,12 +25,16 @@ impl DataDir {
     pub fn create(root: &Path) -> Result<DataDir> {
         std::fs::create_dir_all(root.join("footage"))
             .map_err(|e| Error::io(format!("creating data directory {}", root.display()), e))?;
-        Ok(DataDir { root: root.to_path_buf() })
+        Ok(DataDir {
+            root: root.to_path_buf(),
+        })
     }
 
     /// Opens an existing data directory; NotFound if it has no database.
     pub fn open_existing(root: &Path) -> Result<DataDir> {
-        let d = DataDir { root: root.to_path_buf() };
+        let d = DataDir {
+            root: root.to_path_buf(),
+        };
         if !d.db_path().exists() {
             return Err(Error::new(
                 custos_core::ErrorKind::NotFound,
@@ -59,7 +63,11 @@ impl DataDir {
     /// The relative path of a new segment.
     pub fn segment_rel_path(camera: &CameraName, stream: StreamKind, start: Time90k) -> String {
         let dt = start.to_datetime();
-        format!("footage/{camera}/{stream}/{}/{}Z.mp4", dt.format("%Y-%m-%d"), dt.format("%H%M%S%.3f"))
+        format!(
+            "footage/{camera}/{stream}/{}/{}Z.mp4",
+            dt.format("%Y-%m-%d"),
+            dt.format("%H%M%S%.3f")
+        )
     }
 
     /// Camera and stream named by a segment's relative path, if it follows the layout.

@@ -41,10 +41,16 @@ impl SegSamples {
     fn open(data: &DataDir, seg: Segment) -> Result<SegSamples> {
         let path = data.abs(&seg.path);
         let mut file = File::open(&path).map_err(|e| {
-            Error::io(format!("segment {} ({}) cannot be read", seg.id, path.display()), e)
+            Error::io(
+                format!("segment {} ({}) cannot be read", seg.id, path.display()),
+                e,
+            )
         })?;
         // A sealed file must be exactly as sealed; a changed size means damage or tampering.
-        let len = file.metadata().map_err(|e| Error::io(format!("reading {}", path.display()), e))?.len();
+        let len = file
+            .metadata()
+            .map_err(|e| Error::io(format!("reading {}", path.display()), e))?
+            .len();
         if let Some(sealed) = seg.bytes
             && len != sealed as u64
         {
@@ -59,19 +65,45 @@ impl SegSamples {
             ));
         }
         let parsed = custos_mp4::parse_fragmented_reader(&mut file).map_err(|e| {
-            Error::new(ErrorKind::DataLoss, format!("segment {} ({}) is damaged: {e}", seg.id, path.display()))
+            Error::new(
+                ErrorKind::DataLoss,
+                format!("segment {} ({}) is damaged: {e}", seg.id, path.display()),
+            )
         })?;
         let fragments = parsed
             .fragments
             .iter()
             .map(|f| {
-                let first = f.samples.first().map(|s| s.dts).unwrap_or(f.base_decode_time);
-                let end = f.samples.last().map(|s| s.dts + s.duration as u64).unwrap_or(first);
-                (f.offset, f.len, end - first, f.samples.first().is_some_and(|s| s.is_sync))
+                let first = f
+                    .samples
+                    .first()
+                    .map(|s| s.dts)
+                    .unwrap_or(f.base_decode_time);
+                let end = f
+                    .samples
+                    .last()
+                    .map(|s| s.dts + s.duration as u64)
+                    .unwrap_or(first);
+                (
+                    f.offset,
+                    f.len,
+                    end - first,
+                    f.samples.first().is_some_and(|s| s.is_sync),
+                )
             })
             .collect();
-        let samples = parsed.fragments.into_iter().flat_map(|f| f.samples).collect();
-        Ok(SegSamples { seg, file, init: parsed.init, samples, fragments })
+        let samples = parsed
+            .fragments
+            .into_iter()
+            .flat_map(|f| f.samples)
+            .collect();
+        Ok(SegSamples {
+            seg,
+            file,
+            init: parsed.init,
+            samples,
+            fragments,
+        })
     }
 
     /// Wall time at a decode timestamp of this file (wall of the first sample's presentation
@@ -92,7 +124,10 @@ pub async fn export_mp4(
     out: &Path,
 ) -> Result<ExportSummary> {
     if to <= from {
-        return Err(Error::new(ErrorKind::InvalidArgument, format!("empty range: --to {to} is not after --from {from}")));
+        return Err(Error::new(
+            ErrorKind::InvalidArgument,
+            format!("empty range: --to {to} is not after --from {from}"),
+        ));
     }
     let segs = store.sealed_segments(stream.id, from, to).await?;
     if segs.is_empty() {
@@ -108,16 +143,32 @@ pub async fn export_mp4(
 
 async fn no_footage(store: &Store, stream: &Stream, from: Time90k, to: Time90k) -> Error {
     let all = store.stream_segments(stream.id).await.unwrap_or_default();
-    let sealed: Vec<&Segment> = all.iter().filter(|s| s.end.is_some() && s.state == custos_store::SegmentState::Sealed).collect();
+    let sealed: Vec<&Segment> = all
+        .iter()
+        .filter(|s| s.end.is_some() && s.state == custos_store::SegmentState::Sealed)
+        .collect();
     let hint = match (sealed.first(), sealed.last()) {
         (Some(a), Some(b)) => format!("recorded footage spans {} .. {}", a.start, b.end.unwrap()),
         _ => "this stream has no sealed footage yet".to_owned(),
     };
-    Error::new(ErrorKind::NotFound, format!("no footage between {from} and {to}; {hint}"))
+    Error::new(
+        ErrorKind::NotFound,
+        format!("no footage between {from} and {to}; {hint}"),
+    )
 }
 
-fn write_export(data: &DataDir, segs: Vec<Segment>, from: Time90k, to: Time90k, out: &Path, gaps: Vec<Gap>) -> Result<ExportSummary> {
-    let opened: Vec<SegSamples> = segs.into_iter().map(|s| SegSamples::open(data, s)).collect::<Result<_>>()?;
+fn write_export(
+    data: &DataDir,
+    segs: Vec<Segment>,
+    from: Time90k,
+    to: Time90k,
+    out: &Path,
+    gaps: Vec<Gap>,
+) -> Result<ExportSummary> {
+    let opened: Vec<SegSamples> = segs
+        .into_iter()
+        .map(|s| SegSamples::open(data, s))
+        .collect::<Result<_>>()?;
     let mut entries: Vec<Vec<u8>> = Vec::new();
     let mut entry_of: HashMap<Vec<u8>, u32> = HashMap::new();
     let (mut width, mut height) = (0u16, 0u16);
@@ -134,7 +185,8 @@ fn write_export(data: &DataDir, segs: Vec<Segment>, from: Time90k, to: Time90k, 
         if s.samples.is_empty() {
             continue;
         }
-        let wall_pts = |i: usize| s.wall_of_dts(s.samples[i].dts) + s.samples[i].composition_offset as i64;
+        let wall_pts =
+            |i: usize| s.wall_of_dts(s.samples[i].dts) + s.samples[i].composition_offset as i64;
         let mut start = 0usize;
         if picks.is_empty() {
             // Last key frame presented at or before `from`.
@@ -162,11 +214,18 @@ fn write_export(data: &DataDir, segs: Vec<Segment>, from: Time90k, to: Time90k, 
             (width, height) = (s.init.width, s.init.height);
         }
         for i in start..=end {
-            picks.push(Pick { seg: si, idx: i, wall_dts: s.wall_of_dts(s.samples[i].dts) });
+            picks.push(Pick {
+                seg: si,
+                idx: i,
+                wall_dts: s.wall_of_dts(s.samples[i].dts),
+            });
         }
     }
     if picks.is_empty() {
-        return Err(Error::new(ErrorKind::NotFound, format!("no frames between {from} and {to}")));
+        return Err(Error::new(
+            ErrorKind::NotFound,
+            format!("no frames between {from} and {to}"),
+        ));
     }
     let origin = picks[0].wall_dts;
     let mut samples = Vec::with_capacity(picks.len());
@@ -211,19 +270,30 @@ fn write_export(data: &DataDir, segs: Vec<Segment>, from: Time90k, to: Time90k, 
         height,
         sample_entries: entries,
         samples,
-        edit: Some(custos_mp4::Edit { media_time: start_media, duration: (end_media - start_media).max(0) as u64 }),
+        edit: Some(custos_mp4::Edit {
+            media_time: start_media,
+            duration: (end_media - start_media).max(0) as u64,
+        }),
         creation_time_unix: from.unix_seconds(),
     };
     let tmp = out.with_extension("mp4.partial");
     let mut f = std::io::BufWriter::new(
         File::create(&tmp).map_err(|e| Error::io(format!("creating {}", tmp.display()), e))?,
     );
-    let mut read = |s: &custos_mp4::ExportSample, buf: &mut [u8]| opened[s.source as usize].file.read_exact_at(buf, s.source_offset);
+    let mut read = |s: &custos_mp4::ExportSample, buf: &mut [u8]| {
+        opened[s.source as usize]
+            .file
+            .read_exact_at(buf, s.source_offset)
+    };
     let bytes = custos_mp4::write_progressive(&mut f, &plan, &mut read)
         .map_err(|e| Error::io(format!("writing {}", out.display()), e))?;
-    let f = f.into_inner().map_err(|e| Error::io(format!("writing {}", out.display()), e.into_error()))?;
-    f.sync_all().map_err(|e| Error::io(format!("syncing {}", out.display()), e))?;
-    std::fs::rename(&tmp, out).map_err(|e| Error::io(format!("renaming to {}", out.display()), e))?;
+    let f = f
+        .into_inner()
+        .map_err(|e| Error::io(format!("writing {}", out.display()), e.into_error()))?;
+    f.sync_all()
+        .map_err(|e| Error::io(format!("syncing {}", out.display()), e))?;
+    std::fs::rename(&tmp, out)
+        .map_err(|e| Error::io(format!("renaming to {}", out.display()), e))?;
     Ok(ExportSummary {
         bytes,
         frames: plan.samples.len() as u64,
@@ -255,7 +325,9 @@ pub async fn hls_playlist(
         opened.push(
             tokio::task::spawn_blocking(move || SegSamples::open(&d, s))
                 .await
-                .map_err(|e| Error::new(ErrorKind::Internal, format!("reading segment failed: {e}")))??,
+                .map_err(|e| {
+                    Error::new(ErrorKind::Internal, format!("reading segment failed: {e}"))
+                })??,
         );
     }
     let mut body = String::new();
@@ -272,14 +344,21 @@ pub async fn hls_playlist(
                     if !first {
                         body.push_str("#EXT-X-DISCONTINUITY\n");
                     }
-                    let _ = writeln!(body, "#EXT-X-MAP:URI=\"{u}\",BYTERANGE=\"{}@0\"", s.init.len);
+                    let _ = writeln!(
+                        body,
+                        "#EXT-X-MAP:URI=\"{u}\",BYTERANGE=\"{}@0\"",
+                        s.init.len
+                    );
                     wrote_map = true;
                     first = false;
                 }
                 let secs = dur as f64 / 90_000.0;
                 max_dur = max_dur.max(secs);
                 let _ = writeln!(body, "#EXT-X-PROGRAM-DATE-TIME:{}", Time90k(t).to_rfc3339());
-                let _ = writeln!(body, "#EXTINF:{secs:.3},\n#EXT-X-BYTERANGE:{len}@{off}\n{u}");
+                let _ = writeln!(
+                    body,
+                    "#EXTINF:{secs:.3},\n#EXT-X-BYTERANGE:{len}@{off}\n{u}"
+                );
             }
             t = end;
         }

@@ -55,9 +55,23 @@ pub struct RecorderStats {
 /// Something the recorder reports upward (for alarms and logs).
 #[derive(Debug, Clone)]
 pub enum RecorderNotice {
-    Sealed { segment: SegmentId, path: String, bytes: u64, sha256: String, start: Time90k, end: Time90k },
-    Gap { start: Time90k, end: Time90k, reason: String },
-    WriteFailed { kind: ErrorKind, message: String },
+    Sealed {
+        segment: SegmentId,
+        path: String,
+        bytes: u64,
+        sha256: String,
+        start: Time90k,
+        end: Time90k,
+    },
+    Gap {
+        start: Time90k,
+        end: Time90k,
+        reason: String,
+    },
+    WriteFailed {
+        kind: ErrorKind,
+        message: String,
+    },
 }
 
 struct OpenSegment {
@@ -165,7 +179,10 @@ impl Recorder {
             s.write_errors += 1;
             s.last_error = Some(e.to_string());
         }
-        self.note(RecorderNotice::WriteFailed { kind: e.kind(), message: e.to_string() });
+        self.note(RecorderNotice::WriteFailed {
+            kind: e.kind(),
+            message: e.to_string(),
+        });
     }
 
     pub fn on_frame(&mut self, frame: EncodedFrame) {
@@ -184,10 +201,19 @@ impl Recorder {
                 Some((from, _)) if frame.wall < *from => from.0 - frame.wall.0,
                 _ => 0,
             };
-            self.run = Some(Run { decode_delay: None, last_dts: None, wall_shift: shift, gop: Vec::new() });
+            self.run = Some(Run {
+                decode_delay: None,
+                last_dts: None,
+                wall_shift: shift,
+                gop: Vec::new(),
+            });
         }
         let run = self.run.as_mut().unwrap();
-        let gop_len = run.gop.first().map(|f| frame.pts_90k - f.pts_90k).unwrap_or(0);
+        let gop_len = run
+            .gop
+            .first()
+            .map(|f| frame.pts_90k - f.pts_90k)
+            .unwrap_or(0);
         if frame.is_key && !run.gop.is_empty() {
             let next_pts = frame.pts_90k;
             if let Err(e) = self.flush_gop(Some(next_pts)) {
@@ -197,17 +223,18 @@ impl Recorder {
             // Roll over at this key frame if the segment is long enough or parameters changed.
             if let Some(seg) = &self.seg {
                 let long = seg.media_end - seg.media_start >= self.cfg.segment_duration.0;
-                if long || seg.params != frame.params {
-                    if let Err(e) = self.seal() {
-                        self.fail(&e);
-                    }
+                if (long || seg.params != frame.params)
+                    && let Err(e) = self.seal()
+                {
+                    self.fail(&e);
                 }
             }
-        } else if gop_len > MAX_GOP.0 && !has_reordering(&run.gop) {
-            if let Err(e) = self.flush_gop(Some(frame.pts_90k)) {
-                self.on_write_error(e);
-                return;
-            }
+        } else if gop_len > MAX_GOP.0
+            && !has_reordering(&run.gop)
+            && let Err(e) = self.flush_gop(Some(frame.pts_90k))
+        {
+            self.on_write_error(e);
+            return;
         }
         if let Some(run) = self.run.as_mut() {
             run.gop.push(frame);
@@ -217,7 +244,10 @@ impl Recorder {
     fn on_write_error(&mut self, e: Error) {
         self.fail(&e);
         // Keep what is on disk: seal the segment up to its last complete fragment.
-        let end = self.seg.as_ref().map(|s| s.start_wall + Duration90k(s.media_end - s.media_start));
+        let end = self
+            .seg
+            .as_ref()
+            .map(|s| s.start_wall + Duration90k(s.media_end - s.media_start));
         if let Err(e2) = self.seal() {
             self.fail(&e2);
         }
@@ -246,7 +276,10 @@ impl Recorder {
         {
             self.fail(&e);
         }
-        let end = self.seg.as_ref().map(|s| s.start_wall + Duration90k(s.media_end - s.media_start));
+        let end = self
+            .seg
+            .as_ref()
+            .map(|s| s.start_wall + Duration90k(s.media_end - s.media_start));
         if let Err(e) = self.seal() {
             self.fail(&e);
         }
@@ -264,7 +297,13 @@ impl Recorder {
         }
         let mut sorted: Vec<i64> = gop.iter().map(|f| f.pts_90k).collect();
         sorted.sort_unstable();
-        let needed_delay = gop.iter().zip(&sorted).map(|(f, s)| s - f.pts_90k).max().unwrap_or(0).max(0);
+        let needed_delay = gop
+            .iter()
+            .zip(&sorted)
+            .map(|(f, s)| s - f.pts_90k)
+            .max()
+            .unwrap_or(0)
+            .max(0);
         let delay = *run.decode_delay.get_or_insert(needed_delay);
         let mut dts: Vec<i64> = Vec::with_capacity(gop.len());
         let mut prev = run.last_dts;
@@ -298,22 +337,33 @@ impl Recorder {
                 && start_wall > from
             {
                 let dur = start_wall - from;
-                self.rt.block_on(self.store.insert_gap(self.cfg.stream_id, from, start_wall, &reason))?;
+                self.rt.block_on(self.store.insert_gap(
+                    self.cfg.stream_id,
+                    from,
+                    start_wall,
+                    &reason,
+                ))?;
                 self.stats.lock().unwrap().gaps += 1;
                 tracing::info!(camera = %self.cfg.camera, stream = %self.cfg.stream_kind, %from, %dur, %reason, "gap recorded");
-                self.note(RecorderNotice::Gap { start: from, end: start_wall, reason });
+                self.note(RecorderNotice::Gap {
+                    start: from,
+                    end: start_wall,
+                    reason,
+                });
             }
             let rel = DataDir::segment_rel_path(&self.cfg.camera, self.cfg.stream_kind, start_wall);
             let p = &first.params;
-            let id = self.rt.block_on(self.store.insert_open_segment(&NewSegment {
-                stream_id: self.cfg.stream_id,
-                path: rel.clone(),
-                start: start_wall,
-                media_start_90k: first.pts_90k,
-                codec: p.codec.as_str().to_owned(),
-                width: p.width as i64,
-                height: p.height as i64,
-            }))?;
+            let id = self
+                .rt
+                .block_on(self.store.insert_open_segment(&NewSegment {
+                    stream_id: self.cfg.stream_id,
+                    path: rel.clone(),
+                    start: start_wall,
+                    media_start_90k: first.pts_90k,
+                    codec: p.codec.as_str().to_owned(),
+                    width: p.width as i64,
+                    height: p.height as i64,
+                }))?;
             let path: PathBuf = self.data.abs(&rel);
             let file = match SegmentFile::create(&path, &p.sample_entry, p.width, p.height) {
                 Ok(f) => f,
@@ -340,10 +390,15 @@ impl Recorder {
             .iter()
             .enumerate()
             .map(|(i, f)| {
-                let dur = if i + 1 < dts.len() { dts[i + 1] - dts[i] } else { last_dur };
+                let dur = if i + 1 < dts.len() {
+                    dts[i + 1] - dts[i]
+                } else {
+                    last_dur
+                };
                 custos_mp4::FragmentSample {
                     duration: dur.clamp(1, u32::MAX as i64) as u32,
-                    composition_offset: (f.pts_90k - dts[i]).clamp(i32::MIN as i64, i32::MAX as i64) as i32,
+                    composition_offset: (f.pts_90k - dts[i]).clamp(i32::MIN as i64, i32::MAX as i64)
+                        as i32,
                     is_sync: f.is_key,
                     data: &f.data,
                 }
@@ -363,10 +418,13 @@ impl Recorder {
     }
 
     fn seal(&mut self) -> Result<()> {
-        let Some(seg) = self.seg.take() else { return Ok(()) };
+        let Some(seg) = self.seg.take() else {
+            return Ok(());
+        };
         if seg.file.fragments() == 0 {
             seg.file.discard();
-            self.rt.block_on(self.store.discard_empty_open_segment(seg.id))?;
+            self.rt
+                .block_on(self.store.discard_empty_open_segment(seg.id))?;
             return Ok(());
         }
         let (bytes, sha256) = seg.file.seal()?;

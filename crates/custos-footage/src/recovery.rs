@@ -46,9 +46,13 @@ pub(crate) struct FileFacts {
 }
 
 pub(crate) fn scan_file(path: &Path) -> Result<FileFacts> {
-    let mut f = std::fs::File::open(path).map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
+    let mut f = std::fs::File::open(path)
+        .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
     let parsed = custos_mp4::parse_fragmented_reader(&mut f).map_err(|e| {
-        Error::new(custos_core::ErrorKind::DataLoss, format!("{} is not a readable segment: {e}", path.display()))
+        Error::new(
+            custos_core::ErrorKind::DataLoss,
+            format!("{} is not a readable segment: {e}", path.display()),
+        )
     })?;
     let samples = parsed.fragments.iter().flat_map(|fr| fr.samples.iter());
     let (mut frames, mut keys, mut first_dts, mut end_dts) = (0i64, 0i64, None, 0i64);
@@ -58,7 +62,11 @@ pub(crate) fn scan_file(path: &Path) -> Result<FileFacts> {
         first_dts.get_or_insert(s.dts as i64);
         end_dts = end_dts.max(s.dts as i64 + s.duration as i64);
     }
-    let codec = if parsed.init.sample_entry.get(4..8) == Some(b"avc1") { "h264" } else { "h265" };
+    let codec = if parsed.init.sample_entry.get(4..8) == Some(b"avc1") {
+        "h264"
+    } else {
+        "h265"
+    };
     Ok(FileFacts {
         valid_len: parsed.valid_len,
         torn_tail: parsed.torn_tail,
@@ -104,12 +112,21 @@ pub async fn recover(store: &Store, data: &DataDir) -> Result<RecoveryReport> {
     Ok(rep)
 }
 
-async fn recover_open(store: &Store, data: &DataDir, seg: &Segment, now: Time90k, rep: &mut RecoveryReport) -> Result<()> {
+async fn recover_open(
+    store: &Store,
+    data: &DataDir,
+    seg: &Segment,
+    now: Time90k,
+    rep: &mut RecoveryReport,
+) -> Result<()> {
     let path = data.abs(&seg.path);
     if !path.exists() {
         store.discard_empty_open_segment(seg.id).await?;
         rep.discarded += 1;
-        rep.lines.push(format!("segment {} ({}): open row without a file; row removed (no footage was written)", seg.id, seg.path));
+        rep.lines.push(format!(
+            "segment {} ({}): open row without a file; row removed (no footage was written)",
+            seg.id, seg.path
+        ));
         return Ok(());
     }
     let facts = match scan_file(&path) {
@@ -125,11 +142,18 @@ async fn recover_open(store: &Store, data: &DataDir, seg: &Segment, now: Time90k
             return Ok(());
         }
     };
-    let len = std::fs::metadata(&path).map_err(|e| Error::io(format!("reading {}", path.display()), e))?.len();
+    let len = std::fs::metadata(&path)
+        .map_err(|e| Error::io(format!("reading {}", path.display()), e))?
+        .len();
     if len > facts.valid_len {
-        let f = OpenOptions::new().write(true).open(&path).map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
-        f.set_len(facts.valid_len).map_err(|e| Error::io(format!("truncating {}", path.display()), e))?;
-        f.sync_all().map_err(|e| Error::io(format!("syncing {}", path.display()), e))?;
+        let f = OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
+        f.set_len(facts.valid_len)
+            .map_err(|e| Error::io(format!("truncating {}", path.display()), e))?;
+        f.sync_all()
+            .map_err(|e| Error::io(format!("syncing {}", path.display()), e))?;
         rep.truncated_bytes += len - facts.valid_len;
         rep.lines.push(format!(
             "segment {} ({}): torn tail of {} bytes after the last complete fragment truncated ({})",
@@ -184,7 +208,9 @@ async fn adopt(store: &Store, data: &DataDir, rel: &str, now: Time90k, rep: &mut
     let facts = match scan_file(&path) {
         Ok(f) if f.frames > 0 && f.torn_tail.is_none() => f,
         _ => {
-            rep.lines.push(format!("{rel}: file has no index row and is not a complete segment; left untouched"));
+            rep.lines.push(format!(
+                "{rel}: file has no index row and is not a complete segment; left untouched"
+            ));
             return;
         }
     };
@@ -223,9 +249,13 @@ async fn adopt(store: &Store, data: &DataDir, rel: &str, now: Time90k, rep: &mut
     match r {
         Ok(id) => {
             rep.adopted += 1;
-            rep.lines.push(format!("{rel}: file had no index row; adopted as segment {id}"));
+            rep.lines.push(format!(
+                "{rel}: file had no index row; adopted as segment {id}"
+            ));
         }
-        Err(e) => rep.lines.push(format!("{rel}: file has no index row and could not be adopted: {e}")),
+        Err(e) => rep.lines.push(format!(
+            "{rel}: file has no index row and could not be adopted: {e}"
+        )),
     }
 }
 
@@ -240,7 +270,9 @@ fn file_name_time(rel: &str) -> Option<Time90k> {
 }
 
 fn walk(dir: &Path, root: &Path, out: &mut Vec<String>) {
-    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
     for e in rd.flatten() {
         let p = e.path();
         if p.is_dir() {

@@ -25,7 +25,11 @@ pub struct Space {
 
 impl Space {
     pub fn free_fraction(&self) -> f64 {
-        if self.total_bytes == 0 { 0.0 } else { self.free_bytes as f64 / self.total_bytes as f64 }
+        if self.total_bytes == 0 {
+            0.0
+        } else {
+            self.free_bytes as f64 / self.total_bytes as f64
+        }
     }
 }
 
@@ -40,10 +44,16 @@ pub struct Statvfs;
 impl DiskSpace for Statvfs {
     fn space(&self, dir: &Path) -> Result<Space> {
         let s = nix::sys::statvfs::statvfs(dir).map_err(|e| {
-            Error::io(format!("reading free space of {}", dir.display()), std::io::Error::from(e))
+            Error::io(
+                format!("reading free space of {}", dir.display()),
+                std::io::Error::from(e),
+            )
         })?;
         let frag = s.fragment_size() as u64;
-        Ok(Space { total_bytes: s.blocks() as u64 * frag, free_bytes: s.blocks_available() as u64 * frag })
+        Ok(Space {
+            total_bytes: s.blocks() as u64 * frag,
+            free_bytes: s.blocks_available() as u64 * frag,
+        })
     }
 }
 
@@ -57,7 +67,10 @@ pub struct SweepPolicy {
 
 impl Default for SweepPolicy {
     fn default() -> Self {
-        SweepPolicy { free_target: 0.10, alarm_below: 0.05 }
+        SweepPolicy {
+            free_target: 0.10,
+            alarm_below: 0.05,
+        }
     }
 }
 
@@ -78,11 +91,18 @@ pub enum Keep {
 
 impl ExpiredSegment {
     /// The single gate of deletion.
-    pub fn check(segment: Segment, retention: RetentionClass, holds: &[Hold], now: Time90k) -> Result<ExpiredSegment, Keep> {
+    pub fn check(
+        segment: Segment,
+        retention: RetentionClass,
+        holds: &[Hold],
+        now: Time90k,
+    ) -> Result<ExpiredSegment, Keep> {
         if segment.state != SegmentState::Sealed {
             return Err(Keep::NotSealed);
         }
-        let Some(end) = segment.end else { return Err(Keep::NotSealed) };
+        let Some(end) = segment.end else {
+            return Err(Keep::NotSealed);
+        };
         let after = retention.deletable_after(end);
         if now < after {
             return Err(Keep::InsideMinimum { until: after });
@@ -91,9 +111,14 @@ impl ExpiredSegment {
             .iter()
             .find(|h| h.released_at.is_none() && h.start < end && h.end > segment.start)
         {
-            return Err(Keep::OnHold { case_number: h.case_number.clone() });
+            return Err(Keep::OnHold {
+                case_number: h.case_number.clone(),
+            });
         }
-        Ok(ExpiredSegment { segment, deletable_after: after })
+        Ok(ExpiredSegment {
+            segment,
+            deletable_after: after,
+        })
     }
 
     pub fn segment(&self) -> &Segment {
@@ -102,7 +127,12 @@ impl ExpiredSegment {
 }
 
 /// Deletes an expired segment's file and marks its row deleted. Returns bytes freed.
-pub async fn delete_expired(store: &Store, data: &DataDir, e: ExpiredSegment, now: Time90k) -> Result<u64> {
+pub async fn delete_expired(
+    store: &Store,
+    data: &DataDir,
+    e: ExpiredSegment,
+    now: Time90k,
+) -> Result<u64> {
     let path = data.abs(&e.segment.path);
     let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
     match std::fs::remove_file(&path) {
@@ -110,8 +140,13 @@ pub async fn delete_expired(store: &Store, data: &DataDir, e: ExpiredSegment, no
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
         Err(err) => return Err(Error::io(format!("deleting {}", path.display()), err)),
     }
-    let reason = format!("retention: past minimum (deletable after {})", e.deletable_after);
-    store.mark_segment_deleted(e.segment.id, now, &reason).await?;
+    let reason = format!(
+        "retention: past minimum (deletable after {})",
+        e.deletable_after
+    );
+    store
+        .mark_segment_deleted(e.segment.id, now, &reason)
+        .await?;
     tracing::info!(segment = e.segment.id, path = %e.segment.path, bytes, "expired segment deleted");
     Ok(bytes)
 }
@@ -131,16 +166,33 @@ pub struct SweepReport {
 pub const DISK_ALARM: &str = "disk_nearly_full";
 
 /// One pass of the retention sweeper.
-pub async fn sweep(store: &Store, data: &DataDir, disk: &dyn DiskSpace, policy: SweepPolicy, now: Time90k) -> Result<SweepReport> {
+pub async fn sweep(
+    store: &Store,
+    data: &DataDir,
+    disk: &dyn DiskSpace,
+    policy: SweepPolicy,
+    now: Time90k,
+) -> Result<SweepReport> {
     let mut rep = SweepReport::default();
     let dir = data.footage_dir();
     let mut space = disk.space(&dir)?;
     rep.free_fraction_before = space.free_fraction();
-    let cameras: HashMap<i64, Camera> = store.cameras().await?.into_iter().map(|c| (c.id, c)).collect();
-    let streams: HashMap<StreamId, i64> = store.all_streams().await?.into_iter().map(|s| (s.id, s.camera_id)).collect();
+    let cameras: HashMap<i64, Camera> = store
+        .cameras()
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c))
+        .collect();
+    let streams: HashMap<StreamId, i64> = store
+        .all_streams()
+        .await?
+        .into_iter()
+        .map(|s| (s.id, s.camera_id))
+        .collect();
     // The oldest candidates first; anything that ended less than the legal floor ago cannot
     // be expired whatever its class.
     let floor = RetentionClass::Standard30d.minimum();
+    let mut seen = std::collections::HashSet::new();
     'outer: while space.free_fraction() < policy.free_target {
         let batch = store.sealed_segments_ended_before(now - floor, 500).await?;
         if batch.is_empty() {
@@ -148,13 +200,21 @@ pub async fn sweep(store: &Store, data: &DataDir, disk: &dyn DiskSpace, policy: 
         }
         let mut progressed = false;
         for seg in batch {
+            if !seen.insert(seg.id) {
+                continue;
+            }
             if space.free_fraction() >= policy.free_target {
                 break 'outer;
             }
             let Some(cam) = streams.get(&seg.stream_id).and_then(|c| cameras.get(c)) else {
-                return Err(Error::new(ErrorKind::DataLoss, format!("segment {} belongs to no known camera", seg.id)));
+                return Err(Error::new(
+                    ErrorKind::DataLoss,
+                    format!("segment {} belongs to no known camera", seg.id),
+                ));
             };
-            let holds = store.active_holds(cam.id, seg.start, seg.end.unwrap_or(seg.start)).await?;
+            let holds = store
+                .active_holds(cam.id, seg.start, seg.end.unwrap_or(seg.start))
+                .await?;
             match ExpiredSegment::check(seg, cam.retention, &holds, now) {
                 Ok(exp) => {
                     let id = exp.segment.id;

@@ -38,17 +38,33 @@ pub(crate) struct SegmentFile {
 
 impl SegmentFile {
     /// Creates the file (never overwriting one) and writes the init segment.
-    pub fn create(path: &Path, sample_entry: &[u8], width: u16, height: u16) -> Result<SegmentFile> {
+    pub fn create(
+        path: &Path,
+        sample_entry: &[u8],
+        width: u16,
+        height: u16,
+    ) -> Result<SegmentFile> {
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+            std::fs::create_dir_all(dir)
+                .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
         }
         let file = OpenOptions::new()
             .write(true)
             .create_new(true)
             .open(path)
             .map_err(|e| Error::io(format!("creating segment {}", path.display()), e))?;
-        let mut s = SegmentFile { path: path.to_path_buf(), file, hasher: Sha256::new(), len: 0, next_seq: 1 };
-        let mut w = HashingWriter { file: &mut s.file, hasher: &mut s.hasher, written: 0 };
+        let mut s = SegmentFile {
+            path: path.to_path_buf(),
+            file,
+            hasher: Sha256::new(),
+            len: 0,
+            next_seq: 1,
+        };
+        let mut w = HashingWriter {
+            file: &mut s.file,
+            hasher: &mut s.hasher,
+            written: 0,
+        };
         custos_mp4::write_init_segment(&mut w, sample_entry, width, height, 90_000)
             .map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
         s.len = w.written;
@@ -63,10 +79,18 @@ impl SegmentFile {
 
     /// Appends one fragment and makes it durable. On failure the file is truncated back to the
     /// last complete fragment, so what was written before is kept intact.
-    pub fn append(&mut self, base_decode_time: u64, samples: &[custos_mp4::FragmentSample<'_>]) -> Result<()> {
+    pub fn append(
+        &mut self,
+        base_decode_time: u64,
+        samples: &[custos_mp4::FragmentSample<'_>],
+    ) -> Result<()> {
         let before = self.len;
         let mut hasher = self.hasher.clone();
-        let mut w = HashingWriter { file: &mut self.file, hasher: &mut hasher, written: 0 };
+        let mut w = HashingWriter {
+            file: &mut self.file,
+            hasher: &mut hasher,
+            written: 0,
+        };
         let r = custos_mp4::write_fragment(&mut w, self.next_seq, base_decode_time, samples)
             .and_then(|_| w.file.sync_data());
         let written = w.written;
@@ -82,7 +106,10 @@ impl SegmentFile {
                 let _ = self.file.sync_data();
                 use std::io::Seek;
                 let _ = self.file.seek(std::io::SeekFrom::Start(before));
-                Err(Error::io(format!("writing fragment to {}", self.path.display()), e))
+                Err(Error::io(
+                    format!("writing fragment to {}", self.path.display()),
+                    e,
+                ))
             }
         }
     }
@@ -93,7 +120,9 @@ impl SegmentFile {
 
     /// Final fsync, read-only permissions; returns (bytes, hex SHA-256).
     pub fn seal(self) -> Result<(u64, String)> {
-        self.file.sync_all().map_err(|e| Error::io(format!("syncing {}", self.path.display()), e))?;
+        self.file
+            .sync_all()
+            .map_err(|e| Error::io(format!("syncing {}", self.path.display()), e))?;
         make_read_only(&self.path)?;
         Ok((self.len, hex::encode(self.hasher.finalize())))
     }
@@ -113,8 +142,10 @@ pub(crate) fn make_read_only(path: &Path) -> Result<()> {
 
 /// Hashes a whole file.
 pub(crate) fn sha256_file(path: &Path) -> Result<(u64, String)> {
-    let mut f = File::open(path).map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
+    let mut f =
+        File::open(path).map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
     let mut h = Sha256::new();
-    let n = std::io::copy(&mut f, &mut h).map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+    let n = std::io::copy(&mut f, &mut h)
+        .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
     Ok((n, hex::encode(h.finalize())))
 }

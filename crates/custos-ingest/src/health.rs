@@ -86,7 +86,11 @@ impl Health {
         let mut i = self.0.lock().unwrap();
         i.state = StreamState::Online;
         i.window.push_back((now, bytes));
-        while i.window.front().is_some_and(|(t, _)| now.duration_since(*t) > WINDOW) {
+        while i
+            .window
+            .front()
+            .is_some_and(|(t, _)| now.duration_since(*t) > WINDOW)
+        {
             i.window.pop_front();
         }
         i.last_frame = Some(wall);
@@ -116,8 +120,11 @@ impl Health {
     pub fn snapshot(&self) -> HealthSnapshot {
         let now = Instant::now();
         let i = self.0.lock().unwrap();
-        let recent: Vec<&(Instant, usize)> =
-            i.window.iter().filter(|(t, _)| now.duration_since(*t) <= WINDOW).collect();
+        let recent: Vec<&(Instant, usize)> = i
+            .window
+            .iter()
+            .filter(|(t, _)| now.duration_since(*t) <= WINDOW)
+            .collect();
         let (fps, bitrate) = match (recent.first(), recent.last()) {
             (Some(a), Some(b)) if recent.len() > 1 && b.0 > a.0 => {
                 let secs = b.0.duration_since(a.0).as_secs_f64();

@@ -57,7 +57,12 @@ const BACKOFF_MAX: Duration = Duration::from_secs(4);
 
 /// Runs the stream until `shutdown` turns true. Never returns early on camera errors: they are
 /// reported through `health` and as [`StreamEvent::Interrupted`].
-pub async fn run_stream(src: Source, tx: mpsc::Sender<StreamEvent>, health: Health, mut shutdown: watch::Receiver<bool>) {
+pub async fn run_stream(
+    src: Source,
+    tx: mpsc::Sender<StreamEvent>,
+    health: Health,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let group = Arc::new(SessionGroup::default());
     let mut backoff = BACKOFF_START;
     loop {
@@ -72,7 +77,13 @@ pub async fn run_stream(src: Source, tx: mpsc::Sender<StreamEvent>, health: Heal
             Err(e) => {
                 tracing::warn!(camera = %src.camera, stream = %src.kind, error = %e, "stream interrupted");
                 health.failed(e.to_string());
-                if tx.send(StreamEvent::Interrupted { reason: e.to_string() }).await.is_err() {
+                if tx
+                    .send(StreamEvent::Interrupted {
+                        reason: e.to_string(),
+                    })
+                    .await
+                    .is_err()
+                {
                     break;
                 }
             }
@@ -105,16 +116,25 @@ fn rtsp_err(what: &str, e: retina::Error) -> Error {
         Some(401) | Some(403) => ErrorKind::Unauthenticated,
         Some(404) => ErrorKind::NotFound,
         Some(461) => ErrorKind::Protocol,
-        _ if full.contains("Connection refused") || full.contains("timed out") || full.contains("Unable to connect") => {
+        _ if full.contains("Connection refused")
+            || full.contains("timed out")
+            || full.contains("Unable to connect") =>
+        {
             ErrorKind::Unavailable
         }
         _ => ErrorKind::Protocol,
     };
     let hint = match (kind, e.status_code()) {
-        (ErrorKind::Unauthenticated, _) => "; wrong username or password: check the camera's credentials in the config",
+        (ErrorKind::Unauthenticated, _) => {
+            "; wrong username or password: check the camera's credentials in the config"
+        }
         (ErrorKind::NotFound, _) => "; the camera does not know this stream path: check the URL",
-        (_, Some(461)) => "; the camera refuses this transport: set transport = \"udp\" (or \"tcp\") for it",
-        (ErrorKind::Unavailable, _) => "; check the camera is powered, reachable and the URL's host and port are right",
+        (_, Some(461)) => {
+            "; the camera refuses this transport: set transport = \"udp\" (or \"tcp\") for it"
+        }
+        (ErrorKind::Unavailable, _) => {
+            "; check the camera is powered, reachable and the URL's host and port are right"
+        }
         _ => "",
     };
     Error::new(kind, format!("{what}: {first}{hint}"))
@@ -128,7 +148,10 @@ async fn session(
     shutdown: &mut watch::Receiver<bool>,
 ) -> Result<()> {
     let creds = match (&src.username, &src.password) {
-        (Some(u), Some(p)) => Some(Credentials { username: u.clone(), password: p.clone() }),
+        (Some(u), Some(p)) => Some(Credentials {
+            username: u.clone(),
+            password: p.clone(),
+        }),
         _ => None,
     };
     let mut url = src.url.clone();
@@ -139,7 +162,9 @@ async fn session(
         .user_agent(format!("custos/{}", env!("CARGO_PKG_VERSION")))
         .session_group(group.clone());
     let connect = async {
-        let mut s = retina::client::Session::describe(url.clone(), opts).await.map_err(|e| rtsp_err("DESCRIBE", e))?;
+        let mut s = retina::client::Session::describe(url.clone(), opts)
+            .await
+            .map_err(|e| rtsp_err("DESCRIBE", e))?;
         let video = s
             .streams()
             .iter()
@@ -159,10 +184,18 @@ async fn session(
             Transport::Tcp => retina::client::Transport::Tcp(Default::default()),
             Transport::Udp => retina::client::Transport::Udp(Default::default()),
         };
-        s.setup(video, SetupOptions::default().transport(transport).frame_format(FrameFormat::MP4))
+        s.setup(
+            video,
+            SetupOptions::default()
+                .transport(transport)
+                .frame_format(FrameFormat::MP4),
+        )
+        .await
+        .map_err(|e| rtsp_err("SETUP", e))?;
+        let playing = s
+            .play(PlayOptions::default())
             .await
-            .map_err(|e| rtsp_err("SETUP", e))?;
-        let playing = s.play(PlayOptions::default()).await.map_err(|e| rtsp_err("PLAY", e))?;
+            .map_err(|e| rtsp_err("PLAY", e))?;
         let demuxed = playing.demuxed().map_err(|e| rtsp_err("demuxing", e))?;
         Ok::<_, Error>((demuxed, video))
     };
@@ -216,7 +249,10 @@ async fn session(
         };
         if params.is_none() || frame.has_new_parameters() {
             let Some(ParametersRef::Video(v)) = demuxed.streams()[video].parameters() else {
-                return Err(Error::new(ErrorKind::Protocol, "video frame before codec parameters (no SPS/PPS)"));
+                return Err(Error::new(
+                    ErrorKind::Protocol,
+                    "video frame before codec parameters (no SPS/PPS)",
+                ));
             };
             params = Some(Arc::new(video_params(v)?));
             let p = params.as_ref().unwrap();
@@ -226,7 +262,8 @@ async fn session(
         let ts = frame.timestamp();
         let media = ts.elapsed() * 90_000 / ts.clock_rate().get() as i64;
         let received = Time90k::from_system_time(std::time::SystemTime::now());
-        let is_key = frame.is_random_access_point() || (p.codec == Codec::H265 && h265_irap(frame.data()));
+        let is_key =
+            frame.is_random_access_point() || (p.codec == Codec::H265 && h265_irap(frame.data()));
         let data = bytes::Bytes::from(frame.into_data());
         let waiting = !timing.has_sender_report()
             && first_frame_at.get_or_insert_with(Instant::now).elapsed() < SR_WAIT;
@@ -258,7 +295,13 @@ async fn release(
             return false;
         }
         health.frame(timed.wall, data.len());
-        let ev = EncodedFrame { pts_90k: media, wall: timed.wall, is_key, data, params };
+        let ev = EncodedFrame {
+            pts_90k: media,
+            wall: timed.wall,
+            is_key,
+            data,
+            params,
+        };
         if tx.send(StreamEvent::Frame(ev)).await.is_err() {
             return false;
         }
@@ -290,11 +333,17 @@ fn h265_irap(data: &[u8]) -> bool {
 }
 
 fn video_params(v: &retina::codec::VideoParameters) -> Result<VideoParams> {
-    let codec = if v.rfc6381_codec().starts_with("avc1") { Codec::H264 } else { Codec::H265 };
-    let entry = v
-        .mp4_sample_entry()
-        .build()
-        .map_err(|e| Error::new(ErrorKind::Protocol, format!("cannot describe the stream for MP4: {e}")))?;
+    let codec = if v.rfc6381_codec().starts_with("avc1") {
+        Codec::H264
+    } else {
+        Codec::H265
+    };
+    let entry = v.mp4_sample_entry().build().map_err(|e| {
+        Error::new(
+            ErrorKind::Protocol,
+            format!("cannot describe the stream for MP4: {e}"),
+        )
+    })?;
     let (w, h) = v.pixel_dimensions();
     Ok(VideoParams {
         codec,
@@ -315,31 +364,59 @@ pub struct ProbeInfo {
 /// video. Used before recording starts so misconfiguration is reported at once.
 pub async fn probe(src: &Source, timeout: Duration) -> Result<ProbeInfo> {
     let creds = match (&src.username, &src.password) {
-        (Some(u), Some(p)) => Some(Credentials { username: u.clone(), password: p.clone() }),
+        (Some(u), Some(p)) => Some(Credentials {
+            username: u.clone(),
+            password: p.clone(),
+        }),
         _ => None,
     };
     let mut url = src.url.clone();
     let _ = url.set_password(None);
     let _ = url.set_username("");
-    let opts = SessionOptions::default().creds(creds).user_agent(format!("custos/{}", env!("CARGO_PKG_VERSION")));
-    let s = match tokio::time::timeout(timeout, retina::client::Session::describe(url.clone(), opts)).await {
+    let opts = SessionOptions::default()
+        .creds(creds)
+        .user_agent(format!("custos/{}", env!("CARGO_PKG_VERSION")));
+    let s = match tokio::time::timeout(
+        timeout,
+        retina::client::Session::describe(url.clone(), opts),
+    )
+    .await
+    {
         Ok(r) => r.map_err(|e| rtsp_err(&format!("camera {} ({url})", src.camera), e))?,
         Err(_) => {
             return Err(Error::new(
                 ErrorKind::Unavailable,
-                format!("camera {} ({url}): no answer within {} s; check it is reachable", src.camera, timeout.as_secs()),
+                format!(
+                    "camera {} ({url}): no answer within {} s; check it is reachable",
+                    src.camera,
+                    timeout.as_secs()
+                ),
             ));
         }
     };
-    let found: Vec<String> = s.streams().iter().map(|st| format!("{}/{}", st.media(), st.encoding_name())).collect();
-    match s.streams().iter().find(|st| st.media() == "video" && matches!(st.encoding_name(), "h264" | "h265")) {
-        Some(st) => Ok(ProbeInfo { video: st.encoding_name().to_owned() }),
+    let found: Vec<String> = s
+        .streams()
+        .iter()
+        .map(|st| format!("{}/{}", st.media(), st.encoding_name()))
+        .collect();
+    match s
+        .streams()
+        .iter()
+        .find(|st| st.media() == "video" && matches!(st.encoding_name(), "h264" | "h265"))
+    {
+        Some(st) => Ok(ProbeInfo {
+            video: st.encoding_name().to_owned(),
+        }),
         None => Err(Error::new(
             ErrorKind::Protocol,
             format!(
                 "camera {} ({url}) offers no H.264/H.265 video (found: {}); configure it to send H.264 or H.265",
                 src.camera,
-                if found.is_empty() { "nothing".to_owned() } else { found.join(", ") }
+                if found.is_empty() {
+                    "nothing".to_owned()
+                } else {
+                    found.join(", ")
+                }
             ),
         )),
     }

@@ -88,7 +88,10 @@ impl Timing {
             }
         }
         self.last_media = Some(self.last_media.map_or(media, |l| l.max(media)));
-        Timed { wall, discontinuity }
+        Timed {
+            wall,
+            discontinuity,
+        }
     }
 }
 

@@ -16,7 +16,10 @@ use custos_core::camera::{CameraName, StreamKind};
 use custos_core::retention::RetentionClass;
 use custos_core::{Duration90k, Error, ErrorKind, Result, Time90k};
 use sqlx::Row;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
 
 pub type CameraId = i64;
 pub type StreamId = i64;
@@ -27,11 +30,15 @@ fn db_err(what: &str, e: sqlx::Error) -> Error {
     let kind = match &e {
         sqlx::Error::RowNotFound => ErrorKind::NotFound,
         sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => ErrorKind::Unavailable,
-        sqlx::Error::Database(d) if d.message().contains("locked") || d.message().contains("busy") => {
+        sqlx::Error::Database(d)
+            if d.message().contains("locked") || d.message().contains("busy") =>
+        {
             ErrorKind::Unavailable
         }
         sqlx::Error::Database(d) if d.is_unique_violation() => ErrorKind::AlreadyExists,
-        sqlx::Error::Io(io) if io.kind() == std::io::ErrorKind::StorageFull => ErrorKind::ResourceExhausted,
+        sqlx::Error::Io(io) if io.kind() == std::io::ErrorKind::StorageFull => {
+            ErrorKind::ResourceExhausted
+        }
         _ => ErrorKind::Internal,
     };
     Error::with_source(kind, format!("database: {what}"), e)
@@ -164,6 +171,18 @@ pub struct Hold {
     pub released_at: Option<Time90k>,
 }
 
+/// A legal hold to place (E5).
+#[derive(Clone, Debug)]
+pub struct NewHold {
+    pub camera_id: CameraId,
+    pub start: Time90k,
+    pub end: Time90k,
+    pub case_number: String,
+    pub reason: String,
+    pub placed_by: String,
+    pub placed_at: Time90k,
+}
+
 /// Per-stream totals used by capacity prediction (F2).
 #[derive(Clone, Debug, Default, serde::Serialize)]
 pub struct StreamUsage {
@@ -201,7 +220,9 @@ impl Store {
         sqlx::migrate!("./migrations/sqlite")
             .run(&pool)
             .await
-            .map_err(|e| Error::with_source(ErrorKind::Internal, "database: applying migrations", e))?;
+            .map_err(|e| {
+                Error::with_source(ErrorKind::Internal, "database: applying migrations", e)
+            })?;
         Ok(Store { pool })
     }
 
@@ -212,7 +233,12 @@ impl Store {
     // ---- cameras and streams ----
 
     /// Creates the camera or updates its retention class; returns its id.
-    pub async fn upsert_camera(&self, name: &CameraName, retention: RetentionClass, now: Time90k) -> Result<CameraId> {
+    pub async fn upsert_camera(
+        &self,
+        name: &CameraName,
+        retention: RetentionClass,
+        now: Time90k,
+    ) -> Result<CameraId> {
         let row = sqlx::query(
             "INSERT INTO camera (name, retention_days, created_90k) VALUES (?, ?, ?)
              ON CONFLICT (name) DO UPDATE SET retention_days = excluded.retention_days
@@ -227,7 +253,12 @@ impl Store {
         Ok(row.get(0))
     }
 
-    pub async fn upsert_stream(&self, camera_id: CameraId, kind: StreamKind, url: &str) -> Result<StreamId> {
+    pub async fn upsert_stream(
+        &self,
+        camera_id: CameraId,
+        kind: StreamKind,
+        url: &str,
+    ) -> Result<StreamId> {
         let row = sqlx::query(
             "INSERT INTO stream (camera_id, kind, url) VALUES (?, ?, ?)
              ON CONFLICT (camera_id, kind) DO UPDATE SET url = excluded.url
@@ -260,39 +291,51 @@ impl Store {
         Err(Error::new(
             ErrorKind::NotFound,
             if known.is_empty() {
-                format!("unknown camera {name:?}: this data directory has no cameras yet; record first")
+                format!(
+                    "unknown camera {name:?}: this data directory has no cameras yet; record first"
+                )
             } else {
-                format!("unknown camera {name:?}; known cameras: {}", known.join(", "))
+                format!(
+                    "unknown camera {name:?}; known cameras: {}",
+                    known.join(", ")
+                )
             },
         ))
     }
 
     pub async fn streams(&self, camera_id: CameraId) -> Result<Vec<Stream>> {
-        let rows = sqlx::query("SELECT id, camera_id, kind, url FROM stream WHERE camera_id = ? ORDER BY kind")
-            .bind(camera_id)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(|e| db_err("listing streams", e))?;
+        let rows = sqlx::query(
+            "SELECT id, camera_id, kind, url FROM stream WHERE camera_id = ? ORDER BY kind",
+        )
+        .bind(camera_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| db_err("listing streams", e))?;
         rows.iter().map(stream_from_row).collect()
     }
 
     pub async fn all_streams(&self) -> Result<Vec<Stream>> {
-        let rows = sqlx::query("SELECT id, camera_id, kind, url FROM stream ORDER BY camera_id, kind")
-            .fetch_all(&self.pool)
-            .await
-            .map_err(|e| db_err("listing streams", e))?;
+        let rows =
+            sqlx::query("SELECT id, camera_id, kind, url FROM stream ORDER BY camera_id, kind")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(|e| db_err("listing streams", e))?;
         rows.iter().map(stream_from_row).collect()
     }
 
     /// The stream of `kind` of the camera, or NotFound saying which streams it has.
     pub async fn stream_of(&self, camera: &Camera, kind: StreamKind) -> Result<Stream> {
         let streams = self.streams(camera.id).await?;
-        streams.iter().find(|s| s.kind == kind).cloned().ok_or_else(|| {
-            Error::new(
-                ErrorKind::NotFound,
-                format!("camera {} has no {kind} stream recorded", camera.name),
-            )
-        })
+        streams
+            .iter()
+            .find(|s| s.kind == kind)
+            .cloned()
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorKind::NotFound,
+                    format!("camera {} has no {kind} stream recorded", camera.name),
+                )
+            })
     }
 
     // ---- segments ----
@@ -347,7 +390,12 @@ impl Store {
 
     /// Marks a sealed segment deleted. The caller (the retention sweeper) has proven it is past
     /// its minimum and not held; this method only refuses rows that are not sealed.
-    pub async fn mark_segment_deleted(&self, id: SegmentId, at: Time90k, reason: &str) -> Result<()> {
+    pub async fn mark_segment_deleted(
+        &self,
+        id: SegmentId,
+        at: Time90k,
+        reason: &str,
+    ) -> Result<()> {
         let r = sqlx::query(
             "UPDATE segment SET state = 'deleted', deleted_90k = ?, delete_reason = ?
              WHERE id = ? AND state = 'sealed'",
@@ -359,7 +407,10 @@ impl Store {
         .await
         .map_err(|e| db_err("marking segment deleted", e))?;
         if r.rows_affected() != 1 {
-            return Err(Error::new(ErrorKind::FailedPrecondition, format!("segment {id} is not sealed")));
+            return Err(Error::new(
+                ErrorKind::FailedPrecondition,
+                format!("segment {id} is not sealed"),
+            ));
         }
         Ok(())
     }
@@ -401,7 +452,12 @@ impl Store {
     }
 
     /// Sealed segments of a stream overlapping [from, to), in time order.
-    pub async fn sealed_segments(&self, stream_id: StreamId, from: Time90k, to: Time90k) -> Result<Vec<Segment>> {
+    pub async fn sealed_segments(
+        &self,
+        stream_id: StreamId,
+        from: Time90k,
+        to: Time90k,
+    ) -> Result<Vec<Segment>> {
         let rows = sqlx::query(&format!(
             "{SEGMENT_COLS} WHERE stream_id = ? AND state = 'sealed' AND start_90k < ? AND end_90k > ?
              ORDER BY start_90k"
@@ -417,27 +473,34 @@ impl Store {
 
     /// Segments of a stream in any state, in time order (for listings).
     pub async fn stream_segments(&self, stream_id: StreamId) -> Result<Vec<Segment>> {
-        let rows = sqlx::query(&format!("{SEGMENT_COLS} WHERE stream_id = ? ORDER BY start_90k, id"))
-            .bind(stream_id)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(|e| db_err("listing segments", e))?;
+        let rows = sqlx::query(&format!(
+            "{SEGMENT_COLS} WHERE stream_id = ? ORDER BY start_90k, id"
+        ))
+        .bind(stream_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| db_err("listing segments", e))?;
         rows.iter().map(segment_from_row).collect()
     }
 
     /// The end of the latest sealed segment of the stream (to detect downtime gaps).
     pub async fn last_sealed_end(&self, stream_id: StreamId) -> Result<Option<Time90k>> {
-        let row = sqlx::query("SELECT MAX(end_90k) FROM segment WHERE stream_id = ? AND state != 'open'")
-            .bind(stream_id)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(|e| db_err("finding last segment", e))?;
+        let row =
+            sqlx::query("SELECT MAX(end_90k) FROM segment WHERE stream_id = ? AND state != 'open'")
+                .bind(stream_id)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(|e| db_err("finding last segment", e))?;
         Ok(row.get::<Option<i64>, _>(0).map(Time90k))
     }
 
     /// Sealed segments whose end lies before `ended_before`, oldest first — candidates the
     /// retention sweeper will check against retention and holds.
-    pub async fn sealed_segments_ended_before(&self, ended_before: Time90k, limit: i64) -> Result<Vec<Segment>> {
+    pub async fn sealed_segments_ended_before(
+        &self,
+        ended_before: Time90k,
+        limit: i64,
+    ) -> Result<Vec<Segment>> {
         let rows = sqlx::query(&format!(
             "{SEGMENT_COLS} WHERE state = 'sealed' AND end_90k <= ? ORDER BY end_90k LIMIT ?"
         ))
@@ -477,7 +540,13 @@ impl Store {
 
     // ---- gaps ----
 
-    pub async fn insert_gap(&self, stream_id: StreamId, start: Time90k, end: Time90k, reason: &str) -> Result<i64> {
+    pub async fn insert_gap(
+        &self,
+        stream_id: StreamId,
+        start: Time90k,
+        end: Time90k,
+        reason: &str,
+    ) -> Result<i64> {
         let row = sqlx::query("INSERT INTO gap (stream_id, start_90k, end_90k, reason) VALUES (?, ?, ?, ?) RETURNING id")
             .bind(stream_id)
             .bind(start.0)
@@ -515,7 +584,12 @@ impl Store {
     // ---- holds ----
 
     /// Active (unreleased) holds of a camera overlapping [from, to).
-    pub async fn active_holds(&self, camera_id: CameraId, from: Time90k, to: Time90k) -> Result<Vec<Hold>> {
+    pub async fn active_holds(
+        &self,
+        camera_id: CameraId,
+        from: Time90k,
+        to: Time90k,
+    ) -> Result<Vec<Hold>> {
         let rows = sqlx::query(
             "SELECT id, camera_id, start_90k, end_90k, case_number, reason, placed_by, placed_90k,
                     released_by, released_90k
@@ -544,27 +618,18 @@ impl Store {
             .collect())
     }
 
-    pub async fn place_hold(
-        &self,
-        camera_id: CameraId,
-        start: Time90k,
-        end: Time90k,
-        case_number: &str,
-        reason: &str,
-        placed_by: &str,
-        now: Time90k,
-    ) -> Result<i64> {
+    pub async fn place_hold(&self, h: &NewHold) -> Result<i64> {
         let row = sqlx::query(
             "INSERT INTO hold (camera_id, start_90k, end_90k, case_number, reason, placed_by, placed_90k)
              VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
         )
-        .bind(camera_id)
-        .bind(start.0)
-        .bind(end.0)
-        .bind(case_number)
-        .bind(reason)
-        .bind(placed_by)
-        .bind(now.0)
+        .bind(h.camera_id)
+        .bind(h.start.0)
+        .bind(h.end.0)
+        .bind(&h.case_number)
+        .bind(&h.reason)
+        .bind(&h.placed_by)
+        .bind(h.placed_at.0)
         .fetch_one(&self.pool)
         .await
         .map_err(|e| db_err("placing hold", e))?;
@@ -617,7 +682,13 @@ impl Store {
     }
 
     /// Raises an alarm of `kind` unless one of the same kind and camera is already active.
-    pub async fn raise_alarm(&self, kind: &str, camera_id: Option<CameraId>, message: &str, now: Time90k) -> Result<bool> {
+    pub async fn raise_alarm(
+        &self,
+        kind: &str,
+        camera_id: Option<CameraId>,
+        message: &str,
+        now: Time90k,
+    ) -> Result<bool> {
         let existing = sqlx::query(
             "SELECT id FROM alarm WHERE kind = ? AND camera_id IS ? AND cleared_90k IS NULL",
         )
@@ -640,7 +711,12 @@ impl Store {
         Ok(true)
     }
 
-    pub async fn clear_alarm(&self, kind: &str, camera_id: Option<CameraId>, now: Time90k) -> Result<()> {
+    pub async fn clear_alarm(
+        &self,
+        kind: &str,
+        camera_id: Option<CameraId>,
+        now: Time90k,
+    ) -> Result<()> {
         sqlx::query("UPDATE alarm SET cleared_90k = ? WHERE kind = ? AND camera_id IS ? AND cleared_90k IS NULL")
             .bind(now.0)
             .bind(kind)
@@ -683,7 +759,10 @@ fn segment_from_row(r: &SqliteRow) -> Result<Segment> {
         "sealed" => SegmentState::Sealed,
         "deleted" => SegmentState::Deleted,
         other => {
-            return Err(Error::new(ErrorKind::DataLoss, format!("segment row has unknown state {other:?}")));
+            return Err(Error::new(
+                ErrorKind::DataLoss,
+                format!("segment row has unknown state {other:?}"),
+            ));
         }
     };
     Ok(Segment {

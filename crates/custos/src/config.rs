@@ -15,7 +15,13 @@
 
 use std::path::Path;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
+
+macro_rules! bail {
+    ($($arg:tt)*) => {
+        return Err(custos_core::Error::new(custos_core::ErrorKind::InvalidArgument, format!($($arg)*)).into())
+    };
+}
 use custos_core::camera::CameraName;
 use custos_core::retention::RetentionClass;
 use custos_ingest::Transport;
@@ -51,40 +57,73 @@ pub struct CameraConfig {
 
 impl Config {
     pub fn load(path: &Path) -> Result<Config> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read config {}", path.display()))?;
-        Self::parse(&text).with_context(|| format!("config {}", path.display()))
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            custos_core::Error::io(format!("cannot read config {}", path.display()), e)
+        })?;
+        Self::parse(&text).map_err(|e| {
+            let kind = e
+                .downcast_ref::<custos_core::Error>()
+                .map(|e| e.kind())
+                .unwrap_or(custos_core::ErrorKind::InvalidArgument);
+            custos_core::Error::new(kind, format!("config {}: {e:#}", path.display())).into()
+        })
     }
 
     pub fn parse(text: &str) -> Result<Config> {
         let mut c: Config = toml::from_str(text).map_err(|e| {
-            anyhow::anyhow!("{}; see the example at the top of docs/operations.md", e.to_string().trim())
+            let line = e
+                .span()
+                .map(|s| text[..s.start.min(text.len())].lines().count().max(1));
+            custos_core::Error::new(
+                custos_core::ErrorKind::InvalidArgument,
+                format!(
+                    "{}{}; see the example in docs/operations.md",
+                    line.map(|l| format!("line {l}: ")).unwrap_or_default(),
+                    e.message().trim()
+                ),
+            )
         })?;
         if c.cameras.is_empty() {
             bail!("no [[camera]] entries; add at least one camera with name and url");
         }
         if !(5..=600).contains(&c.segment_seconds) {
-            bail!("segment_seconds = {} is out of range; use 5..600 (default 60)", c.segment_seconds);
+            bail!(
+                "segment_seconds = {} is out of range; use 5..600 (default 60)",
+                c.segment_seconds
+            );
         }
         let mut seen = std::collections::HashSet::new();
         for cam in &mut c.cameras {
             if !seen.insert(cam.name.clone()) {
-                bail!("camera {} is listed twice; camera names must be unique", cam.name);
+                bail!(
+                    "camera {} is listed twice; camera names must be unique",
+                    cam.name
+                );
             }
             for u in std::iter::once(&cam.url).chain(cam.sub_url.as_ref()) {
                 if u.scheme() != "rtsp" && u.scheme() != "rtsps" {
-                    bail!("camera {}: url {} is not rtsp://…; custos records RTSP cameras (GB/T 28181 devices register instead)", cam.name, u);
+                    bail!(
+                        "camera {}: url {} is not rtsp://…; custos records RTSP cameras (GB/T 28181 devices register instead)",
+                        cam.name,
+                        u
+                    );
                 }
             }
             if let Some(var) = &cam.password_env {
                 cam.password = Some(std::env::var(var).with_context(|| {
-                    format!("camera {}: password_env names {var}, which is not set", cam.name)
+                    format!(
+                        "camera {}: password_env names {var}, which is not set",
+                        cam.name
+                    )
                 })?);
             }
             // Credentials in the URL are accepted too, and moved out of it.
             if cam.username.is_none() && !cam.url.username().is_empty() {
                 cam.username = Some(cam.url.username().to_owned());
-                cam.password = cam.password.take().or(cam.url.password().map(str::to_owned));
+                cam.password = cam
+                    .password
+                    .take()
+                    .or(cam.url.password().map(str::to_owned));
             }
         }
         Ok(c)
@@ -98,17 +137,24 @@ mod tests {
     /// F1: a retention below the legal floor is refused with the reason.
     #[test]
     fn f1_config_refuses_retention_below_30_days() {
-        let e = Config::parse("[[camera]]\nname='a'\nurl='rtsp://h/x'\nretention='7d'\n").unwrap_err();
+        let e =
+            Config::parse("[[camera]]\nname='a'\nurl='rtsp://h/x'\nretention='7d'\n").unwrap_err();
         assert!(format!("{e:#}").contains("legal minimum"), "{e:#}");
     }
 
     #[test]
     fn garbage_config_gets_a_clear_error() {
         for (text, want) in [
-            ("this is not toml", "expected"),
-            ("[[camera]]\nname='../x'\nurl='rtsp://h/'", "bad camera name"),
+            ("this is not toml", "line 1"),
+            (
+                "[[camera]]\nname='../x'\nurl='rtsp://h/'",
+                "bad camera name",
+            ),
             ("[[camera]]\nname='a'\nurl='http://h/'", "not rtsp"),
-            ("[[camera]]\nname='a'\nurl='rtsp://h/'\ncolour='red'", "unknown field"),
+            (
+                "[[camera]]\nname='a'\nurl='rtsp://h/'\ncolour='red'",
+                "unknown field",
+            ),
             ("", "no [[camera]]"),
         ] {
             let e = format!("{:#}", Config::parse(text).unwrap_err());

@@ -13,7 +13,11 @@ use clap::{Parser, Subcommand};
 use custos_core::ErrorKind;
 
 #[derive(Parser)]
-#[command(name = "custos", version, about = "Video management for public-safety video systems: records cameras 24/7, keeps footage for its legal minimum, gives any range back as MP4")]
+#[command(
+    name = "custos",
+    version,
+    about = "Video management for public-safety video systems: records cameras 24/7, keeps footage for its legal minimum, gives any range back as MP4"
+)]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
@@ -43,7 +47,10 @@ enum Cmd {
 }
 
 fn exit_code(e: &anyhow::Error) -> u8 {
-    let kind = e.chain().find_map(|c| c.downcast_ref::<custos_core::Error>()).map(|e| e.kind());
+    let kind = e
+        .chain()
+        .find_map(|c| c.downcast_ref::<custos_core::Error>())
+        .map(|e| e.kind());
     match kind {
         Some(ErrorKind::InvalidArgument) => 2,
         Some(ErrorKind::NotFound) => 3,
@@ -59,8 +66,14 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let filter = tracing_subscriber::EnvFilter::try_from_env("CUSTOS_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
     let r = rt.block_on(async {
         match cli.cmd {
             Cmd::Demo(a) => cmd::demo::run(a).await,
@@ -76,7 +89,18 @@ fn main() -> ExitCode {
     match r {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            let mut msg = format!("{e:#}").replace('\n', " ");
+            // One line: each cause once (custos errors already include their source).
+            let mut msg = String::new();
+            for cause in e.chain() {
+                let c = cause.to_string();
+                if !msg.contains(&c) {
+                    if !msg.is_empty() {
+                        msg.push_str(": ");
+                    }
+                    msg.push_str(&c);
+                }
+            }
+            let mut msg = msg.replace('\n', " ");
             if exit_code(&e) == 6 && !msg.contains("free") {
                 msg.push_str("; free disk space or use another --data directory");
             }

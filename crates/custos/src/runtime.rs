@@ -9,10 +9,10 @@ use std::time::Duration;
 use anyhow::Result;
 use custos_core::camera::{CameraName, StreamKind};
 use custos_core::{Duration90k, Time90k};
+use custos_footage::DataDir;
 use custos_footage::recorder::{Recorder, RecorderConfig, RecorderStats};
 use custos_footage::recovery::RecoveryReport;
 use custos_footage::retention::{Statvfs, SweepPolicy};
-use custos_footage::DataDir;
 use custos_ingest::{Health, Source};
 use custos_store::{Store, StreamStatus};
 use tokio::sync::{mpsc, watch};
@@ -92,12 +92,27 @@ impl Runtime {
                     password: cam.password.clone(),
                     transport: cam.transport,
                 };
-                rt.ingest.push(tokio::spawn(custos_ingest::run_stream(src, tx, health.clone(), shutdown_rx.clone())));
-                rt.streams.push(StreamRuntime { camera: cam.name.clone(), kind, stream_id, health, stats });
+                rt.ingest.push(tokio::spawn(custos_ingest::run_stream(
+                    src,
+                    tx,
+                    health.clone(),
+                    shutdown_rx.clone(),
+                )));
+                rt.streams.push(StreamRuntime {
+                    camera: cam.name.clone(),
+                    kind,
+                    stream_id,
+                    health,
+                    stats,
+                });
             }
         }
         // Health to the database every 2 s.
-        let statuses: Vec<(i64, Health)> = rt.streams.iter().map(|s| (s.stream_id, s.health.clone())).collect();
+        let statuses: Vec<(i64, Health)> = rt
+            .streams
+            .iter()
+            .map(|s| (s.stream_id, s.health.clone()))
+            .collect();
         let (st, mut srx) = (store.clone(), shutdown_rx.clone());
         rt.background.push(tokio::spawn(async move {
             loop {
@@ -112,9 +127,21 @@ impl Runtime {
         let (st, d, mut srx) = (store.clone(), data.clone(), shutdown_rx.clone());
         rt.background.push(tokio::spawn(async move {
             loop {
-                match custos_footage::retention::sweep(&st, &d, &Statvfs, SweepPolicy::default(), now()).await {
+                match custos_footage::retention::sweep(
+                    &st,
+                    &d,
+                    &Statvfs,
+                    SweepPolicy::default(),
+                    now(),
+                )
+                .await
+                {
                     Ok(r) if !r.deleted.is_empty() => {
-                        tracing::info!(deleted = r.deleted.len(), bytes = r.bytes_freed, "retention sweep")
+                        tracing::info!(
+                            deleted = r.deleted.len(),
+                            bytes = r.bytes_freed,
+                            "retention sweep"
+                        )
                     }
                     Ok(_) => {}
                     Err(e) => tracing::error!(error = %e, "retention sweep failed"),
@@ -145,7 +172,11 @@ impl Runtime {
         for t in self.background {
             let _ = t.await;
         }
-        let statuses: Vec<(i64, Health)> = self.streams.iter().map(|s| (s.stream_id, s.health.clone())).collect();
+        let statuses: Vec<(i64, Health)> = self
+            .streams
+            .iter()
+            .map(|s| (s.stream_id, s.health.clone()))
+            .collect();
         write_statuses(&self.store, &statuses).await;
         self.store.close().await;
         Ok(())
@@ -172,7 +203,8 @@ async fn write_statuses(store: &Store, streams: &[(i64, Health)]) {
 
 /// Waits for Ctrl-C, SIGTERM or the optional duration.
 pub async fn wait_for_stop(dur: Option<Duration>) -> &'static str {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("SIGTERM handler");
     let timer = async {
         match dur {
             Some(d) => tokio::time::sleep(d).await,

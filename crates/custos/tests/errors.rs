@@ -12,9 +12,15 @@ fn one_clear_line(o: &std::process::Output, code: i32, needle: &str) {
     let err = stderr(o);
     assert_eq!(o.status.code(), Some(code), "exit code; stderr: {err}");
     assert!(!err.contains("panicked"), "panicked: {err}");
-    let last = err.lines().filter(|l| l.starts_with("error:")).collect::<Vec<_>>();
+    let last = err
+        .lines()
+        .filter(|l| l.starts_with("error:"))
+        .collect::<Vec<_>>();
     assert_eq!(last.len(), 1, "expected one error line: {err}");
-    assert!(last[0].contains(needle), "error line lacks {needle:?}: {err}");
+    assert!(
+        last[0].contains(needle),
+        "error line lacks {needle:?}: {err}"
+    );
 }
 
 /// Serves one canned reply to every RTSP request on a fresh loopback port.
@@ -60,17 +66,69 @@ fn unknown_camera_bad_time_and_empty_range_are_clear() {
     let sim = Camsim::start(&small_cam("h264")).unwrap();
     let data = tmp.path().join("data");
     let cfg = write_config(tmp.path(), 5, &[("porch", sim.url(1), "")]);
-    let o = custos(&["record", "--data", data.to_str().unwrap(), "--config", cfg.to_str().unwrap(), "--for", "6s"]);
+    let o = custos(&[
+        "record",
+        "--data",
+        data.to_str().unwrap(),
+        "--config",
+        cfg.to_str().unwrap(),
+        "--for",
+        "6s",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let ds = data.to_str().unwrap();
-    one_clear_line(&custos(&["recordings", "--data", ds, "--camera", "garage"]), 3, "known cameras: porch");
-    let o = custos(&["export", "--data", ds, "--camera", "porch", "--from", "yesterday", "--to", "2026-01-01T00:00:00Z", "-o", "/tmp/x.mp4"]);
+    one_clear_line(
+        &custos(&["recordings", "--data", ds, "--camera", "garage"]),
+        3,
+        "known cameras: porch",
+    );
+    let o = custos(&[
+        "export",
+        "--data",
+        ds,
+        "--camera",
+        "porch",
+        "--from",
+        "yesterday",
+        "--to",
+        "2026-01-01T00:00:00Z",
+        "-o",
+        "/tmp/x.mp4",
+    ]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("RFC 3339"), "{}", stderr(&o));
-    let o = custos(&["export", "--data", ds, "--camera", "porch", "--from", "2001-01-01T00:00:00Z", "--to", "2001-01-01T00:01:00Z", "-o", "/tmp/x.mp4"]);
+    let o = custos(&[
+        "export",
+        "--data",
+        ds,
+        "--camera",
+        "porch",
+        "--from",
+        "2001-01-01T00:00:00Z",
+        "--to",
+        "2001-01-01T00:01:00Z",
+        "-o",
+        "/tmp/x.mp4",
+    ]);
     one_clear_line(&o, 3, "no footage between");
-    assert!(stderr(&o).contains("recorded footage spans"), "{}", stderr(&o));
-    let o = custos(&["export", "--data", ds, "--camera", "porch", "--from", "2001-01-01T00:01:00Z", "--to", "2001-01-01T00:00:00Z", "-o", "/tmp/x.mp4"]);
+    assert!(
+        stderr(&o).contains("recorded footage spans"),
+        "{}",
+        stderr(&o)
+    );
+    let o = custos(&[
+        "export",
+        "--data",
+        ds,
+        "--camera",
+        "porch",
+        "--from",
+        "2001-01-01T00:01:00Z",
+        "--to",
+        "2001-01-01T00:00:00Z",
+        "-o",
+        "/tmp/x.mp4",
+    ]);
     one_clear_line(&o, 2, "is not after");
 }
 
@@ -81,34 +139,98 @@ fn e7_truncated_segment_file_is_reported_not_hidden() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
     let cfg = write_config(tmp.path(), 5, &[("shed", sim.url(1), "")]);
-    let o = custos(&["record", "--data", data.to_str().unwrap(), "--config", cfg.to_str().unwrap(), "--for", "9s"]);
+    let o = custos(&[
+        "record",
+        "--data",
+        data.to_str().unwrap(),
+        "--config",
+        cfg.to_str().unwrap(),
+        "--for",
+        "9s",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let v = recordings(&data, "shed");
     let seg = &segments(&v)[0];
     let p = data.join(seg["path"].as_str().unwrap());
     let len = std::fs::metadata(&p).unwrap().len();
     std::fs::set_permissions(&p, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
-    std::fs::OpenOptions::new().write(true).open(&p).unwrap().set_len(len / 2).unwrap();
-    let (s, e) = (seg["start_90k"].as_i64().unwrap(), seg["end_90k"].as_i64().unwrap());
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&p)
+        .unwrap()
+        .set_len(len / 2)
+        .unwrap();
+    let (s, e) = (
+        seg["start_90k"].as_i64().unwrap(),
+        seg["end_90k"].as_i64().unwrap(),
+    );
     let o = custos(&[
-        "export", "--data", data.to_str().unwrap(), "--camera", "shed",
-        "--from", &rfc3339(s), "--to", &rfc3339(e), "-o", tmp.path().join("x.mp4").to_str().unwrap(),
+        "export",
+        "--data",
+        data.to_str().unwrap(),
+        "--camera",
+        "shed",
+        "--from",
+        &rfc3339(s),
+        "--to",
+        &rfc3339(e),
+        "-o",
+        tmp.path().join("x.mp4").to_str().unwrap(),
     ]);
     one_clear_line(&o, 7, "is damaged");
-    assert!(stderr(&o).contains(seg["path"].as_str().unwrap()), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(seg["path"].as_str().unwrap()),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
 fn wrong_password_is_named() {
-    let opts = CamsimOptions { auth: Some(("admin".into(), "right".into())), ..small_cam("h264") };
+    let opts = CamsimOptions {
+        auth: Some(("admin".into(), "right".into())),
+        ..small_cam("h264")
+    };
     let sim = Camsim::start(&opts).unwrap();
     let tmp = tempfile::tempdir().unwrap();
-    let cfg = write_config(tmp.path(), 5, &[("gate", sim.url(1), "username = \"admin\"\npassword = \"wrong\"")]);
-    let o = custos(&["record", "--data", tmp.path().join("d").to_str().unwrap(), "--config", cfg.to_str().unwrap(), "--for", "5s"]);
+    let cfg = write_config(
+        tmp.path(),
+        5,
+        &[(
+            "gate",
+            sim.url(1),
+            "username = \"admin\"\npassword = \"wrong\"",
+        )],
+    );
+    let o = custos(&[
+        "record",
+        "--data",
+        tmp.path().join("d").to_str().unwrap(),
+        "--config",
+        cfg.to_str().unwrap(),
+        "--for",
+        "5s",
+    ]);
     one_clear_line(&o, 4, "wrong username or password");
     // And with the right one it records.
-    let cfg = write_config(tmp.path(), 5, &[("gate", sim.url(1), "username = \"admin\"\npassword = \"right\"")]);
-    let o = custos(&["record", "--data", tmp.path().join("d").to_str().unwrap(), "--config", cfg.to_str().unwrap(), "--for", "6s"]);
+    let cfg = write_config(
+        tmp.path(),
+        5,
+        &[(
+            "gate",
+            sim.url(1),
+            "username = \"admin\"\npassword = \"right\"",
+        )],
+    );
+    let o = custos(&[
+        "record",
+        "--data",
+        tmp.path().join("d").to_str().unwrap(),
+        "--config",
+        cfg.to_str().unwrap(),
+        "--for",
+        "6s",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(!segments(&recordings(&tmp.path().join("d"), "gate")).is_empty());
 }
@@ -117,9 +239,25 @@ fn wrong_password_is_named() {
 fn unreachable_camera_is_named() {
     let tmp = tempfile::tempdir().unwrap();
     // A port nobody listens on.
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let cfg = write_config(tmp.path(), 5, &[("far", format!("rtsp://127.0.0.1:{port}/x"), "")]);
-    let o = custos(&["record", "--data", tmp.path().join("d").to_str().unwrap(), "--config", cfg.to_str().unwrap(), "--for", "5s"]);
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let cfg = write_config(
+        tmp.path(),
+        5,
+        &[("far", format!("rtsp://127.0.0.1:{port}/x"), "")],
+    );
+    let o = custos(&[
+        "record",
+        "--data",
+        tmp.path().join("d").to_str().unwrap(),
+        "--config",
+        cfg.to_str().unwrap(),
+        "--for",
+        "5s",
+    ]);
     one_clear_line(&o, 5, "camera far");
     assert!(stderr(&o).contains("reachable"), "{}", stderr(&o));
 }
@@ -129,10 +267,26 @@ fn garbage_config_is_named() {
     let tmp = tempfile::tempdir().unwrap();
     let cfg = tmp.path().join("bad.toml");
     std::fs::write(&cfg, "[[camera]\nname = 'x'").unwrap();
-    let o = custos(&["record", "--data", tmp.path().join("d").to_str().unwrap(), "--config", cfg.to_str().unwrap()]);
-    one_clear_line(&o, 1, "bad.toml");
-    std::fs::write(&cfg, "[[camera]]\nname = 'x'\nurl = 'rtsp://h/'\nretention = '10d'\n").unwrap();
-    let o = custos(&["record", "--data", tmp.path().join("d").to_str().unwrap(), "--config", cfg.to_str().unwrap()]);
+    let o = custos(&[
+        "record",
+        "--data",
+        tmp.path().join("d").to_str().unwrap(),
+        "--config",
+        cfg.to_str().unwrap(),
+    ]);
+    one_clear_line(&o, 2, "bad.toml");
+    std::fs::write(
+        &cfg,
+        "[[camera]]\nname = 'x'\nurl = 'rtsp://h/'\nretention = '10d'\n",
+    )
+    .unwrap();
+    let o = custos(&[
+        "record",
+        "--data",
+        tmp.path().join("d").to_str().unwrap(),
+        "--config",
+        cfg.to_str().unwrap(),
+    ]);
     one_clear_line(&o, 2, "legal minimum");
 }
 
@@ -141,8 +295,20 @@ fn garbage_config_is_named() {
 fn malformed_rtsp_response_is_a_clear_error() {
     let port = fake_rtsp(|_, _| b"HTTP/1.0 200 OK\r\nContent-Length: 5\r\n\r\nhello".to_vec());
     let tmp = tempfile::tempdir().unwrap();
-    let cfg = write_config(tmp.path(), 5, &[("odd", format!("rtsp://127.0.0.1:{port}/x"), "")]);
-    let o = custos(&["record", "--data", tmp.path().join("d").to_str().unwrap(), "--config", cfg.to_str().unwrap(), "--for", "5s"]);
+    let cfg = write_config(
+        tmp.path(),
+        5,
+        &[("odd", format!("rtsp://127.0.0.1:{port}/x"), "")],
+    );
+    let o = custos(&[
+        "record",
+        "--data",
+        tmp.path().join("d").to_str().unwrap(),
+        "--config",
+        cfg.to_str().unwrap(),
+        "--for",
+        "5s",
+    ]);
     one_clear_line(&o, 5, "camera odd");
 }
 
@@ -161,8 +327,20 @@ fn non_video_stream_is_refused_with_what_was_found() {
         }
     });
     let tmp = tempfile::tempdir().unwrap();
-    let cfg = write_config(tmp.path(), 5, &[("mic", format!("rtsp://127.0.0.1:{port}/x"), "")]);
-    let o = custos(&["record", "--data", tmp.path().join("d").to_str().unwrap(), "--config", cfg.to_str().unwrap(), "--for", "5s"]);
+    let cfg = write_config(
+        tmp.path(),
+        5,
+        &[("mic", format!("rtsp://127.0.0.1:{port}/x"), "")],
+    );
+    let o = custos(&[
+        "record",
+        "--data",
+        tmp.path().join("d").to_str().unwrap(),
+        "--config",
+        cfg.to_str().unwrap(),
+        "--for",
+        "5s",
+    ]);
     one_clear_line(&o, 5, "no H.264/H.265 video");
     assert!(stderr(&o).contains("audio/pcmu"), "{}", stderr(&o));
 }

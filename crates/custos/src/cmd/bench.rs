@@ -48,7 +48,11 @@ fn children_cpu() -> f64 {
 
 fn wait_with_bar(label: &str, secs: u64) {
     let pb = ProgressBar::new(secs);
-    pb.set_style(ProgressStyle::with_template("{msg:>18} [{bar:40}] {pos}/{len} s").unwrap().progress_chars("=> "));
+    pb.set_style(
+        ProgressStyle::with_template("{msg:>18} [{bar:40}] {pos}/{len} s")
+            .unwrap()
+            .progress_chars("=> "),
+    );
     pb.set_message(label.to_owned());
     for _ in 0..secs {
         std::thread::sleep(Duration::from_secs(1));
@@ -63,7 +67,9 @@ fn disk_bytes(dir: &Path) -> (u64, u64) {
     let mut samples = 0u64;
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else { continue };
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
         for e in rd.flatten() {
             let p = e.path();
             if p.is_dir() {
@@ -73,7 +79,12 @@ fn disk_bytes(dir: &Path) -> (u64, u64) {
                 if let Ok(mut f) = std::fs::File::open(&p)
                     && let Ok(parsed) = custos_mp4::parse_fragmented_reader(&mut f)
                 {
-                    samples += parsed.fragments.iter().flat_map(|f| &f.samples).map(|s| s.size as u64).sum::<u64>();
+                    samples += parsed
+                        .fragments
+                        .iter()
+                        .flat_map(|f| &f.samples)
+                        .map(|s| s.size as u64)
+                        .sum::<u64>();
                 }
             }
         }
@@ -91,7 +102,10 @@ fn ingest(a: IngestArgs) -> Result<()> {
         .unwrap_or_else(std::env::temp_dir)
         .join("custos");
     std::fs::create_dir_all(&cache)?;
-    let clip = cache.join(format!("bench-{}x{}-{}fps-{}k.h264", a.width, a.height, a.fps, a.bitrate_kbps));
+    let clip = cache.join(format!(
+        "bench-{}x{}-{}fps-{}k.h264",
+        a.width, a.height, a.fps, a.bitrate_kbps
+    ));
     let mut opts = CamsimOptions {
         cameras: a.streams,
         width: a.width,
@@ -103,7 +117,12 @@ fn ingest(a: IngestArgs) -> Result<()> {
         ..Default::default()
     };
     if !clip.exists() {
-        eprintln!("encoding a 10 s {}x{} clip once into {} …", a.width, a.height, clip.display());
+        eprintln!(
+            "encoding a 10 s {}x{} clip once into {} …",
+            a.width,
+            a.height,
+            clip.display()
+        );
         Camsim::make_clip(&clip, &opts, 10).context("making the benchmark clip")?;
     }
     opts.loop_file = Some(clip.clone());
@@ -112,7 +131,10 @@ fn ingest(a: IngestArgs) -> Result<()> {
     let cfg_path = tmp.path().join("bench.toml");
     let mut cfg = String::new();
     for i in 1..=a.streams {
-        cfg.push_str(&format!("[[camera]]\nname = \"bench{i}\"\nurl = \"{}\"\n\n", sim.url(i)));
+        cfg.push_str(&format!(
+            "[[camera]]\nname = \"bench{i}\"\nurl = \"{}\"\n\n",
+            sim.url(i)
+        ));
     }
     std::fs::write(&cfg_path, cfg)?;
     let ours_dir = tmp.path().join("custos");
@@ -145,8 +167,25 @@ fn ingest(a: IngestArgs) -> Result<()> {
     for i in 1..=a.streams {
         kids.push(
             Command::new("ffmpeg")
-                .args(["-nostdin", "-loglevel", "error", "-rtsp_transport", "tcp", "-i", &sim.url(i)])
-                .args(["-c", "copy", "-f", "segment", "-segment_time", "60", "-reset_timestamps", "1"])
+                .args([
+                    "-nostdin",
+                    "-loglevel",
+                    "error",
+                    "-rtsp_transport",
+                    "tcp",
+                    "-i",
+                    &sim.url(i),
+                ])
+                .args([
+                    "-c",
+                    "copy",
+                    "-f",
+                    "segment",
+                    "-segment_time",
+                    "60",
+                    "-reset_timestamps",
+                    "1",
+                ])
                 .arg(ff_dir.join(format!("s{i}-%03d.mp4")))
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
@@ -156,7 +195,10 @@ fn ingest(a: IngestArgs) -> Result<()> {
     }
     wait_with_bar("ffmpeg -c copy", a.seconds);
     for k in &kids {
-        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(k.id() as i32), nix::sys::signal::Signal::SIGINT);
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(k.id() as i32),
+            nix::sys::signal::Signal::SIGINT,
+        );
     }
     for mut k in kids {
         let _ = k.wait();
@@ -167,13 +209,25 @@ fn ingest(a: IngestArgs) -> Result<()> {
     let hours = a.streams as f64 * a.seconds as f64 / 3600.0;
     let (ours_files, ours_samples) = disk_bytes(&ours_dir);
     let (ff_files, ff_samples) = disk_bytes(&ff_dir);
-    let pct = |f: u64, s: u64| if s > 0 { (f as f64 / s as f64 - 1.0) * 100.0 } else { f64::NAN };
+    let pct = |f: u64, s: u64| {
+        if s > 0 {
+            (f as f64 / s as f64 - 1.0) * 100.0
+        } else {
+            f64::NAN
+        }
+    };
     println!(
         "streams: {} × {}x{}@{} {} kbit/s looped, {} s each",
         a.streams, a.width, a.height, a.fps, a.bitrate_kbps, a.seconds
     );
-    println!("custos record:  {:.1} CPU-s per stream-hour ({ours_cpu:.2} CPU-s total)", ours_cpu / hours);
-    println!("ffmpeg -c copy: {:.1} CPU-s per stream-hour ({ff_cpu:.2} CPU-s total)", ff_cpu / hours);
+    println!(
+        "custos record:  {:.1} CPU-s per stream-hour ({ours_cpu:.2} CPU-s total)",
+        ours_cpu / hours
+    );
+    println!(
+        "ffmpeg -c copy: {:.1} CPU-s per stream-hour ({ff_cpu:.2} CPU-s total)",
+        ff_cpu / hours
+    );
     println!(
         "disk: custos {} bytes, {:+.2}% over the stream's own bytes; ffmpeg {} bytes ({:+.2}% over its fragments' samples)",
         ours_files,

@@ -16,7 +16,8 @@ pub struct Args {
 
 pub async fn run(a: Args) -> Result<()> {
     let (data, store) = super::open(&a.data).await?;
-    let r = custos_footage::capacity::predict(&store, &data, &Statvfs, crate::runtime::now()).await?;
+    let r =
+        custos_footage::capacity::predict(&store, &data, &Statvfs, crate::runtime::now()).await?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&r)?);
         return Ok(());
@@ -27,11 +28,23 @@ pub async fn run(a: Args) -> Result<()> {
         super::mib(r.free_bytes as f64),
         super::mib(r.footage_bytes as f64),
         super::mib(r.bytes_per_day),
-        if r.days_possible.is_finite() { format!("{:.1}", r.days_possible) } else { "∞".into() }
+        if r.days_possible.is_finite() {
+            format!("{:.1}", r.days_possible)
+        } else {
+            "∞".into()
+        }
     );
     let mut t = Table::new();
     t.load_preset(UTF8_FULL_CONDENSED);
-    t.set_header(["camera", "minimum (days)", "bitrate", "stored", "needed for minimum", "disk holds (days)", "status"]);
+    t.set_header([
+        "camera",
+        "minimum (days)",
+        "bitrate",
+        "stored",
+        "needed for minimum",
+        "disk holds (days)",
+        "status",
+    ]);
     for c in &r.cameras {
         t.add_row([
             c.camera.clone(),
@@ -39,7 +52,11 @@ pub async fn run(a: Args) -> Result<()> {
             super::kbps(c.bitrate_bps),
             super::mib(c.stored_bytes as f64),
             super::mib(c.needed_bytes),
-            if c.days_possible.is_finite() { format!("{:.1}", c.days_possible) } else { "∞".into() },
+            if c.days_possible.is_finite() {
+                format!("{:.1}", c.days_possible)
+            } else {
+                "∞".into()
+            },
             c.status.clone(),
         ]);
     }

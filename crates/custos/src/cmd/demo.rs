@@ -36,7 +36,18 @@ pub struct Args {
 pub fn status_table(streams: &[StreamRuntime]) -> Table {
     let mut t = Table::new();
     t.load_preset(UTF8_FULL_CONDENSED);
-    t.set_header(["camera", "stream", "state", "fps", "bitrate", "frames", "segments", "gaps", "reconnects", "last error"]);
+    t.set_header([
+        "camera",
+        "stream",
+        "state",
+        "fps",
+        "bitrate",
+        "frames",
+        "segments",
+        "gaps",
+        "reconnects",
+        "last error",
+    ]);
     for s in streams {
         let h = s.health.snapshot();
         let st = s.stats.lock().unwrap().clone();
@@ -82,29 +93,57 @@ pub async fn run(a: Args) -> Result<()> {
                 password: None,
                 password_env: None,
                 transport: Default::default(),
-                retention: if i == 1 { RetentionClass::KeyTarget90d } else { RetentionClass::Standard30d },
+                retention: if i == 1 {
+                    RetentionClass::KeyTarget90d
+                } else {
+                    RetentionClass::Standard30d
+                },
             })
         })
         .collect::<Result<Vec<_>>>()?;
-    let cfg = Config { segment_seconds: a.segment_seconds, cameras };
+    let cfg = Config {
+        segment_seconds: a.segment_seconds,
+        cameras,
+    };
     let rt = Runtime::start(&a.data, &cfg).await?;
     for l in &rt.recovery.lines {
         eprintln!("recovery: {l}");
     }
-    println!("custos demo: recording {} simulated camera(s) from {}", a.cameras, sim.base_url());
-    println!("data directory: {}", std::fs::canonicalize(&a.data).unwrap_or(a.data.clone()).display());
+    println!(
+        "custos demo: recording {} simulated camera(s) from {}",
+        a.cameras,
+        sim.base_url()
+    );
+    println!(
+        "data directory: {}",
+        std::fs::canonicalize(&a.data)
+            .unwrap_or(a.data.clone())
+            .display()
+    );
     println!("web console: not part of this build yet; use the commands below meanwhile");
-    println!("  custos recordings --data {} --camera cam1", a.data.display());
+    println!(
+        "  custos recordings --data {} --camera cam1",
+        a.data.display()
+    );
     println!("  custos health --data {}", a.data.display());
     println!(
         "  custos export --data {} --camera cam1 --from <RFC3339> --to <RFC3339> -o cam1.mp4",
         a.data.display()
     );
-    println!("Ctrl-C stops cleanly{}.", a.for_.map(|d| format!(" (or after {})", humantime::format_duration(d))).unwrap_or_default());
+    println!(
+        "Ctrl-C stops cleanly{}.",
+        a.for_
+            .map(|d| format!(" (or after {})", humantime::format_duration(d)))
+            .unwrap_or_default()
+    );
     let tty = std::io::stdout().is_terminal();
     let stop = wait_for_stop(a.for_);
     tokio::pin!(stop);
-    let mut tick = tokio::time::interval(if tty { Duration::from_secs(2) } else { Duration::from_secs(15) });
+    let mut tick = tokio::time::interval(if tty {
+        Duration::from_secs(2)
+    } else {
+        Duration::from_secs(15)
+    });
     let why = loop {
         tokio::select! {
             w = &mut stop => break w,
@@ -123,6 +162,9 @@ pub async fn run(a: Args) -> Result<()> {
     rt.stop().await?;
     drop(sim);
     println!("{streams_final}");
-    println!("stopped cleanly; footage in {}", data.footage_dir().display());
+    println!(
+        "stopped cleanly; footage in {}",
+        data.footage_dir().display()
+    );
     Ok(())
 }

@@ -59,7 +59,10 @@ pub async fn run(a: Args) -> Result<()> {
         s.segments.len()
     );
     if s.start > a.from || s.end < a.to {
-        println!("note: footage covers only {} .. {} of the requested range", s.start, s.end);
+        println!(
+            "note: footage covers only {} .. {} of the requested range",
+            s.start, s.end
+        );
     }
     for g in &s.gaps {
         println!(

@@ -47,7 +47,10 @@ pub async fn run(a: Args) -> Result<()> {
             let status = store.status(st.id).await?;
             let segs = store.sealed_segments(st.id, from, Time90k::MAX).await?;
             let gaps = store.gaps(st.id, from, Time90k::MAX).await?;
-            let gap_secs: f64 = gaps.iter().map(|g| (g.end.min(now) - g.start.max(from)).as_secs_f64().max(0.0)).sum();
+            let gap_secs: f64 = gaps
+                .iter()
+                .map(|g| (g.end.min(now) - g.start.max(from)).as_secs_f64().max(0.0))
+                .sum();
             // Completeness: recorded time / time since recording began (within the window).
             let first = store.stream_segments(st.id).await?.first().map(|s| s.start);
             let completeness = first.map(|f| {
@@ -55,13 +58,35 @@ pub async fn run(a: Args) -> Result<()> {
                 let span = (now - start).as_secs_f64();
                 let rec: f64 = segs
                     .iter()
-                    .map(|s| (s.end.unwrap_or(s.start).min(now) - s.start.max(start)).as_secs_f64().max(0.0))
+                    .map(|s| {
+                        (s.end.unwrap_or(s.start).min(now) - s.start.max(start))
+                            .as_secs_f64()
+                            .max(0.0)
+                    })
                     .sum();
-                if span > 0.0 { (rec / span * 100.0).min(100.0) } else { 100.0 }
+                if span > 0.0 {
+                    (rec / span * 100.0).min(100.0)
+                } else {
+                    100.0
+                }
             });
             let (state, fps, br, last, rec, err) = match status {
-                Some(s) if now - s.updated <= STALE => (s.state, s.fps, s.bitrate_bps, s.last_frame, s.reconnects, s.last_error),
-                Some(s) => ("not recording".to_owned(), 0.0, 0.0, s.last_frame, s.reconnects, s.last_error),
+                Some(s) if now - s.updated <= STALE => (
+                    s.state,
+                    s.fps,
+                    s.bitrate_bps,
+                    s.last_frame,
+                    s.reconnects,
+                    s.last_error,
+                ),
+                Some(s) => (
+                    "not recording".to_owned(),
+                    0.0,
+                    0.0,
+                    s.last_frame,
+                    s.reconnects,
+                    s.last_error,
+                ),
                 None => ("never recorded".to_owned(), 0.0, 0.0, None, 0, None),
             };
             rows.push(Row {
@@ -82,12 +107,28 @@ pub async fn run(a: Args) -> Result<()> {
     }
     let alarms = store.active_alarms().await?;
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "at": now.to_rfc3339(), "streams": rows, "alarms": alarms }))?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(
+                &serde_json::json!({ "at": now.to_rfc3339(), "streams": rows, "alarms": alarms })
+            )?
+        );
         return Ok(());
     }
     let mut t = Table::new();
     t.load_preset(UTF8_FULL_CONDENSED);
-    t.set_header(["camera", "stream", "state", "fps", "bitrate", "last frame (UTC)", "reconnects", "gaps 24h", "complete 24h", "last error"]);
+    t.set_header([
+        "camera",
+        "stream",
+        "state",
+        "fps",
+        "bitrate",
+        "last frame (UTC)",
+        "reconnects",
+        "gaps 24h",
+        "complete 24h",
+        "last error",
+    ]);
     for r in &rows {
         t.add_row([
             r.camera.clone(),
@@ -98,8 +139,15 @@ pub async fn run(a: Args) -> Result<()> {
             r.last_frame.clone().unwrap_or_default(),
             r.reconnects.to_string(),
             format!("{} ({:.0} s)", r.gaps_24h, r.gap_seconds_24h),
-            r.completeness_pct.map(|c| format!("{c:.1}%")).unwrap_or_default(),
-            r.last_error.clone().unwrap_or_default().chars().take(50).collect(),
+            r.completeness_pct
+                .map(|c| format!("{c:.1}%"))
+                .unwrap_or_default(),
+            r.last_error
+                .clone()
+                .unwrap_or_default()
+                .chars()
+                .take(50)
+                .collect(),
         ]);
     }
     println!("{t}");

@@ -20,7 +20,11 @@ pub async fn open(data: &std::path::Path) -> Result<(DataDir, Store)> {
     Ok((d, s))
 }
 
-pub async fn camera_stream(store: &Store, name: &str, kind: StreamKind) -> Result<(Camera, Stream)> {
+pub async fn camera_stream(
+    store: &Store,
+    name: &str,
+    kind: StreamKind,
+) -> Result<(Camera, Stream)> {
     let cam = store.camera_by_name(name).await?;
     let stream = store.stream_of(&cam, kind).await?;
     Ok((cam, stream))
@@ -39,7 +43,8 @@ pub fn kbps(bps: f64) -> String {
 }
 
 pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
-    humantime::parse_duration(s).map_err(|e| format!("bad duration {s:?}: {e}; write e.g. 90s, 10m, 2h"))
+    humantime::parse_duration(s)
+        .map_err(|e| format!("bad duration {s:?}: {e}; write e.g. 90s, 10m, 2h"))
 }
 
 pub fn parse_time(s: &str) -> Result<custos_core::Time90k, String> {

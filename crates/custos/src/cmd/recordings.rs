@@ -47,20 +47,45 @@ pub async fn run(a: Args) -> Result<()> {
         println!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(());
     }
-    println!("camera {} ({} stream), retention {} days", cam.name, stream.kind, cam.retention.days());
+    println!(
+        "camera {} ({} stream), retention {} days",
+        cam.name,
+        stream.kind,
+        cam.retention.days()
+    );
     let mut t = Table::new();
     t.load_preset(UTF8_FULL_CONDENSED);
-    t.set_header(["id", "state", "start (UTC)", "end (UTC)", "secs", "frames", "size", "sha256"]);
+    t.set_header([
+        "id",
+        "state",
+        "start (UTC)",
+        "end (UTC)",
+        "secs",
+        "frames",
+        "size",
+        "sha256",
+    ]);
     for s in &segs {
         t.add_row([
             s.id.to_string(),
-            format!("{}{}", s.state.label(), if s.recovered { " (recovered)" } else { "" }),
+            format!(
+                "{}{}",
+                s.state.label(),
+                if s.recovered { " (recovered)" } else { "" }
+            ),
             s.start.to_rfc3339(),
-            s.end.map(|e| e.to_rfc3339()).unwrap_or_else(|| "recording…".into()),
-            s.end.map(|e| format!("{:.1}", (e - s.start).as_secs_f64())).unwrap_or_default(),
+            s.end
+                .map(|e| e.to_rfc3339())
+                .unwrap_or_else(|| "recording…".into()),
+            s.end
+                .map(|e| format!("{:.1}", (e - s.start).as_secs_f64()))
+                .unwrap_or_default(),
             s.frames.map(|f| f.to_string()).unwrap_or_default(),
             s.bytes.map(|b| super::mib(b as f64)).unwrap_or_default(),
-            s.sha256.as_deref().map(|h| format!("{}…", &h[..16])).unwrap_or_default(),
+            s.sha256
+                .as_deref()
+                .map(|h| format!("{}…", &h[..16]))
+                .unwrap_or_default(),
         ]);
     }
     println!("{t}");
@@ -71,7 +96,12 @@ pub async fn run(a: Args) -> Result<()> {
         g.load_preset(UTF8_FULL_CONDENSED);
         g.set_header(["gap start (UTC)", "gap end (UTC)", "secs", "reason"]);
         for x in &gaps {
-            g.add_row([x.start.to_rfc3339(), x.end.to_rfc3339(), format!("{:.1}", (x.end - x.start).as_secs_f64()), x.reason.clone()]);
+            g.add_row([
+                x.start.to_rfc3339(),
+                x.end.to_rfc3339(),
+                format!("{:.1}", (x.end - x.start).as_secs_f64()),
+                x.reason.clone(),
+            ]);
         }
         println!("{} gap(s):\n{g}", gaps.len());
     }

@@ -14,13 +14,12 @@ pub fn bin() -> &'static str {
 
 /// Runs `custos ARGS` to completion (killed after 120 s).
 pub fn custos(args: &[&str]) -> Output {
-    let out = Command::new("timeout")
+    Command::new("timeout")
         .args(["-k", "5", "120", bin()])
         .args(args)
         .stdin(Stdio::null())
         .output()
-        .expect("run custos");
-    out
+        .expect("run custos")
 }
 
 pub fn stdout(o: &Output) -> String {
@@ -34,7 +33,12 @@ pub fn stderr(o: &Output) -> String {
 /// `custos ARGS`, which must succeed.
 pub fn custos_ok(args: &[&str]) -> String {
     let o = custos(args);
-    assert!(o.status.success(), "custos {args:?} failed: {}{}", stdout(&o), stderr(&o));
+    assert!(
+        o.status.success(),
+        "custos {args:?} failed: {}{}",
+        stdout(&o),
+        stderr(&o)
+    );
     stdout(&o)
 }
 
@@ -42,7 +46,9 @@ pub fn custos_ok(args: &[&str]) -> String {
 pub fn write_config(dir: &Path, segment_seconds: u32, cams: &[(&str, String, &str)]) -> PathBuf {
     let mut s = format!("segment_seconds = {segment_seconds}\n\n");
     for (name, url, extra) in cams {
-        s.push_str(&format!("[[camera]]\nname = \"{name}\"\nurl = \"{url}\"\n{extra}\n\n"));
+        s.push_str(&format!(
+            "[[camera]]\nname = \"{name}\"\nurl = \"{url}\"\n{extra}\n\n"
+        ));
     }
     let p = dir.join("custos.toml");
     std::fs::write(&p, s).unwrap();
@@ -68,7 +74,9 @@ pub fn spawn_record(data: &Path, config: &Path, extra: &[&str]) -> Child {
 /// Sends SIGTERM and waits (at most 30 s) for a clean exit.
 pub fn terminate(mut child: Child) -> Output {
     let pid = child.id();
-    let _ = Command::new("kill").args(["-TERM", &pid.to_string()]).status();
+    let _ = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status();
     for _ in 0..300 {
         if child.try_wait().unwrap().is_some() {
             break;
@@ -83,7 +91,14 @@ pub fn terminate(mut child: Child) -> Output {
 }
 
 pub fn recordings(data: &Path, camera: &str) -> serde_json::Value {
-    let out = custos_ok(&["recordings", "--data", data.to_str().unwrap(), "--camera", camera, "--json"]);
+    let out = custos_ok(&[
+        "recordings",
+        "--data",
+        data.to_str().unwrap(),
+        "--camera",
+        camera,
+        "--json",
+    ]);
     serde_json::from_str(&out).expect("recordings json")
 }
 
@@ -126,5 +141,12 @@ pub fn duration_of(path: &Path) -> f64 {
 
 /// Small, cheap simulated cameras for multi-camera tests.
 pub fn small_cam(codec: &str) -> CamsimOptions {
-    CamsimOptions { codec: codec.into(), width: 320, height: 180, fps: 15, bitrate_kbps: 300, ..Default::default() }
+    CamsimOptions {
+        codec: codec.into(),
+        width: 320,
+        height: 180,
+        fps: 15,
+        bitrate_kbps: 300,
+        ..Default::default()
+    }
 }
