@@ -13,6 +13,7 @@
 #![forbid(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod capacity;
+pub mod journal;
 pub mod layout;
 pub mod read;
 pub mod recorder;
@@ -20,4 +21,5 @@ pub mod recovery;
 pub mod retention;
 mod segment_file;
 
+pub use journal::{Journal, Registered};
 pub use layout::DataDir;

@@ -15,6 +15,7 @@ use std::path::Path;
 use custos_core::{Duration90k, Error, ErrorKind, Result, Time90k};
 use custos_store::{Gap, Segment, Store, Stream};
 
+use crate::journal::Registered;
 use crate::layout::DataDir;
 
 /// What an export produced.
@@ -114,8 +115,10 @@ impl SegSamples {
     }
 }
 
-/// Writes [from, to) of `stream` to `out` as one progressive MP4.
+/// Writes [from, to) of `stream` to `out` as one progressive MP4. `_access` proves the read
+/// was registered first (E2).
 pub async fn export_mp4(
+    _access: &Registered,
     store: &Store,
     data: &DataDir,
     stream: &Stream,
@@ -308,6 +311,7 @@ fn write_export(
 /// (its init bytes), one media segment per fragment, `EXT-X-PROGRAM-DATE-TIME` for wall time and
 /// `EXT-X-DISCONTINUITY` at every file change. `uri` names each segment file for the client.
 pub async fn hls_playlist(
+    _access: &Registered,
     store: &Store,
     data: &DataDir,
     stream: &Stream,

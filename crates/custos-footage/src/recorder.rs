@@ -26,6 +26,7 @@ use custos_store::{NewSegment, Seal, SegmentId, Store, StreamId};
 use tokio::runtime::Handle;
 use tokio::sync::mpsc;
 
+use crate::journal::Journal;
 use crate::layout::DataDir;
 use crate::segment_file::SegmentFile;
 
@@ -112,6 +113,7 @@ pub struct Recorder {
     paused_until: Option<std::time::Instant>,
     stats: Arc<std::sync::Mutex<RecorderStats>>,
     notices: Option<mpsc::UnboundedSender<RecorderNotice>>,
+    journal: Journal,
 }
 
 /// Longest GOP buffered before it is written anyway (bounds loss on a crash and memory).
@@ -124,6 +126,7 @@ impl Recorder {
         cfg: RecorderConfig,
         data: DataDir,
         store: Store,
+        journal: Journal,
         notices: Option<mpsc::UnboundedSender<RecorderNotice>>,
     ) -> Result<Recorder> {
         let last = store.last_sealed_end(cfg.stream_id).await?;
@@ -139,6 +142,7 @@ impl Recorder {
             paused_until: None,
             stats: Arc::default(),
             notices,
+            journal,
         })
     }
 
@@ -337,11 +341,27 @@ impl Recorder {
                 && start_wall > from
             {
                 let dur = start_wall - from;
+                // Recording goes on even if the ledger fails; the row then has no link and
+                // `custos verify` reports it.
+                let seq = match self.journal.gap(
+                    self.cfg.camera.as_str(),
+                    self.cfg.stream_kind.as_str(),
+                    from,
+                    start_wall,
+                    &reason,
+                ) {
+                    Ok(s) => Some(s as i64),
+                    Err(e) => {
+                        self.fail(&e);
+                        None
+                    }
+                };
                 self.rt.block_on(self.store.insert_gap(
                     self.cfg.stream_id,
                     from,
                     start_wall,
                     &reason,
+                    seq,
                 ))?;
                 self.stats.lock().unwrap().gaps += 1;
                 tracing::info!(camera = %self.cfg.camera, stream = %self.cfg.stream_kind, %from, %dur, %reason, "gap recorded");
@@ -429,6 +449,23 @@ impl Recorder {
         }
         let (bytes, sha256) = seg.file.seal()?;
         let end = seg.start_wall + Duration90k(seg.media_end - seg.media_start);
+        let ledger_seq = match self.journal.segment_sealed(
+            seg.id,
+            self.cfg.camera.as_str(),
+            self.cfg.stream_kind.as_str(),
+            &seg.rel_path,
+            &sha256,
+            bytes,
+            seg.start_wall,
+            end,
+            false,
+        ) {
+            Ok(s) => Some(s as i64),
+            Err(e) => {
+                self.fail(&e);
+                None
+            }
+        };
         self.rt.block_on(self.store.seal_segment(
             seg.id,
             &Seal {
@@ -440,6 +477,7 @@ impl Recorder {
                 sha256: sha256.clone(),
                 recovered: false,
                 sealed_at: Time90k::from_system_time(std::time::SystemTime::now()),
+                ledger_seq,
             },
         ))?;
         self.stats.lock().unwrap().segments_sealed += 1;

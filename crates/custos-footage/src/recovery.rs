@@ -12,6 +12,7 @@ use std::path::Path;
 use custos_core::{Duration90k, Error, Result, Time90k};
 use custos_store::{NewSegment, Seal, Segment, SegmentState, Store};
 
+use crate::journal::Journal;
 use crate::layout::DataDir;
 use crate::segment_file::{make_read_only, sha256_file};
 
@@ -80,11 +81,11 @@ pub(crate) fn scan_file(path: &Path) -> Result<FileFacts> {
 }
 
 /// Recovers open segments and reconciles the footage directory with the index.
-pub async fn recover(store: &Store, data: &DataDir) -> Result<RecoveryReport> {
+pub async fn recover(store: &Store, data: &DataDir, journal: &Journal) -> Result<RecoveryReport> {
     let mut rep = RecoveryReport::default();
     let now = Time90k::from_system_time(std::time::SystemTime::now());
     for seg in store.open_segments().await? {
-        recover_open(store, data, &seg, now, &mut rep).await?;
+        recover_open(store, data, journal, &seg, now, &mut rep).await?;
     }
     // Reconcile: rows whose files are gone, files without rows.
     let rows = store.all_segments().await?;
@@ -104,7 +105,37 @@ pub async fn recover(store: &Store, data: &DataDir) -> Result<RecoveryReport> {
         if known.contains(rel.as_str()) {
             continue;
         }
-        adopt(store, data, &rel, now, &mut rep).await;
+        adopt(store, data, journal, &rel, now, &mut rep).await;
+    }
+    // Sealed rows the ledger never heard of (crash between seal and ledger, or ledger
+    // unavailable then): record them now, late, and link them.
+    let cams = store.cameras().await?;
+    let streams = store.all_streams().await?;
+    for s in store.all_segments().await? {
+        if s.state != SegmentState::Sealed || s.ledger_seq.is_some() {
+            continue;
+        }
+        let st = streams.iter().find(|x| x.id == s.stream_id);
+        let cam = st.and_then(|st| cams.iter().find(|c| c.id == st.camera_id));
+        let (Some(st), Some(cam)) = (st, cam) else {
+            continue;
+        };
+        let seq = journal.segment_sealed(
+            s.id,
+            cam.name.as_str(),
+            st.kind.as_str(),
+            &s.path,
+            s.sha256.as_deref().unwrap_or(""),
+            s.bytes.unwrap_or(0) as u64,
+            s.start,
+            s.end.unwrap_or(s.start),
+            true,
+        )?;
+        store.link_segment_ledger(s.id, seq as i64).await?;
+        rep.lines.push(format!(
+            "segment {} ({}): sealed but not in the ledger; recorded now (entry {seq})",
+            s.id, s.path
+        ));
     }
     for l in &rep.lines {
         tracing::warn!("recovery: {l}");
@@ -115,6 +146,7 @@ pub async fn recover(store: &Store, data: &DataDir) -> Result<RecoveryReport> {
 async fn recover_open(
     store: &Store,
     data: &DataDir,
+    journal: &Journal,
     seg: &Segment,
     now: Time90k,
     rep: &mut RecoveryReport,
@@ -165,11 +197,18 @@ async fn recover_open(
     }
     let (bytes, sha256) = sha256_file(&path)?;
     make_read_only(&path)?;
+    let (cam, kind) = DataDir::parse_rel_path(&seg.path)
+        .map(|(c, k)| (c.to_string(), k.to_string()))
+        .unwrap_or_default();
+    let end = seg.start + Duration90k(facts.duration);
+    let seq = journal.segment_sealed(
+        seg.id, &cam, &kind, &seg.path, &sha256, bytes, seg.start, end, true,
+    )?;
     store
         .seal_segment(
             seg.id,
             &Seal {
-                end: seg.start + Duration90k(facts.duration),
+                end,
                 media_end_90k: seg.media_start_90k + facts.duration,
                 frames: facts.frames,
                 key_frames: facts.key_frames,
@@ -177,6 +216,7 @@ async fn recover_open(
                 sha256,
                 recovered: true,
                 sealed_at: now,
+                ledger_seq: Some(seq as i64),
             },
         )
         .await?;
@@ -191,7 +231,14 @@ async fn recover_open(
     Ok(())
 }
 
-async fn adopt(store: &Store, data: &DataDir, rel: &str, now: Time90k, rep: &mut RecoveryReport) {
+async fn adopt(
+    store: &Store,
+    data: &DataDir,
+    journal: &Journal,
+    rel: &str,
+    now: Time90k,
+    rep: &mut RecoveryReport,
+) {
     let path = data.abs(rel);
     let stream = match DataDir::parse_rel_path(rel) {
         Some((cam, kind)) => match store.camera_by_name(cam.as_str()).await {
@@ -228,11 +275,16 @@ async fn adopt(store: &Store, data: &DataDir, rel: &str, now: Time90k, rep: &mut
             .await?;
         let (bytes, sha256) = sha256_file(&path)?;
         make_read_only(&path)?;
+        let end = start + Duration90k(facts.duration);
+        let (cam, kind) = DataDir::parse_rel_path(rel)
+            .map(|(c, k)| (c.to_string(), k.to_string()))
+            .unwrap_or_default();
+        let seq = journal.segment_sealed(id, &cam, &kind, rel, &sha256, bytes, start, end, true)?;
         store
             .seal_segment(
                 id,
                 &Seal {
-                    end: start + Duration90k(facts.duration),
+                    end,
                     media_end_90k: facts.duration,
                     frames: facts.frames,
                     key_frames: facts.key_frames,
@@ -240,6 +292,7 @@ async fn adopt(store: &Store, data: &DataDir, rel: &str, now: Time90k, rep: &mut
                     sha256,
                     recovered: true,
                     sealed_at: now,
+                    ledger_seq: Some(seq as i64),
                 },
             )
             .await?;

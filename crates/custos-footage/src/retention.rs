@@ -14,6 +14,7 @@ use custos_core::retention::RetentionClass;
 use custos_core::{Error, ErrorKind, Result, Time90k};
 use custos_store::{Camera, Hold, Segment, SegmentState, Store, StreamId};
 
+use crate::journal::Journal;
 use crate::layout::DataDir;
 
 /// Space on the filesystem that holds the footage.
@@ -126,13 +127,22 @@ impl ExpiredSegment {
     }
 }
 
-/// Deletes an expired segment's file and marks its row deleted. Returns bytes freed.
+/// Deletes an expired segment's file and marks its row deleted. Returns bytes freed. The
+/// deletion is recorded in the ledger first; if that fails, nothing is deleted.
 pub async fn delete_expired(
     store: &Store,
     data: &DataDir,
+    journal: &Journal,
     e: ExpiredSegment,
     now: Time90k,
 ) -> Result<u64> {
+    let reason = format!(
+        "retention: past minimum (deletable after {})",
+        e.deletable_after
+    );
+    let seq = journal
+        .segment_deleted(e.segment.id, e.segment.sha256.as_deref(), &reason)
+        .map_err(|err| err.context(format!("segment {} kept", e.segment.id)))?;
     let path = data.abs(&e.segment.path);
     let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
     match std::fs::remove_file(&path) {
@@ -140,12 +150,8 @@ pub async fn delete_expired(
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
         Err(err) => return Err(Error::io(format!("deleting {}", path.display()), err)),
     }
-    let reason = format!(
-        "retention: past minimum (deletable after {})",
-        e.deletable_after
-    );
     store
-        .mark_segment_deleted(e.segment.id, now, &reason)
+        .mark_segment_deleted(e.segment.id, now, &reason, Some(seq as i64))
         .await?;
     tracing::info!(segment = e.segment.id, path = %e.segment.path, bytes, "expired segment deleted");
     Ok(bytes)
@@ -169,6 +175,7 @@ pub const DISK_ALARM: &str = "disk_nearly_full";
 pub async fn sweep(
     store: &Store,
     data: &DataDir,
+    journal: &Journal,
     disk: &dyn DiskSpace,
     policy: SweepPolicy,
     now: Time90k,
@@ -218,7 +225,7 @@ pub async fn sweep(
             match ExpiredSegment::check(seg, cam.retention, &holds, now) {
                 Ok(exp) => {
                     let id = exp.segment.id;
-                    let freed = delete_expired(store, data, exp, now).await?;
+                    let freed = delete_expired(store, data, journal, exp, now).await?;
                     rep.deleted.push(id);
                     rep.bytes_freed += freed;
                     progressed = true;

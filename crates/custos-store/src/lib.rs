@@ -100,6 +100,8 @@ pub struct Segment {
     pub sealed_at: Option<Time90k>,
     pub deleted_at: Option<Time90k>,
     pub delete_reason: Option<String>,
+    pub ledger_seq: Option<i64>,
+    pub delete_ledger_seq: Option<i64>,
 }
 
 /// What is known when a segment file is created.
@@ -125,6 +127,8 @@ pub struct Seal {
     pub sha256: String,
     pub recovered: bool,
     pub sealed_at: Time90k,
+    /// The ledger entry recording this seal, if the ledger took it.
+    pub ledger_seq: Option<i64>,
 }
 
 #[derive(Clone, Debug, serde::Serialize)]
@@ -364,7 +368,7 @@ impl Store {
     pub async fn seal_segment(&self, id: SegmentId, seal: &Seal) -> Result<()> {
         let r = sqlx::query(
             "UPDATE segment SET state = 'sealed', end_90k = ?, media_end_90k = ?, frames = ?,
-                 key_frames = ?, bytes = ?, sha256 = ?, recovered = ?, sealed_90k = ?
+                 key_frames = ?, bytes = ?, sha256 = ?, recovered = ?, sealed_90k = ?, ledger_seq = ?
              WHERE id = ? AND state = 'open'",
         )
         .bind(seal.end.0)
@@ -375,6 +379,7 @@ impl Store {
         .bind(&seal.sha256)
         .bind(seal.recovered)
         .bind(seal.sealed_at.0)
+        .bind(seal.ledger_seq)
         .bind(id)
         .execute(&self.pool)
         .await
@@ -395,13 +400,15 @@ impl Store {
         id: SegmentId,
         at: Time90k,
         reason: &str,
+        ledger_seq: Option<i64>,
     ) -> Result<()> {
         let r = sqlx::query(
-            "UPDATE segment SET state = 'deleted', deleted_90k = ?, delete_reason = ?
+            "UPDATE segment SET state = 'deleted', deleted_90k = ?, delete_reason = ?, delete_ledger_seq = ?
              WHERE id = ? AND state = 'sealed'",
         )
         .bind(at.0)
         .bind(reason)
+        .bind(ledger_seq)
         .bind(id)
         .execute(&self.pool)
         .await
@@ -422,6 +429,18 @@ impl Store {
             .execute(&self.pool)
             .await
             .map_err(|e| db_err("discarding empty segment", e))?;
+        Ok(())
+    }
+
+    /// Links a sealed segment recorded in the ledger late (after a crash) to its entry. Only
+    /// rows without a link may be linked.
+    pub async fn link_segment_ledger(&self, id: SegmentId, seq: i64) -> Result<()> {
+        sqlx::query("UPDATE segment SET ledger_seq = ? WHERE id = ? AND ledger_seq IS NULL AND state = 'sealed'")
+            .bind(seq)
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| db_err("linking segment to ledger", e))?;
         Ok(())
     }
 
@@ -546,12 +565,16 @@ impl Store {
         start: Time90k,
         end: Time90k,
         reason: &str,
+        ledger_seq: Option<i64>,
     ) -> Result<i64> {
-        let row = sqlx::query("INSERT INTO gap (stream_id, start_90k, end_90k, reason) VALUES (?, ?, ?, ?) RETURNING id")
+        let row = sqlx::query(
+            "INSERT INTO gap (stream_id, start_90k, end_90k, reason, ledger_seq) VALUES (?, ?, ?, ?, ?) RETURNING id",
+        )
             .bind(stream_id)
             .bind(start.0)
             .bind(end.0.max(start.0))
             .bind(reason)
+            .bind(ledger_seq)
             .fetch_one(&self.pool)
             .await
             .map_err(|e| db_err("inserting gap", e))?;
@@ -751,7 +774,7 @@ impl Store {
 
 const SEGMENT_COLS: &str = "SELECT id, stream_id, state, path, start_90k, end_90k, media_start_90k,
     media_end_90k, frames, key_frames, bytes, sha256, codec, width, height, recovered, sealed_90k,
-    deleted_90k, delete_reason FROM segment";
+    deleted_90k, delete_reason, ledger_seq, delete_ledger_seq FROM segment";
 
 fn segment_from_row(r: &SqliteRow) -> Result<Segment> {
     let state = match r.get::<&str, _>(2) {
@@ -785,6 +808,8 @@ fn segment_from_row(r: &SqliteRow) -> Result<Segment> {
         sealed_at: r.get::<Option<i64>, _>(16).map(Time90k),
         deleted_at: r.get::<Option<i64>, _>(17).map(Time90k),
         delete_reason: r.get(18),
+        ledger_seq: r.get(19),
+        delete_ledger_seq: r.get(20),
     })
 }
 

@@ -9,10 +9,10 @@ use std::time::Duration;
 use anyhow::Result;
 use custos_core::camera::{CameraName, StreamKind};
 use custos_core::{Duration90k, Time90k};
-use custos_footage::DataDir;
 use custos_footage::recorder::{Recorder, RecorderConfig, RecorderStats};
 use custos_footage::recovery::RecoveryReport;
 use custos_footage::retention::{Statvfs, SweepPolicy};
+use custos_footage::{DataDir, Journal};
 use custos_ingest::{Health, Source};
 use custos_store::{Store, StreamStatus};
 use tokio::sync::{mpsc, watch};
@@ -30,6 +30,7 @@ pub struct StreamRuntime {
 pub struct Runtime {
     pub data: DataDir,
     pub store: Store,
+    pub journal: Journal,
     pub streams: Vec<StreamRuntime>,
     pub recovery: RecoveryReport,
     shutdown: watch::Sender<bool>,
@@ -46,11 +47,16 @@ impl Runtime {
     pub async fn start(data_dir: &std::path::Path, cfg: &Config) -> Result<Runtime> {
         let data = DataDir::create(data_dir)?;
         let store = Store::open_sqlite(&data.db_path()).await?;
-        let recovery = custos_footage::recovery::recover(&store, &data).await?;
+        let (journal, repairs) = Journal::open(&data)?;
+        let mut recovery = custos_footage::recovery::recover(&store, &data, &journal).await?;
+        recovery
+            .lines
+            .extend(repairs.into_iter().map(|r| format!("ledger: {r}")));
         let (shutdown, shutdown_rx) = watch::channel(false);
         let mut rt = Runtime {
             data: data.clone(),
             store: store.clone(),
+            journal: journal.clone(),
             streams: Vec::new(),
             recovery,
             shutdown,
@@ -78,6 +84,7 @@ impl Runtime {
                     },
                     data.clone(),
                     store.clone(),
+                    journal.clone(),
                     None,
                 )
                 .await?;
@@ -124,12 +131,18 @@ impl Runtime {
             }
         }));
         // Retention sweeper: at start and every minute.
-        let (st, d, mut srx) = (store.clone(), data.clone(), shutdown_rx.clone());
+        let (st, d, j, mut srx) = (
+            store.clone(),
+            data.clone(),
+            journal.clone(),
+            shutdown_rx.clone(),
+        );
         rt.background.push(tokio::spawn(async move {
             loop {
                 match custos_footage::retention::sweep(
                     &st,
                     &d,
+                    &j,
                     &Statvfs,
                     SweepPolicy::default(),
                     now(),
@@ -149,6 +162,20 @@ impl Runtime {
                 tokio::select! {
                     _ = tokio::time::sleep(Duration::from_secs(60)) => {}
                     _ = srx.changed() => break,
+                }
+            }
+        }));
+        // A signed ledger checkpoint every minute (and at stop).
+        let (j, mut srx) = (journal.clone(), shutdown_rx.clone());
+        rt.background.push(tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_secs(60)) => {}
+                    _ = srx.changed() => break,
+                }
+                let j = j.clone();
+                if let Ok(Err(e)) = tokio::task::spawn_blocking(move || j.checkpoint()).await {
+                    tracing::error!(error = %e, "ledger checkpoint failed");
                 }
             }
         }));
@@ -178,6 +205,8 @@ impl Runtime {
             .map(|s| (s.stream_id, s.health.clone()))
             .collect();
         write_statuses(&self.store, &statuses).await;
+        let j = self.journal.clone();
+        tokio::task::spawn_blocking(move || j.checkpoint()).await??;
         self.store.close().await;
         Ok(())
     }

@@ -62,6 +62,7 @@ fn f1_f2_sweeper_never_deletes_inside_minimum_or_hold() {
     rt.block_on(async {
         let data = DataDir::open_existing(&data_dir).unwrap();
         let store = Store::open_sqlite(&data.db_path()).await.unwrap();
+        let (journal, _) = custos_footage::Journal::open(&data).unwrap();
         let short = store.camera_by_name("short").await.unwrap();
         let long = store.camera_by_name("long").await.unwrap();
         let short_stream = store
@@ -90,9 +91,16 @@ fn f1_f2_sweeper_never_deletes_inside_minimum_or_hold() {
 
         // Disk full, nothing expired: nothing deleted, alarm raised.
         let full = FakeDisk(0.01);
-        let r = sweep(&store, &data, &full, SweepPolicy::default(), now())
-            .await
-            .unwrap();
+        let r = sweep(
+            &store,
+            &data,
+            &journal,
+            &full,
+            SweepPolicy::default(),
+            now(),
+        )
+        .await
+        .unwrap();
         assert!(r.deleted.is_empty(), "deleted inside the minimum: {r:?}");
         assert!(
             r.alarm.as_deref().unwrap_or("").contains("nearly full"),
@@ -125,9 +133,16 @@ fn f1_f2_sweeper_never_deletes_inside_minimum_or_hold() {
 
         // 31 days later, disk still full.
         let later = now() + Duration90k::from_secs(31 * 86_400);
-        let r = sweep(&store, &data, &full, SweepPolicy::default(), later)
-            .await
-            .unwrap();
+        let r = sweep(
+            &store,
+            &data,
+            &journal,
+            &full,
+            SweepPolicy::default(),
+            later,
+        )
+        .await
+        .unwrap();
         assert_eq!(r.deleted.len(), n_short - 1, "{r:?}");
         assert_eq!(r.kept_on_hold, 1);
         assert!(r.kept_inside_minimum as usize >= n_long, "{r:?}");
@@ -157,6 +172,7 @@ fn f1_f2_sweeper_never_deletes_inside_minimum_or_hold() {
         let r = sweep(
             &store,
             &data,
+            &journal,
             &roomy,
             SweepPolicy::default(),
             now() + Duration90k::from_secs(91 * 86_400),

@@ -23,6 +23,12 @@ pub struct Args {
     /// Output MP4.
     #[arg(short = 'o', long = "output")]
     pub out: PathBuf,
+    /// Who exports (registered in the ledger); default: the login name.
+    #[arg(long)]
+    pub operator: Option<String>,
+    /// Why (registered in the ledger), e.g. a case number or legal basis.
+    #[arg(long)]
+    pub purpose: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -40,12 +46,56 @@ pub struct HlsArgs {
     /// Output playlist (.m3u8); it refers to the segment files by absolute path.
     #[arg(short = 'o', long = "output")]
     pub out: PathBuf,
+    #[arg(long)]
+    pub operator: Option<String>,
+    #[arg(long)]
+    pub purpose: Option<String>,
+}
+
+pub fn operator(o: &Option<String>) -> String {
+    o.clone()
+        .or_else(|| std::env::var("SUDO_USER").ok())
+        .or_else(|| std::env::var("USER").ok())
+        .unwrap_or_else(|| "cli".into())
+}
+
+/// Registers the read in the ledger before it happens (E2); fails closed.
+pub fn register(
+    data: &custos_footage::DataDir,
+    who: &str,
+    action: custos_ledger::Action,
+    camera: &str,
+    stream: custos_core::camera::StreamKind,
+    from: Time90k,
+    to: Time90k,
+    purpose: Option<&str>,
+    extra: serde_json::Value,
+) -> Result<custos_footage::Registered> {
+    let (journal, _) = custos_footage::Journal::open(data)?;
+    Ok(journal.register_access(
+        who,
+        action,
+        &format!("camera/{camera}/{stream}"),
+        purpose,
+        serde_json::json!({ "camera": camera, "stream": stream.as_str(), "from": from.to_rfc3339(), "to": to.to_rfc3339(), "extra": extra }),
+    )?)
 }
 
 pub async fn run(a: Args) -> Result<()> {
     let (data, store) = super::open(&a.data).await?;
     let (cam, stream) = super::camera_stream(&store, &a.camera, a.stream).await?;
-    let s = custos_footage::read::export_mp4(&store, &data, &stream, a.from, a.to, &a.out)
+    let access = register(
+        &data,
+        &operator(&a.operator),
+        custos_ledger::Action::Export,
+        cam.name.as_str(),
+        stream.kind,
+        a.from,
+        a.to,
+        a.purpose.as_deref(),
+        serde_json::json!({ "output": a.out.display().to_string() }),
+    )?;
+    let s = custos_footage::read::export_mp4(&access, &store, &data, &stream, a.from, a.to, &a.out)
         .await
         .with_context(|| format!("camera {}", cam.name))?;
     println!(
@@ -78,10 +128,23 @@ pub async fn run(a: Args) -> Result<()> {
 
 pub async fn run_hls(a: HlsArgs) -> Result<()> {
     let (data, store) = super::open(&a.data).await?;
-    let (_, stream) = super::camera_stream(&store, &a.camera, a.stream).await?;
+    let (cam, stream) = super::camera_stream(&store, &a.camera, a.stream).await?;
+    let access = register(
+        &data,
+        &operator(&a.operator),
+        custos_ledger::Action::Playback,
+        cam.name.as_str(),
+        stream.kind,
+        a.from,
+        a.to,
+        a.purpose.as_deref(),
+        serde_json::json!({ "playlist": a.out.display().to_string() }),
+    )?;
     let root = std::fs::canonicalize(data.root()).unwrap_or(data.root().to_path_buf());
     let uri = move |s: &custos_store::Segment| root.join(&s.path).display().to_string();
-    let pl = custos_footage::read::hls_playlist(&store, &data, &stream, a.from, a.to, &uri).await?;
+    let pl =
+        custos_footage::read::hls_playlist(&access, &store, &data, &stream, a.from, a.to, &uri)
+            .await?;
     std::fs::write(&a.out, pl).with_context(|| format!("writing {}", a.out.display()))?;
     println!("wrote {}", a.out.display());
     Ok(())
