@@ -13,6 +13,7 @@
 #![forbid(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod capacity;
+pub mod integrity;
 pub mod journal;
 pub mod layout;
 pub mod read;

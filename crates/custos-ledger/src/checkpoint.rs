@@ -278,7 +278,7 @@ fn parse_key_parts(path: &Path, text: &str, private: bool) -> Result<(String, [u
     } else {
         line
     };
-    let parts: Vec<&str> = line.split('+').collect();
+    let parts: Vec<&str> = line.splitn(3, '+').collect(); // base64 may contain '+'
     if parts.len() != 3 {
         return Err(bad("want <name>+<key id hex>+<base64 key>"));
     }

@@ -185,6 +185,7 @@ pub struct NewHold {
     pub reason: String,
     pub placed_by: String,
     pub placed_at: Time90k,
+    pub ledger_seq: Option<i64>,
 }
 
 /// Per-stream totals used by capacity prediction (F2).
@@ -624,27 +625,13 @@ impl Store {
         .fetch_all(&self.pool)
         .await
         .map_err(|e| db_err("listing holds", e))?;
-        Ok(rows
-            .iter()
-            .map(|r| Hold {
-                id: r.get(0),
-                camera_id: r.get(1),
-                start: Time90k(r.get(2)),
-                end: Time90k(r.get(3)),
-                case_number: r.get(4),
-                reason: r.get(5),
-                placed_by: r.get(6),
-                placed_at: Time90k(r.get(7)),
-                released_by: r.get(8),
-                released_at: r.get::<Option<i64>, _>(9).map(Time90k),
-            })
-            .collect())
+        Ok(rows.iter().map(hold_from_row).collect())
     }
 
     pub async fn place_hold(&self, h: &NewHold) -> Result<i64> {
         let row = sqlx::query(
-            "INSERT INTO hold (camera_id, start_90k, end_90k, case_number, reason, placed_by, placed_90k)
-             VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            "INSERT INTO hold (camera_id, start_90k, end_90k, case_number, reason, placed_by, placed_90k, ledger_seq)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         )
         .bind(h.camera_id)
         .bind(h.start.0)
@@ -653,10 +640,54 @@ impl Store {
         .bind(&h.reason)
         .bind(&h.placed_by)
         .bind(h.placed_at.0)
+        .bind(h.ledger_seq)
         .fetch_one(&self.pool)
         .await
         .map_err(|e| db_err("placing hold", e))?;
         Ok(row.get(0))
+    }
+
+    /// All holds (active and released), newest first.
+    pub async fn holds(&self) -> Result<Vec<Hold>> {
+        let rows = sqlx::query(
+            "SELECT id, camera_id, start_90k, end_90k, case_number, reason, placed_by, placed_90k,
+                    released_by, released_90k
+             FROM hold ORDER BY id DESC",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| db_err("listing holds", e))?;
+        Ok(rows.iter().map(hold_from_row).collect())
+    }
+
+    /// Releases an active hold, recording both persons. The caller has checked they differ.
+    pub async fn release_hold(
+        &self,
+        id: i64,
+        by: &str,
+        approved_by: &str,
+        at: Time90k,
+        ledger_seq: Option<i64>,
+    ) -> Result<()> {
+        let r = sqlx::query(
+            "UPDATE hold SET released_by = ?, release_approved_by = ?, released_90k = ?, release_ledger_seq = ?
+             WHERE id = ? AND released_90k IS NULL",
+        )
+        .bind(by)
+        .bind(approved_by)
+        .bind(at.0)
+        .bind(ledger_seq)
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| db_err("releasing hold", e))?;
+        if r.rows_affected() != 1 {
+            return Err(Error::new(
+                ErrorKind::NotFound,
+                format!("no active hold {id}; see `custos hold list`"),
+            ));
+        }
+        Ok(())
     }
 
     // ---- status and alarms ----
@@ -811,6 +842,21 @@ fn segment_from_row(r: &SqliteRow) -> Result<Segment> {
         ledger_seq: r.get(19),
         delete_ledger_seq: r.get(20),
     })
+}
+
+fn hold_from_row(r: &SqliteRow) -> Hold {
+    Hold {
+        id: r.get(0),
+        camera_id: r.get(1),
+        start: Time90k(r.get(2)),
+        end: Time90k(r.get(3)),
+        case_number: r.get(4),
+        reason: r.get(5),
+        placed_by: r.get(6),
+        placed_at: Time90k(r.get(7)),
+        released_by: r.get(8),
+        released_at: r.get::<Option<i64>, _>(9).map(Time90k),
+    }
 }
 
 fn camera_from_row(r: &SqliteRow) -> Result<Camera> {

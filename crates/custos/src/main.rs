@@ -39,6 +39,13 @@ enum Cmd {
     Health(cmd::health::Args),
     /// Days of footage the disk holds at current bitrates, against each camera's minimum.
     Capacity(cmd::capacity::Args),
+    /// Legal holds: place, release (two persons), list.
+    Hold {
+        #[command(subcommand)]
+        cmd: cmd::hold::Cmd,
+    },
+    /// Check the ledger, every segment's hash, every index row against the ledger (read-only).
+    Verify(cmd::verify::Args),
     /// Benchmarks.
     Bench {
         #[command(subcommand)]
@@ -83,6 +90,8 @@ fn main() -> ExitCode {
             Cmd::Hls(a) => cmd::export::run_hls(a).await,
             Cmd::Health(a) => cmd::health::run(a).await,
             Cmd::Capacity(a) => cmd::capacity::run(a).await,
+            Cmd::Verify(a) => cmd::verify::run(a).await,
+            Cmd::Hold { cmd } => cmd::hold::run(cmd).await,
             Cmd::Bench { which } => cmd::bench::run(which).await,
         }
     });

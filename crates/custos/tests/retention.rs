@@ -127,6 +127,7 @@ fn f1_f2_sweeper_never_deletes_inside_minimum_or_hold() {
                 reason: "evidence".into(),
                 placed_by: "officer-1".into(),
                 placed_at: now(),
+                ledger_seq: None,
             })
             .await
             .unwrap();

@@ -5,8 +5,10 @@ pub mod capacity;
 pub mod demo;
 pub mod export;
 pub mod health;
+pub mod hold;
 pub mod record;
 pub mod recordings;
+pub mod verify;
 
 use anyhow::Result;
 use custos_core::camera::StreamKind;

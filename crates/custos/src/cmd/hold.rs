@@ -1,0 +1,201 @@
+//! `custos hold place|release|list` (E5): legal holds keep footage beyond retention. Placing
+//! and releasing are ledger entries, written before the change (fail closed); a release needs
+//! a second, different person, and both are recorded.
+//!
+//! The persons are named on the command line until accounts exist (the web console will take
+//! them from authenticated sessions).
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
+use custos_core::{Error, ErrorKind, Time90k};
+use custos_ledger::{Action, NewEntry};
+use serde_json::json;
+
+#[derive(clap::Subcommand)]
+pub enum Cmd {
+    /// Hold a camera's footage in [from, to) for a case: never deleted while held.
+    Place(PlaceArgs),
+    /// Release a hold: needs the person releasing and a different person approving.
+    Release(ReleaseArgs),
+    /// List holds.
+    List(ListArgs),
+}
+
+#[derive(clap::Args)]
+pub struct PlaceArgs {
+    #[arg(long, default_value = "custos-data")]
+    pub data: PathBuf,
+    #[arg(long)]
+    pub camera: String,
+    #[arg(long, value_parser = super::parse_time, allow_hyphen_values = true)]
+    pub from: Time90k,
+    #[arg(long, value_parser = super::parse_time, allow_hyphen_values = true)]
+    pub to: Time90k,
+    /// Case number.
+    #[arg(long)]
+    pub case: String,
+    #[arg(long)]
+    pub reason: String,
+    /// Who places the hold.
+    #[arg(long)]
+    pub by: String,
+}
+
+#[derive(clap::Args)]
+pub struct ReleaseArgs {
+    #[arg(long, default_value = "custos-data")]
+    pub data: PathBuf,
+    /// Hold id (see `custos hold list`).
+    pub id: i64,
+    #[arg(long)]
+    pub by: String,
+    /// A second, different person who approves the release.
+    #[arg(long)]
+    pub approved_by: String,
+}
+
+#[derive(clap::Args)]
+pub struct ListArgs {
+    #[arg(long, default_value = "custos-data")]
+    pub data: PathBuf,
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub async fn run(c: Cmd) -> Result<()> {
+    match c {
+        Cmd::Place(a) => place(a).await,
+        Cmd::Release(a) => release(a).await,
+        Cmd::List(a) => list(a).await,
+    }
+}
+
+async fn place(a: PlaceArgs) -> Result<()> {
+    if a.to <= a.from {
+        return Err(Error::new(
+            ErrorKind::InvalidArgument,
+            format!("--to {} is not after --from {}", a.to, a.from),
+        )
+        .into());
+    }
+    if a.case.trim().is_empty() || a.reason.trim().is_empty() || a.by.trim().is_empty() {
+        return Err(Error::new(
+            ErrorKind::InvalidArgument,
+            "--case, --reason and --by must not be empty",
+        )
+        .into());
+    }
+    let (data, store) = super::open(&a.data).await?;
+    let cam = store.camera_by_name(&a.camera).await?;
+    let (journal, _) = custos_footage::Journal::open(&data)?;
+    let seq = journal.record(
+        NewEntry::new(&a.by, Action::HoldPlaced, format!("camera/{}", cam.name))
+            .purpose(&a.reason)
+            .details(json!({
+                "camera": cam.name.as_str(), "from": a.from.to_rfc3339(), "to": a.to.to_rfc3339(),
+                "from_90k": a.from.0, "to_90k": a.to.0, "case": a.case,
+            })),
+    )?;
+    let id = store
+        .place_hold(&custos_store::NewHold {
+            camera_id: cam.id,
+            start: a.from,
+            end: a.to,
+            case_number: a.case.clone(),
+            reason: a.reason.clone(),
+            placed_by: a.by.clone(),
+            placed_at: crate::runtime::now(),
+            ledger_seq: Some(seq as i64),
+        })
+        .await?;
+    println!(
+        "hold {id} placed on camera {} {} .. {} for case {} (ledger entry {seq})",
+        cam.name, a.from, a.to, a.case
+    );
+    Ok(())
+}
+
+async fn release(a: ReleaseArgs) -> Result<()> {
+    if a.by.trim().eq_ignore_ascii_case(a.approved_by.trim()) || a.by.trim().is_empty() {
+        return Err(Error::new(
+            ErrorKind::PermissionDenied,
+            "releasing a hold needs a second, different person: --approved-by must name someone other than --by (E5)",
+        )
+        .into());
+    }
+    let (data, store) = super::open(&a.data).await?;
+    let hold = store
+        .holds()
+        .await?
+        .into_iter()
+        .find(|h| h.id == a.id && h.released_at.is_none())
+        .ok_or_else(|| {
+            Error::new(
+                ErrorKind::NotFound,
+                format!("no active hold {}; see `custos hold list`", a.id),
+            )
+        })?;
+    let (journal, _) = custos_footage::Journal::open(&data)?;
+    let seq = journal.record(NewEntry::new(&a.by, Action::HoldReleased, format!("hold/{}", hold.id)).details(json!({
+        "hold_id": hold.id, "case": hold.case_number, "released_by": a.by, "approved_by": a.approved_by,
+    })))?;
+    store
+        .release_hold(
+            hold.id,
+            &a.by,
+            &a.approved_by,
+            crate::runtime::now(),
+            Some(seq as i64),
+        )
+        .await?;
+    println!(
+        "hold {} (case {}) released by {}, approved by {} (ledger entry {seq})",
+        hold.id, hold.case_number, a.by, a.approved_by
+    );
+    Ok(())
+}
+
+async fn list(a: ListArgs) -> Result<()> {
+    let (_, store) = super::open(&a.data).await?;
+    let cams = store.cameras().await?;
+    let holds = store.holds().await?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&holds)?);
+        return Ok(());
+    }
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED);
+    t.set_header([
+        "id",
+        "camera",
+        "from",
+        "to",
+        "case",
+        "reason",
+        "placed by",
+        "released",
+    ]);
+    for h in holds {
+        let cam = cams
+            .iter()
+            .find(|c| c.id == h.camera_id)
+            .map(|c| c.name.to_string())
+            .unwrap_or_default();
+        t.add_row([
+            h.id.to_string(),
+            cam,
+            h.start.to_rfc3339(),
+            h.end.to_rfc3339(),
+            h.case_number,
+            h.reason,
+            h.placed_by,
+            h.released_at
+                .map(|t| format!("{t} by {}", h.released_by.unwrap_or_default()))
+                .unwrap_or_else(|| "active".into()),
+        ]);
+    }
+    println!("{t}");
+    Ok(())
+}

@@ -1,0 +1,222 @@
+//! Ledger end-to-end (E2, E3, E4, E5): what the recorder seals is in the ledger; `custos
+//! verify` finds altered, missing and unrecorded footage; reads are registered first and do
+//! not happen when they cannot be; holds need two persons to release.
+
+mod common;
+
+use common::*;
+
+fn record_some(tmp: &std::path::Path, name: &str) -> (Camsim, std::path::PathBuf) {
+    let sim = Camsim::start(&small_cam("h264")).unwrap();
+    let data = tmp.join("data");
+    let cfg = write_config(tmp, 5, &[(name, sim.url(1), "")]);
+    let o = custos(&[
+        "record",
+        "--data",
+        data.to_str().unwrap(),
+        "--config",
+        cfg.to_str().unwrap(),
+        "--for",
+        "12s",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    (sim, data)
+}
+
+fn verify(data: &std::path::Path) -> std::process::Output {
+    custos(&[
+        "verify",
+        "--data",
+        data.to_str().unwrap(),
+        "--key",
+        data.join("keys/ledger.pub").to_str().unwrap(),
+    ])
+}
+
+/// E3, E4: a clean recording verifies; a flipped byte in a segment, a deleted segment file and
+/// a removed index row are each reported by name with exit code 7.
+#[test]
+fn e4_verify_finds_altered_missing_and_unrecorded_footage() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_sim, data) = record_some(tmp.path(), "vault");
+    let o = verify(&data);
+    assert!(
+        o.status.success(),
+        "clean recording does not verify: {}{}",
+        stdout(&o),
+        stderr(&o)
+    );
+    assert!(
+        stdout(&o).contains("verified: no problems"),
+        "{}",
+        stdout(&o)
+    );
+    let segs = segments(&recordings(&data, "vault"));
+    assert!(segs.len() >= 2);
+    // 1. Flip one byte of the first segment.
+    let p0 = data.join(segs[0]["path"].as_str().unwrap());
+    std::fs::set_permissions(&p0, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    let mut bytes = std::fs::read(&p0).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x40;
+    std::fs::write(&p0, &bytes).unwrap();
+    // 2. Remove the second segment's file.
+    let p1 = data.join(segs[1]["path"].as_str().unwrap());
+    std::fs::remove_file(&p1).unwrap();
+    let o = verify(&data);
+    assert_eq!(o.status.code(), Some(7), "{}", stdout(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains(&format!("segment/{}", segs[0]["id"])) && out.contains("content changed"),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("segment/{}", segs[1]["id"])) && out.contains("MISSING"),
+        "{out}"
+    );
+    // 3. Remove an index row behind custos' back: the ledger still knows the segment.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        use sqlx::Connection;
+        let mut c = sqlx::SqliteConnection::connect(&format!(
+            "sqlite://{}",
+            data.join("custos.db").display()
+        ))
+        .await
+        .unwrap();
+        sqlx::query("DELETE FROM segment WHERE id = ?")
+            .bind(segs[1]["id"].as_i64().unwrap())
+            .execute(&mut c)
+            .await
+            .unwrap();
+    });
+    let out = stdout(&verify(&data));
+    assert!(out.contains("index has no row"), "{out}");
+}
+
+/// E2: an export is registered in the ledger before it reads; if the ledger cannot be written,
+/// the export does not happen (fail closed).
+#[test]
+fn e2_export_registers_first_and_fails_closed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_sim, data) = record_some(tmp.path(), "desk");
+    let segs = segments(&recordings(&data, "desk"));
+    let (a, b) = (
+        segs[0]["start_90k"].as_i64().unwrap(),
+        segs[0]["end_90k"].as_i64().unwrap(),
+    );
+    let out = tmp.path().join("x.mp4");
+    let args = |o: &std::path::Path| {
+        vec![
+            "export".to_owned(),
+            "--data".into(),
+            data.display().to_string(),
+            "--camera".into(),
+            "desk".into(),
+            "--from".into(),
+            rfc3339(a),
+            "--to".into(),
+            rfc3339(b),
+            "-o".into(),
+            o.display().to_string(),
+            "--operator".into(),
+            "officer-7".into(),
+            "--purpose".into(),
+            "case 2026-114".into(),
+        ]
+    };
+    let argv = args(&out);
+    let o = custos(&argv.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let log = std::fs::read(data.join("ledger/entries.log")).unwrap();
+    let log = String::from_utf8_lossy(&log);
+    assert!(
+        log.contains("\"action\":\"Export\"")
+            && log.contains("officer-7")
+            && log.contains("case 2026-114"),
+        "export not in the ledger"
+    );
+    // Make the ledger unwritable (replace its directory by a file): the export must not happen.
+    std::fs::rename(data.join("ledger"), tmp.path().join("ledger.moved")).unwrap();
+    std::fs::write(data.join("ledger"), b"not a directory").unwrap();
+    let out2 = tmp.path().join("y.mp4");
+    let argv = args(&out2);
+    let o = custos(&argv.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(!o.status.success(), "export ran without its ledger entry");
+    assert!(stderr(&o).contains("ledger"), "{}", stderr(&o));
+    assert!(
+        !out2.exists(),
+        "footage was written although the access was not registered"
+    );
+}
+
+/// E5: a hold is placed and released in the ledger; releasing needs a second, different person.
+#[test]
+fn e5_hold_release_needs_a_second_person() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_sim, data) = record_some(tmp.path(), "gate");
+    let segs = segments(&recordings(&data, "gate"));
+    let (a, b) = (
+        segs[0]["start_90k"].as_i64().unwrap(),
+        segs[0]["end_90k"].as_i64().unwrap(),
+    );
+    let d = data.to_str().unwrap();
+    let o = custos_ok(&[
+        "hold",
+        "place",
+        "--data",
+        d,
+        "--camera",
+        "gate",
+        "--from",
+        &rfc3339(a),
+        "--to",
+        &rfc3339(b),
+        "--case",
+        "CASE-9",
+        "--reason",
+        "theft",
+        "--by",
+        "alice",
+    ]);
+    assert!(o.contains("hold 1 placed"), "{o}");
+    let o = custos(&[
+        "hold",
+        "release",
+        "--data",
+        d,
+        "1",
+        "--by",
+        "alice",
+        "--approved-by",
+        "Alice",
+    ]);
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("second, different person"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(custos_ok(&["hold", "list", "--data", d]).contains("active"));
+    let o = custos_ok(&[
+        "hold",
+        "release",
+        "--data",
+        d,
+        "1",
+        "--by",
+        "alice",
+        "--approved-by",
+        "bob",
+    ]);
+    assert!(o.contains("approved by bob"), "{o}");
+    let log = String::from_utf8_lossy(&std::fs::read(data.join("ledger/entries.log")).unwrap())
+        .into_owned();
+    assert!(log.contains("\"action\":\"HoldPlaced\""), "no hold entry");
+    assert!(
+        log.contains("\"approved_by\":\"bob\""),
+        "release approver not in the ledger"
+    );
+    let o = verify(&data);
+    assert!(o.status.success(), "{}", stdout(&o));
+}
