@@ -2,6 +2,7 @@
 //! offset concerned and says what is wrong.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// Result alias of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -44,6 +45,18 @@ pub enum Error {
     /// repairs it) before appending again. Fail closed (E2).
     #[error("ledger is poisoned after a failed append that could not be rolled back: {0}")]
     Poisoned(String),
+    /// Another custos process (or another `Ledger` instance) held the ledger's lock file
+    /// for longer than the lock timeout; nothing was written.
+    #[error(
+        "another custos process holds the ledger lock {} (waited {waited:?}); retry, or check for a stuck custos process",
+        path.display()
+    )]
+    Locked {
+        /// The lock file.
+        path: PathBuf,
+        /// How long this process waited.
+        waited: Duration,
+    },
     /// A key file could not be parsed.
     #[error("bad key file {}: {detail}", path.display())]
     BadKey {

@@ -28,6 +28,42 @@
 //!   of Go's `sumdb/tlog` (leaf, then the parents it completes), so proofs read
 //!   `O(log n)` hashes without loading the log.
 //! * `checkpoints.log` — magic `CSTLCKP1`, then framed signed-note checkpoint texts.
+//! * `lock` — empty; only ever `flock`ed (see "Concurrency").
+//!
+//! ## Concurrency (several processes on one directory)
+//! The recorder, the server and short CLI commands (`custos export`, `custos hold`) open
+//! the same ledger at once. They are serialised by `flock(2)` on `<dir>/lock`
+//! ([`storage::LOCK_FILE`]), which every [`Ledger`] opens itself (so two instances, even in
+//! one process, conflict like two processes do); within one instance a mutex serialises
+//! threads, and the file lock is taken inside it.
+//! * **Exclusive lock (`LOCK_EX`)** around every mutation: [`Ledger::open`] (file
+//!   creation, torn-tail recovery, the `LedgerRecovered` entry), [`Ledger::append`] /
+//!   [`Ledger::record`], [`Ledger::checkpoint`] / [`Ledger::checkpoint_if_due`]. It is held
+//!   from before the refresh until after the last fsync, so `Ok` still means durable, and
+//!   a writer never has bytes on disk that it has not fsynced while another holds the
+//!   lock. Hence anything incomplete seen under the exclusive lock is a *crashed* writer's
+//!   leftover, and is repaired exactly as at open (reported by [`Ledger::take_recoveries`]
+//!   and recorded as a `LedgerRecovered` entry); a live writer's record is never cut.
+//! * **Refresh** after taking a lock: the lengths of the four files are compared with
+//!   what the instance knows (four `fstat`s when nothing changed); new entries are picked
+//!   up as at open (the first new index slot must continue the known log, the last
+//!   indexed record must be intact and hold its seq, the frontier is rebuilt from
+//!   `hashes` in `O(log n)` reads), new checkpoints are read and the latest is checked
+//!   (key, origin, size, root). Files shorter than what was already read fail closed.
+//! * **Readers** ([`Ledger::len`], [`Ledger::root`], [`Ledger::latest_checkpoint`],
+//!   [`Ledger::entry`], proofs, ...) refresh under a **shared lock (`LOCK_SH`)** when the
+//!   request may go beyond what the instance knows (always for `len`/`root`/
+//!   `latest_checkpoint`), and never modify files. They release it before reading: data
+//!   below a known length never changes, so long reads do not hold writers up. The
+//!   infallible readers return the last known state if the refresh fails.
+//! * **Bounded wait**: an uncontended lock is one `LOCK_NB` call; when contended, a helper
+//!   thread blocks in `flock` (woken as soon as the holder unlocks) for at most the lock
+//!   timeout ([`DEFAULT_LOCK_TIMEOUT`], [`Ledger::set_lock_timeout`]); then the operation
+//!   fails with [`Error::Locked`] ("another custos process holds the ledger lock"),
+//!   having written nothing — an access that must be registered does not happen (E2).
+//! * [`verify_dir`] takes no lock (it also runs on read-only copies): run it on a quiet
+//!   ledger or a copy; while a writer is active it may report that writer's unfinished
+//!   tail.
 //!
 //! ## Trust model
 //! Everything up to the latest signed checkpoint is protected: any alteration, deletion,
@@ -55,5 +91,5 @@ pub use ed25519_dalek::{SigningKey, VerifyingKey};
 pub use entry::{Action, Entry, NewEntry};
 pub use error::{Error, Result};
 pub use merkle::Hash;
-pub use storage::{CheckpointCadence, Ledger, Receipt, Recovery};
+pub use storage::{CheckpointCadence, DEFAULT_LOCK_TIMEOUT, Ledger, Receipt, Recovery};
 pub use verify::{Problem, Report, Severity, verify_dir, verify_inclusion};

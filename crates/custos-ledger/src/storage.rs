@@ -5,10 +5,13 @@ use std::io::{BufReader, Read};
 use std::ops::Range;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, mpsc};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use ed25519_dalek::SigningKey;
+use ed25519_dalek::{SigningKey, VerifyingKey};
+use nix::errno::Errno;
+use nix::fcntl::{Flock, FlockArg};
 use sha2::{Digest, Sha256};
 
 use crate::checkpoint::{Checkpoint, SignedCheckpoint};
@@ -24,6 +27,8 @@ pub const INDEX_FILE: &str = "entries.idx";
 pub const HASHES_FILE: &str = "hashes";
 /// `checkpoints.log` file name.
 pub const CHECKPOINTS_FILE: &str = "checkpoints.log";
+/// Lock file name: `flock`ed (never written) to serialise processes; see the crate docs.
+pub const LOCK_FILE: &str = "lock";
 /// Magic header of `entries.log`.
 pub const ENTRIES_MAGIC: &[u8; 8] = b"CSTLENT1";
 /// Magic header of `checkpoints.log`.
@@ -234,6 +239,10 @@ fn system_clock() -> u64 {
 
 struct Files {
     dir: PathBuf,
+    /// The `lock` file: only ever `flock`ed, never written. Each [`Ledger`] opens it
+    /// itself, so two instances (in one process or two) hold distinct open file
+    /// descriptions and their `flock`s conflict.
+    lock: File,
     entries: File,
     index: File,
     hashes: File,
@@ -246,18 +255,25 @@ impl Files {
     }
 }
 
+/// What this process knows of the files. Everything below these lengths is immutable
+/// (append-only, and only a crashed writer's unacknowledged tail is ever cut), so it may
+/// be read without the file lock once known.
 struct Inner {
     files: Files,
     /// Number of entries.
     len: u64,
-    /// Byte length of entries.log.
+    /// Byte length of entries.log up to the end of record `len - 1`.
     entries_end: u64,
-    /// Byte length of checkpoints.log.
+    /// Byte length of checkpoints.log up to the end of the last known checkpoint.
     checkpoints_end: u64,
+    /// Number of checkpoint records before `checkpoints_end`.
+    checkpoints: u64,
     frontier: Frontier,
     last_time: u64,
     latest: Option<SignedCheckpoint>,
     poisoned: Option<String>,
+    /// Repairs made by refreshes after open, until taken by [`Ledger::take_recoveries`].
+    recoveries: Vec<Recovery>,
 }
 
 /// Hash source over the `hashes` file (positional reads, nothing held in memory).
@@ -289,12 +305,97 @@ impl HashSource for FileHashes<'_> {
     }
 }
 
-/// The append-only ledger. Thread-safe: all methods take `&self`.
+/// Which `flock` to take on the lock file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum LockMode {
+    /// `LOCK_SH`: refresh in-memory state, never modify files.
+    Shared,
+    /// `LOCK_EX`: refresh with repair of a crashed writer's tail, then write.
+    Exclusive,
+}
+
+/// Take `flock(mode)` on the lock file `lock` (at `path`), waiting at most `timeout`. The
+/// lock is released when the returned value is dropped.
+///
+/// Uncontended, this is one `LOCK_NB` attempt on a duplicate of `lock`'s descriptor. When
+/// another holder has it, a helper thread blocks in `flock` on a fresh open file
+/// description of the same file, so the kernel wakes it as soon as the holder unlocks
+/// (polling would starve against a busy writer), while this thread waits for it at most
+/// `timeout`. If that passes, the helper unlocks and exits as soon as it gets the lock.
+fn lock_file(lock: &File, path: &Path, mode: LockMode, timeout: Duration) -> Result<Flock<File>> {
+    let (try_arg, wait_arg) = match mode {
+        LockMode::Shared => (FlockArg::LockSharedNonblock, FlockArg::LockShared),
+        LockMode::Exclusive => (FlockArg::LockExclusiveNonblock, FlockArg::LockExclusive),
+    };
+    let flock_err = |e: Errno| Error::Io {
+        op: "flock",
+        path: path.to_path_buf(),
+        source: e.into(),
+    };
+    match Flock::lock(lock.try_clone().map_err(Error::io("dup", path))?, try_arg) {
+        Ok(l) => return Ok(l),
+        Err((_, Errno::EAGAIN | Errno::EINTR)) => {}
+        Err((_, e)) => return Err(flock_err(e)),
+    }
+    let start = Instant::now();
+    let fresh = File::open(path).map_err(Error::io("open", path))?;
+    {
+        use std::os::unix::fs::MetadataExt;
+        let (a, b) = (
+            lock.metadata().map_err(Error::io("stat", path))?,
+            fresh.metadata().map_err(Error::io("stat", path))?,
+        );
+        if (a.dev(), a.ino()) != (b.dev(), b.ino()) {
+            return Err(Error::Inconsistent(format!(
+                "lock file {} was replaced while the ledger was open; reopen the ledger",
+                path.display()
+            )));
+        }
+    }
+    let (tx, rx) = mpsc::channel();
+    std::thread::Builder::new()
+        .name("custos-ledger-lock".into())
+        .spawn(move || {
+            let mut f = fresh;
+            let r = loop {
+                match Flock::lock(f, wait_arg) {
+                    Err((back, Errno::EINTR)) => f = back,
+                    other => break other.map_err(|(_, e)| e),
+                }
+            };
+            // If the waiter gave up, the lock is dropped (released) right here.
+            let _ = tx.send(r);
+        })
+        .map_err(Error::io("spawn lock waiter for", path))?;
+    match rx.recv_timeout(timeout) {
+        Ok(Ok(l)) => Ok(l),
+        Ok(Err(e)) => Err(flock_err(e)),
+        Err(_) => Err(Error::Locked {
+            path: path.to_path_buf(),
+            waited: start.elapsed(),
+        }),
+    }
+}
+
+/// The in-process mutex plus the exclusive file lock. Field order matters: the `flock` is
+/// released before the mutex, so no other thread of this instance can take (and then
+/// see released) the same open file description's lock while this holder still uses it.
+struct WriteGuard<'a> {
+    _flock: Flock<File>,
+    g: MutexGuard<'a, Inner>,
+}
+
+/// Default bound on waiting for the ledger's file lock ([`Ledger::set_lock_timeout`]).
+pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The append-only ledger. Thread-safe (all methods take `&self`) and multi-process safe
+/// (see the crate documentation, "Concurrency").
 pub struct Ledger {
     inner: Mutex<Inner>,
     key: SigningKey,
     origin: String,
     clock: Mutex<Clock>,
+    lock_timeout_ms: AtomicU64,
 }
 
 fn open_file(dir: &Path, name: &str, magic: Option<&[u8; 8]>, created: &mut bool) -> Result<File> {
@@ -354,114 +455,140 @@ fn truncate(f: &File, p: &Path, len: u64) -> Result<()> {
     f.sync_all().map_err(Error::io("fsync", p))
 }
 
-impl Ledger {
-    /// Open (creating if needed) the ledger in `dir`, signing checkpoints with `key` under
-    /// the name `origin`.
-    ///
-    /// Recovery: a torn trailing record in `entries.log` or `checkpoints.log` (partial write
-    /// during a crash) is cut off and reported in the returned [`Recovery`]; `entries.idx`
-    /// and `hashes` are rebuilt from `entries.log` where they lag behind. A repair of the
-    /// entry log is also appended to the ledger as a `LedgerRecovered` entry.
-    ///
-    /// Fails closed (returns an error, changes nothing) when damage is not a torn tail: a
-    /// bad record followed by more data, an indexed (acknowledged) record that is damaged,
-    /// an entry whose seq is out of place, a latest checkpoint that does not verify with
-    /// `key`, has another origin, covers more entries than the log holds, or whose root
-    /// differs from the stored tree.
-    pub fn open(dir: &Path, key: SigningKey, origin: &str) -> Result<(Ledger, Recovery)> {
-        if origin.is_empty() || origin.contains(|c: char| c == '+' || c.is_whitespace()) {
-            return Err(Error::InvalidArgument(format!(
-                "origin {origin:?} must be non-empty without '+' or whitespace"
-            )));
+/// Largest `n` with `stored_hash_count(n) * 32 <= hlen`: the leaves whose hashes are all
+/// present in a `hashes` file of `hlen` bytes.
+fn hashed_leaves(hlen: u64) -> u64 {
+    let hc = hlen / 32;
+    let (mut lo, mut hi) = (0u64, hc + 1);
+    while lo + 1 < hi {
+        let mid = lo + (hi - lo) / 2;
+        if merkle::stored_hash_count(mid) <= hc {
+            lo = mid;
+        } else {
+            hi = mid;
         }
-        let mut created = false;
-        if !dir.exists() {
-            fs::create_dir_all(dir).map_err(Error::io("create directory", dir))?;
-            if let Some(p) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
-                fsync_dir(p)?;
-            }
+    }
+    lo
+}
+
+impl Inner {
+    fn empty(files: Files) -> Self {
+        Inner {
+            files,
+            len: 0,
+            entries_end: ENTRIES_MAGIC.len() as u64,
+            checkpoints_end: CHECKPOINTS_MAGIC.len() as u64,
+            checkpoints: 0,
+            frontier: Frontier::new(),
+            last_time: 0,
+            latest: None,
+            poisoned: None,
+            recoveries: Vec::new(),
         }
-        let files = Files {
-            dir: dir.to_path_buf(),
-            entries: open_file(dir, ENTRIES_FILE, Some(ENTRIES_MAGIC), &mut created)?,
-            index: open_file(dir, INDEX_FILE, None, &mut created)?,
-            hashes: open_file(dir, HASHES_FILE, None, &mut created)?,
-            checkpoints: open_file(dir, CHECKPOINTS_FILE, Some(CHECKPOINTS_MAGIC), &mut created)?,
-        };
-        if created {
-            fsync_dir(dir)?;
-        }
-        let mut rec = Recovery::default();
-        let inner = Self::recover(files, &key, origin, &mut rec)?;
-        let ledger = Ledger {
-            inner: Mutex::new(inner),
-            key,
-            origin: origin.to_string(),
-            clock: Mutex::new(Arc::new(system_clock)),
-        };
-        if rec.entries_truncated_bytes > 0 || rec.reindexed > 0 {
-            let e = NewEntry::new("custos-ledger", Action::LedgerRecovered, "ledger")
-                .details(serde_json::json!({ "repairs": rec.repairs }));
-            let r = ledger.record(e)?;
-            rec.recorded_as = Some(r.seq);
-        }
-        Ok((ledger, rec))
     }
 
-    fn recover(files: Files, key: &SigningKey, origin: &str, rec: &mut Recovery) -> Result<Inner> {
-        let ep = files.path(ENTRIES_FILE);
-        let ip = files.path(INDEX_FILE);
-        let hp = files.path(HASHES_FILE);
-        let cp = files.path(CHECKPOINTS_FILE);
+    fn hash_source(&self) -> FileHashes<'_> {
+        FileHashes {
+            f: &self.files.hashes,
+            path: Path::new(HASHES_FILE),
+            count: merkle::stored_hash_count(self.len),
+        }
+    }
 
-        // Derived files: cut partial trailing slots, then agree on a common leaf count.
-        let ilen = file_len(&files.index, &ip)?;
-        let hlen = file_len(&files.hashes, &hp)?;
-        let n_idx = ilen / 8;
-        let mut n_h = 0u64;
+    /// Bring the in-memory state up to what the files hold: entries and checkpoints
+    /// appended by other processes (or, at open, everything). The caller holds the file
+    /// lock in `mode`.
+    ///
+    /// Under [`LockMode::Exclusive`] no writer is between its first write and its last
+    /// fsync (writers hold the exclusive lock for exactly that span), so anything past the
+    /// last complete, indexed record is a crashed writer's leftover and is repaired as at
+    /// open: partial index/hash slots cut, complete records re-indexed, a torn trailing
+    /// record cut (reported in `rec`). Under [`LockMode::Shared`] nothing is modified: the
+    /// state stops at the last fully indexed entry and the last complete checkpoint.
+    ///
+    /// Fails closed on damage that is not a torn tail, on files shorter than what this
+    /// process already read, and on a new latest checkpoint that does not verify.
+    fn refresh(
+        &mut self,
+        key: &VerifyingKey,
+        origin: &str,
+        mode: LockMode,
+        rec: &mut Recovery,
+    ) -> Result<()> {
+        let ep = self.files.path(ENTRIES_FILE);
+        let ip = self.files.path(INDEX_FILE);
+        let hp = self.files.path(HASHES_FILE);
+        let cp = self.files.path(CHECKPOINTS_FILE);
+        let ilen = file_len(&self.files.index, &ip)?;
+        let hlen = file_len(&self.files.hashes, &hp)?;
+        let elen = file_len(&self.files.entries, &ep)?;
+        let clen = file_len(&self.files.checkpoints, &cp)?;
+        if elen == self.entries_end
+            && ilen == self.len * 8
+            && hlen == merkle::stored_hash_count(self.len) * 32
+            && clen == self.checkpoints_end
         {
-            // Largest n with stored_hash_count(n) <= hlen/32 (count ~ 2n).
-            let hc = hlen / 32;
-            let (mut lo, mut hi) = (0u64, hc + 1);
-            while lo + 1 < hi {
-                let mid = lo + (hi - lo) / 2;
-                if merkle::stored_hash_count(mid) <= hc {
-                    lo = mid;
-                } else {
-                    hi = mid;
-                }
-            }
-            if merkle::stored_hash_count(lo) <= hc {
-                n_h = lo;
-            }
+            return Ok(());
         }
-        let n = n_idx.min(n_h);
-        if ilen != n * 8 {
-            truncate(&files.index, &ip, n * 8)?;
+        let excl = mode == LockMode::Exclusive;
+
+        // Derived files: the common leaf count of complete index slots and hash slots.
+        let n = (ilen / 8).min(hashed_leaves(hlen));
+        if n < self.len || elen < self.entries_end || clen < self.checkpoints_end {
+            return Err(Error::Inconsistent(format!(
+                "ledger files in {} shrank below what this process already read \
+                 ({} indexed entries, {} bytes of {ENTRIES_FILE}, {} bytes of {CHECKPOINTS_FILE}; \
+                 now {n}, {elen}, {clen}): they were changed outside the ledger's locking",
+                self.files.dir.display(),
+                self.len,
+                self.entries_end,
+                self.checkpoints_end,
+            )));
         }
-        let hwant = merkle::stored_hash_count(n) * 32;
-        if hlen != hwant {
-            truncate(&files.hashes, &hp, hwant)?;
+        if excl {
+            // Partial trailing slots of a writer that died between its writes and fsyncs.
+            if ilen != n * 8 {
+                truncate(&self.files.index, &ip, n * 8)?;
+            }
+            let hwant = merkle::stored_hash_count(n) * 32;
+            if hlen != hwant {
+                truncate(&self.files.hashes, &hp, hwant)?;
+            }
         }
 
-        // Find the end of the last indexed record; it must be intact.
-        let elen = file_len(&files.entries, &ep)?;
-        let mut pos = ENTRIES_MAGIC.len() as u64;
-        let mut last_time = 0;
-        if n > 0 {
-            let mut b = [0u8; 8];
-            files
-                .index
-                .read_exact_at(&mut b, (n - 1) * 8)
-                .map_err(Error::io("read", &ip))?;
-            let off = u64::from_le_bytes(b);
-            let rr = read_record_at(&files.entries, off, elen).map_err(Error::io("read", &ep))?;
+        if n > self.len {
+            // Entries indexed by another process (or, at open, before): the first new
+            // record must start where the known log ends, and the last indexed
+            // (acknowledged) record must be intact and hold its seq.
+            let slot = |s: u64| -> Result<u64> {
+                let mut b = [0u8; 8];
+                self.files
+                    .index
+                    .read_exact_at(&mut b, s * 8)
+                    .map_err(Error::io("read", &ip))?;
+                Ok(u64::from_le_bytes(b))
+            };
+            let first = slot(self.len)?;
+            if first != self.entries_end {
+                return Err(Error::Corrupt {
+                    what: "index slot",
+                    location: format!("{} seq {}", ip.display(), self.len),
+                    detail: format!(
+                        "points at byte {first} of {}, but the preceding record ends at byte {}",
+                        ep.display(),
+                        self.entries_end
+                    ),
+                });
+            }
+            let off = slot(n - 1)?;
+            let rr =
+                read_record_at(&self.files.entries, off, elen).map_err(Error::io("read", &ep))?;
             let RecordRead::Ok(p) = rr else {
                 return Err(Error::Corrupt {
                     what: "entry record",
                     location: format!("{} seq {} offset {off}", ep.display(), n - 1),
                     detail: format!(
-                        "the last indexed (acknowledged) entry is not intact: {rr:?}; refusing to open"
+                        "the last indexed (acknowledged) entry is not intact: {rr:?}; refusing to open or append"
                     ),
                 });
             };
@@ -477,24 +604,44 @@ impl Ledger {
                     detail: format!("index slot {} points at an entry with seq {}", n - 1, e.seq),
                 });
             }
-            last_time = e.time_unix_ms;
-            pos = off + FRAMING + p.len() as u64;
+            let frontier = Frontier::from_source(
+                &FileHashes {
+                    f: &self.files.hashes,
+                    path: &hp,
+                    count: merkle::stored_hash_count(n),
+                },
+                n,
+            )?;
+            self.len = n;
+            self.entries_end = off + FRAMING + p.len() as u64;
+            self.frontier = frontier;
+            self.last_time = e.time_unix_ms;
         }
-        let mut frontier = Frontier::from_source(
-            &FileHashes {
-                f: &files.hashes,
-                path: &hp,
-                count: merkle::stored_hash_count(n),
-            },
-            n,
-        )?;
 
-        // Scan records past the index: complete ones are re-indexed, a torn tail is cut.
+        if excl && elen > self.entries_end {
+            self.repair_entries_tail(elen, rec)?;
+        }
+        self.refresh_checkpoints(key, origin, excl, clen, rec)
+    }
+
+    /// Under the exclusive lock: records past the index were written by a writer that
+    /// died before indexing them. Complete ones are re-indexed, a torn tail is cut.
+    fn repair_entries_tail(&mut self, elen: u64, rec: &mut Recovery) -> Result<()> {
+        let ep = self.files.path(ENTRIES_FILE);
+        let ip = self.files.path(INDEX_FILE);
+        let hp = self.files.path(HASHES_FILE);
+        let n = self.len;
         let mut len = n;
+        let mut pos = self.entries_end;
+        let mut last_time = self.last_time;
+        let mut frontier = self.frontier.clone();
         let mut idx_buf = Vec::new();
         let mut hash_buf = Vec::new();
         let mut rd = RecordReader::new(
-            files.entries.try_clone().map_err(Error::io("dup", &ep))?,
+            self.files
+                .entries
+                .try_clone()
+                .map_err(Error::io("dup", &ep))?,
             pos,
             elen,
         )
@@ -533,7 +680,7 @@ impl Ledger {
                         RecordRead::Torn { .. } => true,
                         RecordRead::Bad(_) => {
                             let mut l = [0u8; 4];
-                            files
+                            self.files
                                 .entries
                                 .read_exact_at(&mut l, off)
                                 .map_err(Error::io("read", &ep))?;
@@ -546,12 +693,12 @@ impl Ledger {
                             what: "entry record",
                             location: format!("{} offset {off} (seq {len})", ep.display()),
                             detail: format!(
-                                "{other:?} followed by more data; not a torn tail, refusing to open"
+                                "{other:?} followed by more data; not a torn tail, refusing to open or append"
                             ),
                         });
                     }
-                    truncate(&files.entries, &ep, off)?;
-                    rec.entries_truncated_bytes = rest;
+                    truncate(&self.files.entries, &ep, off)?;
+                    rec.entries_truncated_bytes += rest;
                     rec.repairs.push(format!(
                         "{}: removed torn trailing record at byte offset {off} ({rest} bytes, {other:?}); log ends after seq {}",
                         ep.display(),
@@ -562,17 +709,23 @@ impl Ledger {
             }
         }
         if len > n {
-            files
+            self.files
                 .index
                 .write_all_at(&idx_buf, n * 8)
                 .map_err(Error::io("write", &ip))?;
-            files.index.sync_data().map_err(Error::io("fsync", &ip))?;
-            files
+            self.files
+                .index
+                .sync_data()
+                .map_err(Error::io("fsync", &ip))?;
+            self.files
                 .hashes
                 .write_all_at(&hash_buf, merkle::stored_hash_count(n) * 32)
                 .map_err(Error::io("write", &hp))?;
-            files.hashes.sync_data().map_err(Error::io("fsync", &hp))?;
-            rec.reindexed = len - n;
+            self.files
+                .hashes
+                .sync_data()
+                .map_err(Error::io("fsync", &hp))?;
+            rec.reindexed += len - n;
             rec.repairs.push(format!(
                 "{}, {}: re-indexed seq {n}..{} from {} (complete records that were not indexed before a crash)",
                 ip.display(),
@@ -580,22 +733,41 @@ impl Ledger {
                 len - 1,
                 ep.display()
             ));
+            self.len = len;
+            self.entries_end = pos;
+            self.frontier = frontier;
+            self.last_time = last_time;
         }
+        Ok(())
+    }
 
-        // Checkpoints: keep the latest, cut a torn tail.
-        let clen = file_len(&files.checkpoints, &cp)?;
+    /// Read checkpoints appended since `checkpoints_end`; under the exclusive lock cut a
+    /// torn trailing one. A new latest checkpoint must verify with `key`, have `origin`,
+    /// cover no more entries than are known and match the stored root.
+    fn refresh_checkpoints(
+        &mut self,
+        key: &VerifyingKey,
+        origin: &str,
+        excl: bool,
+        clen: u64,
+        rec: &mut Recovery,
+    ) -> Result<()> {
+        if clen == self.checkpoints_end {
+            return Ok(());
+        }
+        let cp = self.files.path(CHECKPOINTS_FILE);
         let mut rd = RecordReader::new(
-            files
+            self.files
                 .checkpoints
                 .try_clone()
                 .map_err(Error::io("dup", &cp))?,
-            CHECKPOINTS_MAGIC.len() as u64,
+            self.checkpoints_end,
             clen,
         )
         .map_err(Error::io("seek", &cp))?;
         let mut latest: Option<SignedCheckpoint> = None;
-        let mut cend = CHECKPOINTS_MAGIC.len() as u64;
-        let mut ci = 0u64;
+        let mut cend = self.checkpoints_end;
+        let mut ci = self.checkpoints;
         loop {
             let off = rd.offset();
             match rd.next_record().map_err(Error::io("read", &cp))? {
@@ -621,7 +793,7 @@ impl Ledger {
                         RecordRead::Torn { .. } => true,
                         _ => {
                             let mut l = [0u8; 4];
-                            files
+                            self.files
                                 .checkpoints
                                 .read_exact_at(&mut l, off)
                                 .map_err(Error::io("read", &cp))?;
@@ -632,15 +804,19 @@ impl Ledger {
                         return Err(Error::Corrupt {
                             what: "checkpoint",
                             location: format!("{} checkpoint #{ci} offset {off}", cp.display()),
-                            detail: format!("{other:?} followed by more data; refusing to open"),
+                            detail: format!(
+                                "{other:?} followed by more data; refusing to open or append"
+                            ),
                         });
                     }
-                    truncate(&files.checkpoints, &cp, off)?;
-                    rec.checkpoints_truncated_bytes = rest;
-                    rec.repairs.push(format!(
-                        "{}: removed torn trailing checkpoint record at byte offset {off} ({rest} bytes, {other:?})",
-                        cp.display()
-                    ));
+                    if excl {
+                        truncate(&self.files.checkpoints, &cp, off)?;
+                        rec.checkpoints_truncated_bytes += rest;
+                        rec.repairs.push(format!(
+                            "{}: removed torn trailing checkpoint record at byte offset {off} ({rest} bytes, {other:?})",
+                            cp.display()
+                        ));
+                    }
                     break;
                 }
             }
@@ -658,23 +834,17 @@ impl Ledger {
                     c.checkpoint.origin
                 )));
             }
-            c.verify(&key.verifying_key())
+            c.verify(key)
                 .map_err(|e| Error::BadSignature(format!("{what}: {e}")))?;
-            if c.checkpoint.tree_size > len {
+            if c.checkpoint.tree_size > self.len {
                 return Err(Error::Inconsistent(format!(
-                    "{what} covers {} entries but {} holds only {len}: signed entries are missing",
+                    "{what} covers {} entries but {} holds only {}: signed entries are missing",
                     c.checkpoint.tree_size,
-                    ep.display()
+                    self.files.path(ENTRIES_FILE).display(),
+                    self.len
                 )));
             }
-            let r = merkle::root(
-                &FileHashes {
-                    f: &files.hashes,
-                    path: &hp,
-                    count: merkle::stored_hash_count(len),
-                },
-                c.checkpoint.tree_size,
-            )?;
+            let r = merkle::root(&self.hash_source(), c.checkpoint.tree_size)?;
             if r != c.checkpoint.root_hash {
                 return Err(Error::Inconsistent(format!(
                     "{what} root {} differs from the stored tree's root {} at that size",
@@ -683,16 +853,99 @@ impl Ledger {
                 )));
             }
         }
-        Ok(Inner {
-            files,
-            len,
-            entries_end: pos,
-            checkpoints_end: cend,
-            frontier,
-            last_time,
-            latest,
-            poisoned: None,
-        })
+        // Committed only once the new latest checkpoint passed its checks.
+        if latest.is_some() {
+            self.latest = latest;
+        }
+        self.checkpoints_end = cend;
+        self.checkpoints = ci;
+        Ok(())
+    }
+}
+
+impl Ledger {
+    /// Open (creating if needed) the ledger in `dir`, signing checkpoints with `key` under
+    /// the name `origin`.
+    ///
+    /// Takes the exclusive file lock (`dir/lock`, waiting up to [`DEFAULT_LOCK_TIMEOUT`])
+    /// for the whole open, so recovery never races another process's append.
+    ///
+    /// Recovery: a torn trailing record in `entries.log` or `checkpoints.log` (partial write
+    /// during a crash) is cut off and reported in the returned [`Recovery`]; `entries.idx`
+    /// and `hashes` are rebuilt from `entries.log` where they lag behind. A repair of the
+    /// entry log is also appended to the ledger as a `LedgerRecovered` entry.
+    ///
+    /// Fails closed (returns an error, changes nothing) when damage is not a torn tail: a
+    /// bad record followed by more data, an indexed (acknowledged) record that is damaged,
+    /// an entry whose seq is out of place, a latest checkpoint that does not verify with
+    /// `key`, has another origin, covers more entries than the log holds, or whose root
+    /// differs from the stored tree. Fails with [`Error::Locked`] when another process
+    /// holds the lock for longer than the timeout.
+    pub fn open(dir: &Path, key: SigningKey, origin: &str) -> Result<(Ledger, Recovery)> {
+        if origin.is_empty() || origin.contains(|c: char| c == '+' || c.is_whitespace()) {
+            return Err(Error::InvalidArgument(format!(
+                "origin {origin:?} must be non-empty without '+' or whitespace"
+            )));
+        }
+        let mut created = false;
+        if !dir.exists() {
+            fs::create_dir_all(dir).map_err(Error::io("create directory", dir))?;
+            if let Some(p) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+                fsync_dir(p)?;
+            }
+        }
+        let lp = dir.join(LOCK_FILE);
+        let lock = match OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&lp)
+        {
+            Ok(f) => {
+                created = true;
+                f
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(&lp)
+                .map_err(Error::io("open", &lp))?,
+            Err(e) => return Err(Error::io("create", &lp)(e)),
+        };
+        let flock = lock_file(&lock, &lp, LockMode::Exclusive, DEFAULT_LOCK_TIMEOUT)?;
+        let files = Files {
+            dir: dir.to_path_buf(),
+            lock,
+            entries: open_file(dir, ENTRIES_FILE, Some(ENTRIES_MAGIC), &mut created)?,
+            index: open_file(dir, INDEX_FILE, None, &mut created)?,
+            hashes: open_file(dir, HASHES_FILE, None, &mut created)?,
+            checkpoints: open_file(dir, CHECKPOINTS_FILE, Some(CHECKPOINTS_MAGIC), &mut created)?,
+        };
+        if created {
+            fsync_dir(dir)?;
+        }
+        let ledger = Ledger {
+            inner: Mutex::new(Inner::empty(files)),
+            key,
+            origin: origin.to_string(),
+            clock: Mutex::new(Arc::new(system_clock)),
+            lock_timeout_ms: AtomicU64::new(DEFAULT_LOCK_TIMEOUT.as_millis() as u64),
+        };
+        let rec = {
+            let mut w = WriteGuard {
+                _flock: flock,
+                g: ledger.lock(),
+            };
+            let mut rec = Recovery::default();
+            w.g.refresh(
+                &ledger.key.verifying_key(),
+                &ledger.origin,
+                LockMode::Exclusive,
+                &mut rec,
+            )?;
+            ledger.record_recovery(&mut w.g, rec)?
+        };
+        Ok((ledger, rec))
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -704,10 +957,96 @@ impl Ledger {
         c()
     }
 
+    fn file_lock(&self, g: &Inner, mode: LockMode) -> Result<Flock<File>> {
+        lock_file(
+            &g.files.lock,
+            &g.files.path(LOCK_FILE),
+            mode,
+            self.lock_timeout(),
+        )
+    }
+
+    /// Mutex, then the exclusive file lock, then a refresh (repairing and recording a
+    /// crashed writer's tail). Every mutation runs under this guard.
+    fn write_lock(&self) -> Result<WriteGuard<'_>> {
+        let g = self.lock();
+        if let Some(p) = &g.poisoned {
+            return Err(Error::Poisoned(p.clone()));
+        }
+        let mut w = WriteGuard {
+            _flock: self.file_lock(&g, LockMode::Exclusive)?,
+            g,
+        };
+        let mut rec = Recovery::default();
+        w.g.refresh(
+            &self.key.verifying_key(),
+            &self.origin,
+            LockMode::Exclusive,
+            &mut rec,
+        )?;
+        if !rec.is_clean() {
+            let rec = self.record_recovery(&mut w.g, rec)?;
+            w.g.recoveries.push(rec);
+        }
+        Ok(w)
+    }
+
+    /// Mutex, and, when `stale` says the known state may not cover the request, a refresh
+    /// under the shared file lock (released before returning: what is known is immutable).
+    fn read_lock(&self, stale: impl Fn(&Inner) -> bool) -> Result<MutexGuard<'_, Inner>> {
+        let mut g = self.lock();
+        if stale(&g) {
+            let _flock = self.file_lock(&g, LockMode::Shared)?;
+            let mut rec = Recovery::default();
+            g.refresh(
+                &self.key.verifying_key(),
+                &self.origin,
+                LockMode::Shared,
+                &mut rec,
+            )?;
+        }
+        Ok(g)
+    }
+
+    /// For the infallible readers: refresh if possible, else the last known state.
+    fn read_best_effort(&self) -> MutexGuard<'_, Inner> {
+        self.read_lock(|_| true).unwrap_or_else(|_| self.lock())
+    }
+
+    /// If `rec` repaired the entry log, record it as a `LedgerRecovered` entry.
+    fn record_recovery(&self, g: &mut Inner, mut rec: Recovery) -> Result<Recovery> {
+        if rec.entries_truncated_bytes > 0 || rec.reindexed > 0 {
+            let e = NewEntry::new("custos-ledger", Action::LedgerRecovered, "ledger")
+                .details(serde_json::json!({ "repairs": rec.repairs }));
+            let r = self.append_locked(g, vec![e])?;
+            rec.recorded_as = r.first().map(|r| r.seq);
+        }
+        Ok(rec)
+    }
+
     /// Replace the clock (Unix ms) used to stamp entries and checkpoints (tests, or a
     /// trusted time source).
     pub fn set_clock(&self, clock: impl Fn() -> u64 + Send + Sync + 'static) {
         *self.clock.lock().unwrap_or_else(|p| p.into_inner()) = Arc::new(clock);
+    }
+
+    /// Bound the wait for the ledger's file lock (default [`DEFAULT_LOCK_TIMEOUT`]); after
+    /// it, operations fail with [`Error::Locked`].
+    pub fn set_lock_timeout(&self, timeout: Duration) {
+        self.lock_timeout_ms
+            .store(timeout.as_millis() as u64, Ordering::Relaxed);
+    }
+
+    /// The current bound on waiting for the file lock.
+    pub fn lock_timeout(&self) -> Duration {
+        Duration::from_millis(self.lock_timeout_ms.load(Ordering::Relaxed))
+    }
+
+    /// Repairs made after open, when this instance found another process's crashed,
+    /// unfinished append (each also recorded as a `LedgerRecovered` entry). Returns them
+    /// once, for the caller to log.
+    pub fn take_recoveries(&self) -> Vec<Recovery> {
+        std::mem::take(&mut self.lock().recoveries)
     }
 
     /// The origin (log name, key name).
@@ -733,11 +1072,21 @@ impl Ledger {
     /// * MUST NOT be treated as success by callers when it returns `Err`: the access that
     ///   was to be registered must not happen (E2).
     /// * Entries are not covered by a signed checkpoint until [`Ledger::checkpoint`] runs.
+    ///
+    /// Multi-process: runs under the exclusive file lock, held from before the refresh
+    /// (which picks up other processes' entries, so seqs continue theirs) until after the
+    /// last fsync. Fails with [`Error::Locked`] if the lock is not obtained in time.
     pub fn append(&self, entries: Vec<NewEntry>) -> Result<Vec<Receipt>> {
         if entries.is_empty() {
             return Ok(Vec::new());
         }
-        let mut g = self.lock();
+        let mut w = self.write_lock()?;
+        self.append_locked(&mut w.g, entries)
+    }
+
+    /// The append itself; the caller holds the mutex and the exclusive file lock and has
+    /// refreshed.
+    fn append_locked(&self, g: &mut Inner, entries: Vec<NewEntry>) -> Result<Vec<Receipt>> {
         if let Some(p) = &g.poisoned {
             return Err(Error::Poisoned(p.clone()));
         }
@@ -823,9 +1172,10 @@ impl Ledger {
             .ok_or_else(|| Error::InvalidArgument("empty append".into()))
     }
 
-    /// Number of entries.
+    /// Number of entries, including other processes' appends (refreshed under the shared
+    /// lock; if that fails, e.g. the lock times out, the last known length).
     pub fn len(&self) -> u64 {
-        self.lock().len
+        self.read_best_effort().len
     }
 
     /// Whether the ledger has no entries.
@@ -833,24 +1183,26 @@ impl Ledger {
         self.len() == 0
     }
 
-    /// Current Merkle root (`MTH` of all entries).
+    /// Current Merkle root (`MTH` of all entries; refreshed like [`Ledger::len`]).
     pub fn root(&self) -> Hash {
-        self.lock().frontier.root()
+        self.read_best_effort().frontier.root()
     }
 
     /// Merkle root at `tree_size <= len()`.
     pub fn root_at(&self, tree_size: u64) -> Result<Hash> {
-        let g = self.lock();
+        let g = self.read_lock(|g| tree_size > g.len)?;
         Self::check_size(&g, tree_size)?;
-        merkle::root(&Self::hash_source(&g), tree_size)
+        merkle::root(&g.hash_source(), tree_size)
     }
 
-    /// Sign a checkpoint of the current tree, append it (fsynced) to `checkpoints.log`.
+    /// Sign a checkpoint of the current tree (including other processes' entries), append
+    /// it (fsynced) to `checkpoints.log`. Runs under the exclusive file lock.
     pub fn checkpoint(&self) -> Result<SignedCheckpoint> {
-        let mut g = self.lock();
-        if let Some(p) = &g.poisoned {
-            return Err(Error::Poisoned(p.clone()));
-        }
+        let mut w = self.write_lock()?;
+        self.checkpoint_locked(&mut w.g)
+    }
+
+    fn checkpoint_locked(&self, g: &mut Inner) -> Result<SignedCheckpoint> {
         let time = self.now();
         let cp = Checkpoint {
             origin: self.origin.clone(),
@@ -877,43 +1229,39 @@ impl Ledger {
             return Err(e);
         }
         g.checkpoints_end += buf.len() as u64;
+        g.checkpoints += 1;
         g.latest = Some(cp.clone());
         Ok(cp)
     }
 
-    /// Sign a checkpoint if `cadence` says one is due.
+    /// Sign a checkpoint if `cadence` says one is due. Decided first under the shared
+    /// lock, then again under the exclusive lock (so two processes do not both sign).
     pub fn checkpoint_if_due(
         &self,
         cadence: &CheckpointCadence,
     ) -> Result<Option<SignedCheckpoint>> {
         let now = self.now();
-        let (len, latest) = {
-            let g = self.lock();
-            (
-                g.len,
-                g.latest
-                    .as_ref()
-                    .map(|c| (c.checkpoint.tree_size, c.checkpoint.time_unix_ms)),
-            )
+        let due = |g: &Inner| {
+            let latest = g
+                .latest
+                .as_ref()
+                .map(|c| (c.checkpoint.tree_size, c.checkpoint.time_unix_ms));
+            cadence.due(g.len, latest, now)
         };
-        if cadence.due(len, latest, now) {
-            self.checkpoint().map(Some)
-        } else {
-            Ok(None)
+        if !due(&*self.read_lock(|_| true)?) {
+            return Ok(None);
         }
+        let mut w = self.write_lock()?;
+        if !due(&w.g) {
+            return Ok(None);
+        }
+        self.checkpoint_locked(&mut w.g).map(Some)
     }
 
-    /// The latest signed checkpoint, if any.
+    /// The latest signed checkpoint, if any (also one signed by another process;
+    /// refreshed like [`Ledger::len`]).
     pub fn latest_checkpoint(&self) -> Option<SignedCheckpoint> {
-        self.lock().latest.clone()
-    }
-
-    fn hash_source(g: &Inner) -> FileHashes<'_> {
-        FileHashes {
-            f: &g.files.hashes,
-            path: Path::new(HASHES_FILE),
-            count: merkle::stored_hash_count(g.len),
-        }
+        self.read_best_effort().latest.clone()
     }
 
     fn check_size(g: &Inner, tree_size: u64) -> Result<()> {
@@ -929,16 +1277,16 @@ impl Ledger {
     /// RFC 9162 inclusion proof of leaf `index` in the tree of `tree_size` leaves.
     /// Reads `O(log n)` hashes from disk.
     pub fn inclusion_proof(&self, index: u64, tree_size: u64) -> Result<Vec<Hash>> {
-        let g = self.lock();
+        let g = self.read_lock(|g| tree_size > g.len)?;
         Self::check_size(&g, tree_size)?;
-        merkle::inclusion_proof(&Self::hash_source(&g), index, tree_size)
+        merkle::inclusion_proof(&g.hash_source(), index, tree_size)
     }
 
     /// RFC 9162 consistency proof between tree sizes `old <= new`.
     pub fn consistency_proof(&self, old: u64, new: u64) -> Result<Vec<Hash>> {
-        let g = self.lock();
+        let g = self.read_lock(|g| new > g.len)?;
         Self::check_size(&g, new)?;
-        merkle::consistency_proof(&Self::hash_source(&g), old, new)
+        merkle::consistency_proof(&g.hash_source(), old, new)
     }
 
     fn read_entry(g: &Inner, seq: u64) -> Result<(Entry, Vec<u8>)> {
@@ -983,19 +1331,19 @@ impl Ledger {
         }
     }
 
-    /// The entry with sequence number `seq`.
+    /// The entry with sequence number `seq` (also one appended by another process).
     pub fn entry(&self, seq: u64) -> Result<Entry> {
-        Ok(Self::read_entry(&self.lock(), seq)?.0)
+        Ok(Self::read_entry(&*self.read_lock(|g| seq >= g.len)?, seq)?.0)
     }
 
     /// The canonical bytes (Merkle leaf data) of entry `seq`, for evidence bundles.
     pub fn entry_bytes(&self, seq: u64) -> Result<Vec<u8>> {
-        Ok(Self::read_entry(&self.lock(), seq)?.1)
+        Ok(Self::read_entry(&*self.read_lock(|g| seq >= g.len)?, seq)?.1)
     }
 
     /// Entries in `range` (clipped to the ledger length).
     pub fn entries(&self, range: Range<u64>) -> Result<Vec<Entry>> {
-        let g = self.lock();
+        let g = self.read_lock(|g| range.end > g.len)?;
         let end = range.end.min(g.len);
         (range.start..end)
             .map(|s| Self::read_entry(&g, s).map(|x| x.0))
