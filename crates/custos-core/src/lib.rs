@@ -7,6 +7,7 @@
 #![forbid(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod camera;
+pub mod compliance;
 pub mod error;
 pub mod frame;
 pub mod retention;

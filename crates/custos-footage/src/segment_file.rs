@@ -86,13 +86,14 @@ impl SegmentFile {
     ) -> Result<()> {
         let before = self.len;
         let mut hasher = self.hasher.clone();
-        let mut w = HashingWriter {
-            file: &mut self.file,
-            hasher: &mut hasher,
-            written: 0,
+        let mut w = HashingWriter { file: &mut self.file, hasher: &mut hasher, written: 0 };
+        // Coalesce the fragment's many small writes (headers, P-frames) into few syscalls.
+        let r = {
+            let mut buf = std::io::BufWriter::with_capacity(256 * 1024, &mut w);
+            custos_mp4::write_fragment(&mut buf, self.next_seq, base_decode_time, samples)
+                .and_then(|_| buf.flush())
         };
-        let r = custos_mp4::write_fragment(&mut w, self.next_seq, base_decode_time, samples)
-            .and_then(|_| w.file.sync_data());
+        let r = r.and_then(|_| w.file.sync_data());
         let written = w.written;
         match r {
             Ok(()) => {

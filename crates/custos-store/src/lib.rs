@@ -692,26 +692,31 @@ impl Store {
 
     // ---- status and alarms ----
 
-    pub async fn put_status(&self, stream_id: StreamId, s: &StreamStatus) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO stream_status (stream_id, state, fps, bitrate_bps, last_frame_90k, reconnects, last_error, updated_90k)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-             ON CONFLICT (stream_id) DO UPDATE SET state = excluded.state, fps = excluded.fps,
-                bitrate_bps = excluded.bitrate_bps, last_frame_90k = excluded.last_frame_90k,
-                reconnects = excluded.reconnects, last_error = excluded.last_error,
-                updated_90k = excluded.updated_90k",
-        )
-        .bind(stream_id)
-        .bind(&s.state)
-        .bind(s.fps)
-        .bind(s.bitrate_bps)
-        .bind(s.last_frame.map(|t| t.0))
-        .bind(s.reconnects)
-        .bind(&s.last_error)
-        .bind(s.updated.0)
-        .execute(&self.pool)
-        .await
-        .map_err(|e| db_err("saving stream status", e))?;
+    /// Saves the status of several streams in one transaction (one fsync).
+    pub async fn put_statuses(&self, all: &[(StreamId, StreamStatus)]) -> Result<()> {
+        let mut tx = self.pool.begin().await.map_err(|e| db_err("saving stream status", e))?;
+        for (stream_id, s) in all {
+            sqlx::query(
+                "INSERT INTO stream_status (stream_id, state, fps, bitrate_bps, last_frame_90k, reconnects, last_error, updated_90k)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                 ON CONFLICT (stream_id) DO UPDATE SET state = excluded.state, fps = excluded.fps,
+                    bitrate_bps = excluded.bitrate_bps, last_frame_90k = excluded.last_frame_90k,
+                    reconnects = excluded.reconnects, last_error = excluded.last_error,
+                    updated_90k = excluded.updated_90k",
+            )
+            .bind(stream_id)
+            .bind(&s.state)
+            .bind(s.fps)
+            .bind(s.bitrate_bps)
+            .bind(s.last_frame.map(|t| t.0))
+            .bind(s.reconnects)
+            .bind(&s.last_error)
+            .bind(s.updated.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| db_err("saving stream status", e))?;
+        }
+        tx.commit().await.map_err(|e| db_err("saving stream status", e))?;
         Ok(())
     }
 

@@ -46,6 +46,8 @@ enum Cmd {
     },
     /// Check the ledger, every segment's hash, every index row against the ledger (read-only).
     Verify(cmd::verify::Args),
+    /// Check an evidence bundle offline: signatures, ledger proofs, every file's hash (exit 7 on any problem).
+    VerifyBundle(cmd::evidence::VerifyArgs),
     /// Benchmarks.
     Bench {
         #[command(subcommand)]
@@ -77,7 +79,7 @@ fn main() -> ExitCode {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .init();
-    let rt = tokio::runtime::Builder::new_multi_thread()
+    let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("tokio runtime");
@@ -91,6 +93,7 @@ fn main() -> ExitCode {
             Cmd::Health(a) => cmd::health::run(a).await,
             Cmd::Capacity(a) => cmd::capacity::run(a).await,
             Cmd::Verify(a) => cmd::verify::run(a).await,
+            Cmd::VerifyBundle(a) => cmd::evidence::run_verify(a).await,
             Cmd::Hold { cmd } => cmd::hold::run(cmd).await,
             Cmd::Bench { which } => cmd::bench::run(which).await,
         }

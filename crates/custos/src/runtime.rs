@@ -39,6 +39,9 @@ pub struct Runtime {
     background: Vec<tokio::task::JoinHandle<()>>,
 }
 
+/// How often stream health is saved for `custos health` (which calls a stream stale after 10 s).
+const STATUS_EVERY: Duration = Duration::from_secs(4);
+
 pub fn now() -> Time90k {
     Time90k::from_system_time(std::time::SystemTime::now())
 }
@@ -114,7 +117,7 @@ impl Runtime {
                 });
             }
         }
-        // Health to the database every 2 s.
+        // Health to the database every STATUS_EVERY.
         let statuses: Vec<(i64, Health)> = rt
             .streams
             .iter()
@@ -125,7 +128,7 @@ impl Runtime {
             loop {
                 write_statuses(&st, &statuses).await;
                 tokio::select! {
-                    _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+                    _ = tokio::time::sleep(STATUS_EVERY) => {}
                     _ = srx.changed() => break,
                 }
             }
@@ -213,20 +216,26 @@ impl Runtime {
 }
 
 async fn write_statuses(store: &Store, streams: &[(i64, Health)]) {
-    for (id, h) in streams {
-        let s = h.snapshot();
-        let st = StreamStatus {
-            state: s.state.as_str().to_owned(),
-            fps: s.fps,
-            bitrate_bps: s.bitrate_bps,
-            last_frame: s.last_frame,
-            reconnects: s.reconnects as i64,
-            last_error: s.last_error,
-            updated: now(),
-        };
-        if let Err(e) = store.put_status(*id, &st).await {
-            tracing::warn!(error = %e, "could not save stream status");
-        }
+    let all: Vec<(i64, StreamStatus)> = streams
+        .iter()
+        .map(|(id, h)| {
+            let s = h.snapshot();
+            (
+                *id,
+                StreamStatus {
+                    state: s.state.as_str().to_owned(),
+                    fps: s.fps,
+                    bitrate_bps: s.bitrate_bps,
+                    last_frame: s.last_frame,
+                    reconnects: s.reconnects as i64,
+                    last_error: s.last_error,
+                    updated: now(),
+                },
+            )
+        })
+        .collect();
+    if let Err(e) = store.put_statuses(&all).await {
+        tracing::warn!(error = %e, "could not save stream status");
     }
 }
 

@@ -20,7 +20,7 @@ pub struct Args {
     /// End (exclusive), RFC 3339.
     #[arg(long, value_parser = super::parse_time, allow_hyphen_values = true)]
     pub to: Time90k,
-    /// Output MP4.
+    /// Output MP4 (with --evidence: the bundle directory, which must not exist).
     #[arg(short = 'o', long = "output")]
     pub out: PathBuf,
     /// Who exports (registered in the ledger); default: the login name.
@@ -29,6 +29,20 @@ pub struct Args {
     /// Why (registered in the ledger), e.g. a case number or legal basis.
     #[arg(long)]
     pub purpose: Option<String>,
+    /// Evidence export (E5): a signed bundle directory with the original segments, the joined
+    /// MP4, ledger proofs and a README, verifiable offline by `custos verify-bundle`.
+    /// Requires --recipient and --basis (H5).
+    #[arg(long)]
+    pub evidence: bool,
+    /// Receiving unit (police, state security or another law-enforcement organ; H5).
+    #[arg(long)]
+    pub recipient: Option<String>,
+    /// Legal basis of the handover, e.g. the request or warrant number (H5).
+    #[arg(long)]
+    pub basis: Option<String>,
+    /// Case number.
+    #[arg(long)]
+    pub case: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -82,6 +96,9 @@ pub fn register(
 }
 
 pub async fn run(a: Args) -> Result<()> {
+    if a.evidence {
+        return super::evidence::run_export(a).await;
+    }
     let (data, store) = super::open(&a.data).await?;
     let (cam, stream) = super::camera_stream(&store, &a.camera, a.stream).await?;
     let access = register(
@@ -93,7 +110,7 @@ pub async fn run(a: Args) -> Result<()> {
         a.from,
         a.to,
         a.purpose.as_deref(),
-        serde_json::json!({ "output": a.out.display().to_string() }),
+        serde_json::json!({ "output": a.out.display().to_string(), "recipient": a.recipient, "basis": a.basis, "case": a.case }),
     )?;
     let s = custos_footage::read::export_mp4(&access, &store, &data, &stream, a.from, a.to, &a.out)
         .await

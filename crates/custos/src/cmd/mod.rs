@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod capacity;
 pub mod demo;
+pub mod evidence;
 pub mod export;
 pub mod health;
 pub mod hold;
