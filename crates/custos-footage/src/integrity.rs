@@ -125,19 +125,18 @@ pub async fn check(
                 ),
                 false,
             ),
+            // A later seal of the same segment (recovery after a crash) is fine if hashes match.
             Some(s)
                 if s.state == SegmentState::Sealed
                     && s.ledger_seq.is_some()
-                    && s.ledger_seq != Some(e.seq as i64) =>
+                    && s.ledger_seq != Some(e.seq as i64)
+                    && e.details.get("sha256").and_then(|v| v.as_str()) != s.sha256.as_deref() =>
             {
-                // A later seal of the same segment (recovery after a crash) is fine if hashes match.
-                if e.details.get("sha256").and_then(|v| v.as_str()) != s.sha256.as_deref() {
-                    bad(
-                        format!("segment/{id}"),
-                        format!("ledger entry {} records a different hash", e.seq),
-                        false,
-                    );
-                }
+                bad(
+                    format!("segment/{id}"),
+                    format!("ledger entry {} records a different hash", e.seq),
+                    false,
+                );
             }
             _ => {}
         }

@@ -86,7 +86,11 @@ impl SegmentFile {
     ) -> Result<()> {
         let before = self.len;
         let mut hasher = self.hasher.clone();
-        let mut w = HashingWriter { file: &mut self.file, hasher: &mut hasher, written: 0 };
+        let mut w = HashingWriter {
+            file: &mut self.file,
+            hasher: &mut hasher,
+            written: 0,
+        };
         // Coalesce the fragment's many small writes (headers, P-frames) into few syscalls.
         let r = {
             let mut buf = std::io::BufWriter::with_capacity(256 * 1024, &mut w);

@@ -694,7 +694,11 @@ impl Store {
 
     /// Saves the status of several streams in one transaction (one fsync).
     pub async fn put_statuses(&self, all: &[(StreamId, StreamStatus)]) -> Result<()> {
-        let mut tx = self.pool.begin().await.map_err(|e| db_err("saving stream status", e))?;
+        let mut tx = self
+            .pool
+            .begin()
+            .await
+            .map_err(|e| db_err("saving stream status", e))?;
         for (stream_id, s) in all {
             sqlx::query(
                 "INSERT INTO stream_status (stream_id, state, fps, bitrate_bps, last_frame_90k, reconnects, last_error, updated_90k)
@@ -716,7 +720,9 @@ impl Store {
             .await
             .map_err(|e| db_err("saving stream status", e))?;
         }
-        tx.commit().await.map_err(|e| db_err("saving stream status", e))?;
+        tx.commit()
+            .await
+            .map_err(|e| db_err("saving stream status", e))?;
         Ok(())
     }
 

@@ -88,10 +88,9 @@ pub async fn run_verify(a: VerifyArgs) -> Result<()> {
         ),
     };
     let dir = a.bundle.clone();
-    let r = tokio::task::spawn_blocking(move || {
-        custos_evidence::verify_bundle(&dir, pinned.as_ref())
-    })
-    .await?;
+    let r =
+        tokio::task::spawn_blocking(move || custos_evidence::verify_bundle(&dir, pinned.as_ref()))
+            .await?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&r)?);
     } else {

@@ -74,6 +74,7 @@ pub fn operator(o: &Option<String>) -> String {
 }
 
 /// Registers the read in the ledger before it happens (E2); fails closed.
+#[allow(clippy::too_many_arguments)]
 pub fn register(
     data: &custos_footage::DataDir,
     who: &str,
