@@ -1,7 +1,7 @@
 //! The GB/T 28181 20-digit device code (A2), used as the device's address code (地址码; which is
 //! itself confidential basic information, 001 art. 6 para. 2, 003 art. 26).
 //!
-//! Layout (`shared/notes/gb28181-protocol.md`):
+//! Layout (GB/T 28181 annex on device coding):
 //!
 //! | digits | field | checked |
 //! |---|---|---|
