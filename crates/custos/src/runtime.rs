@@ -67,7 +67,47 @@ impl Runtime {
             recorders: Vec::new(),
             background: Vec::new(),
         };
+        let known = store.cameras().await?;
+        let known_streams = store.all_streams().await?;
         for cam in &cfg.cameras {
+            // Configuration changes are run records (E4): record them before applying them.
+            let before = known.iter().find(|c| c.name == cam.name);
+            let mut changes = Vec::new();
+            match before {
+                None => changes.push(serde_json::json!({"change": "camera added", "retention": cam.retention.to_string()})),
+                Some(b) if b.retention != cam.retention => changes.push(serde_json::json!({
+                    "change": "retention changed", "from": b.retention.to_string(), "to": cam.retention.to_string()
+                })),
+                _ => {}
+            }
+            for (kind, url) in std::iter::once((StreamKind::Main, Some(&cam.url)))
+                .chain(std::iter::once((StreamKind::Sub, cam.sub_url.as_ref())))
+            {
+                let clean = url.map(|u| {
+                    let mut c = u.clone();
+                    let _ = c.set_password(None);
+                    let _ = c.set_username("");
+                    c.to_string()
+                });
+                let old = before.and_then(|b| {
+                    known_streams
+                        .iter()
+                        .find(|s| s.camera_id == b.id && s.kind == kind)
+                });
+                if clean.is_some() && old.map(|o| &o.url) != clean.as_ref() {
+                    changes.push(serde_json::json!({"change": "stream url set", "stream": kind.as_str(), "from": old.map(|o| o.url.clone()), "to": clean}));
+                }
+            }
+            for ch in changes {
+                journal.record(
+                    custos_ledger::NewEntry::new(
+                        "recorder config",
+                        custos_ledger::Action::ConfigChange,
+                        format!("camera/{}", cam.name),
+                    )
+                    .details(ch),
+                )?;
+            }
             let cam_id = store.upsert_camera(&cam.name, cam.retention, now()).await?;
             let urls = std::iter::once((StreamKind::Main, &cam.url))
                 .chain(cam.sub_url.as_ref().map(|u| (StreamKind::Sub, u)));
