@@ -106,6 +106,25 @@ pub async fn run_stream(
     health.set_state(StreamState::Stopped);
 }
 
+/// The URL without credentials (they go in the session options, never in logs) and the
+/// session options for a source.
+fn connect_options(src: &Source) -> (url::Url, SessionOptions) {
+    let creds = match (&src.username, &src.password) {
+        (Some(u), Some(p)) => Some(Credentials {
+            username: u.clone(),
+            password: p.clone(),
+        }),
+        _ => None,
+    };
+    let mut url = src.url.clone();
+    let _ = url.set_password(None);
+    let _ = url.set_username("");
+    let opts = SessionOptions::default()
+        .creds(creds)
+        .user_agent(format!("custos/{}", env!("CARGO_PKG_VERSION")));
+    (url, opts)
+}
+
 fn rtsp_err(what: &str, e: retina::Error) -> Error {
     // retina's messages carry connection context on further lines (for logs); the first line
     // says what went wrong.
@@ -147,20 +166,8 @@ async fn session(
     group: &Arc<SessionGroup>,
     shutdown: &mut watch::Receiver<bool>,
 ) -> Result<()> {
-    let creds = match (&src.username, &src.password) {
-        (Some(u), Some(p)) => Some(Credentials {
-            username: u.clone(),
-            password: p.clone(),
-        }),
-        _ => None,
-    };
-    let mut url = src.url.clone();
-    let _ = url.set_password(None);
-    let _ = url.set_username("");
-    let opts = SessionOptions::default()
-        .creds(creds)
-        .user_agent(format!("custos/{}", env!("CARGO_PKG_VERSION")))
-        .session_group(group.clone());
+    let (url, opts) = connect_options(src);
+    let opts = opts.session_group(group.clone());
     let connect = async {
         let mut s = retina::client::Session::describe(url.clone(), opts)
             .await
@@ -363,19 +370,7 @@ pub struct ProbeInfo {
 /// Connects once (DESCRIBE) to check the URL, the credentials and that there is H.264/H.265
 /// video. Used before recording starts so misconfiguration is reported at once.
 pub async fn probe(src: &Source, timeout: Duration) -> Result<ProbeInfo> {
-    let creds = match (&src.username, &src.password) {
-        (Some(u), Some(p)) => Some(Credentials {
-            username: u.clone(),
-            password: p.clone(),
-        }),
-        _ => None,
-    };
-    let mut url = src.url.clone();
-    let _ = url.set_password(None);
-    let _ = url.set_username("");
-    let opts = SessionOptions::default()
-        .creds(creds)
-        .user_agent(format!("custos/{}", env!("CARGO_PKG_VERSION")));
+    let (url, opts) = connect_options(src);
     let s = match tokio::time::timeout(
         timeout,
         retina::client::Session::describe(url.clone(), opts),

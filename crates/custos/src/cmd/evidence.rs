@@ -12,19 +12,19 @@ use super::export::Args;
 /// new bundle directory.
 pub async fn run_export(a: Args) -> Result<()> {
     let req = custos_evidence::Request {
-        camera: a.camera.clone(),
-        from: a.from,
-        to: a.to,
+        camera: a.range.camera.clone(),
+        from: a.range.from,
+        to: a.range.to,
         recipient: a.recipient.clone().unwrap_or_default(),
         legal_basis: a.basis.clone().unwrap_or_default(),
         case: a.case.clone().filter(|c| !c.trim().is_empty()),
-        operator: super::export::operator(&a.operator),
+        operator: super::export::operator(&a.range.operator),
         out: a.out.clone(),
     };
     // Checked before anything is opened, registered or written.
     custos_evidence::export::validate(&req)?;
-    let (data, store) = super::open(&a.data).await?;
-    let (cam, stream) = super::camera_stream(&store, &a.camera, a.stream).await?;
+    let (data, store) = super::open(&a.range.data).await?;
+    let (cam, stream) = super::camera_stream(&store, &a.range.camera, a.range.stream).await?;
     let req = custos_evidence::Request {
         camera: cam.name.as_str().to_string(),
         ..req

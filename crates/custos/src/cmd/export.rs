@@ -6,8 +6,9 @@ use anyhow::{Context, Result};
 use custos_core::Time90k;
 use custos_core::camera::StreamKind;
 
+/// What to read and on whose behalf: shared by `export` and `hls`.
 #[derive(clap::Args)]
-pub struct Args {
+pub struct Range {
     #[arg(long, default_value = "custos-data")]
     pub data: PathBuf,
     #[arg(long)]
@@ -20,15 +21,21 @@ pub struct Args {
     /// End (exclusive), RFC 3339.
     #[arg(long, value_parser = super::parse_time, allow_hyphen_values = true)]
     pub to: Time90k,
-    /// Output MP4 (with --evidence: the bundle directory, which must not exist).
-    #[arg(short = 'o', long = "output")]
-    pub out: PathBuf,
-    /// Who exports (registered in the ledger); default: the login name.
+    /// Who reads (registered in the ledger); default: the login name.
     #[arg(long)]
     pub operator: Option<String>,
     /// Why (registered in the ledger), e.g. a case number or legal basis.
     #[arg(long)]
     pub purpose: Option<String>,
+}
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub range: Range,
+    /// Output MP4 (with --evidence: the bundle directory, which must not exist).
+    #[arg(short = 'o', long = "output")]
+    pub out: PathBuf,
     /// Evidence export (E5): a signed bundle directory with the original segments, the joined
     /// MP4, ledger proofs and a README, verifiable offline by `custos verify-bundle`.
     /// Requires --recipient and --basis (H5).
@@ -47,23 +54,11 @@ pub struct Args {
 
 #[derive(clap::Args)]
 pub struct HlsArgs {
-    #[arg(long, default_value = "custos-data")]
-    pub data: PathBuf,
-    #[arg(long)]
-    pub camera: String,
-    #[arg(long, default_value = "main")]
-    pub stream: StreamKind,
-    #[arg(long, value_parser = super::parse_time, allow_hyphen_values = true)]
-    pub from: Time90k,
-    #[arg(long, value_parser = super::parse_time, allow_hyphen_values = true)]
-    pub to: Time90k,
+    #[command(flatten)]
+    pub range: Range,
     /// Output playlist (.m3u8); it refers to the segment files by absolute path.
     #[arg(short = 'o', long = "output")]
     pub out: PathBuf,
-    #[arg(long)]
-    pub operator: Option<String>,
-    #[arg(long)]
-    pub purpose: Option<String>,
 }
 
 pub fn operator(o: &Option<String>) -> String {
@@ -100,22 +95,30 @@ pub async fn run(a: Args) -> Result<()> {
     if a.evidence {
         return super::evidence::run_export(a).await;
     }
-    let (data, store) = super::open(&a.data).await?;
-    let (cam, stream) = super::camera_stream(&store, &a.camera, a.stream).await?;
+    let (data, store) = super::open(&a.range.data).await?;
+    let (cam, stream) = super::camera_stream(&store, &a.range.camera, a.range.stream).await?;
     let access = register(
         &data,
-        &operator(&a.operator),
+        &operator(&a.range.operator),
         custos_ledger::Action::Export,
         cam.name.as_str(),
         stream.kind,
-        a.from,
-        a.to,
-        a.purpose.as_deref(),
+        a.range.from,
+        a.range.to,
+        a.range.purpose.as_deref(),
         serde_json::json!({ "output": a.out.display().to_string(), "recipient": a.recipient, "basis": a.basis, "case": a.case }),
     )?;
-    let s = custos_footage::read::export_mp4(&access, &store, &data, &stream, a.from, a.to, &a.out)
-        .await
-        .with_context(|| format!("camera {}", cam.name))?;
+    let s = custos_footage::read::export_mp4(
+        &access,
+        &store,
+        &data,
+        &stream,
+        a.range.from,
+        a.range.to,
+        &a.out,
+    )
+    .await
+    .with_context(|| format!("camera {}", cam.name))?;
     println!(
         "wrote {} ({}, {} frames) covering {} .. {} ({:.3} s) from {} segment(s)",
         a.out.display(),
@@ -126,7 +129,7 @@ pub async fn run(a: Args) -> Result<()> {
         (s.end - s.start).as_secs_f64(),
         s.segments.len()
     );
-    if s.start > a.from || s.end < a.to {
+    if s.start > a.range.from || s.end < a.range.to {
         println!(
             "note: footage covers only {} .. {} of the requested range",
             s.start, s.end
@@ -145,24 +148,31 @@ pub async fn run(a: Args) -> Result<()> {
 }
 
 pub async fn run_hls(a: HlsArgs) -> Result<()> {
-    let (data, store) = super::open(&a.data).await?;
-    let (cam, stream) = super::camera_stream(&store, &a.camera, a.stream).await?;
+    let (data, store) = super::open(&a.range.data).await?;
+    let (cam, stream) = super::camera_stream(&store, &a.range.camera, a.range.stream).await?;
     let access = register(
         &data,
-        &operator(&a.operator),
+        &operator(&a.range.operator),
         custos_ledger::Action::Playback,
         cam.name.as_str(),
         stream.kind,
-        a.from,
-        a.to,
-        a.purpose.as_deref(),
+        a.range.from,
+        a.range.to,
+        a.range.purpose.as_deref(),
         serde_json::json!({ "playlist": a.out.display().to_string() }),
     )?;
     let root = std::fs::canonicalize(data.root()).unwrap_or(data.root().to_path_buf());
     let uri = move |s: &custos_store::Segment| root.join(&s.path).display().to_string();
-    let pl =
-        custos_footage::read::hls_playlist(&access, &store, &data, &stream, a.from, a.to, &uri)
-            .await?;
+    let pl = custos_footage::read::hls_playlist(
+        &access,
+        &store,
+        &data,
+        &stream,
+        a.range.from,
+        a.range.to,
+        &uri,
+    )
+    .await?;
     std::fs::write(&a.out, pl).with_context(|| format!("writing {}", a.out.display()))?;
     println!("wrote {}", a.out.display());
     Ok(())
