@@ -9,13 +9,16 @@
 //! Footage never transcodes and never decides who may read: callers (server, CLI) authorise
 //! and register access before calling the read path. Nothing here deletes a segment inside its
 //! legal minimum or under a hold: the only deletion path takes an [`retention::ExpiredSegment`],
-//! which can be made only by checking both.
+//! which can be made only by checking both. Sealed segments are immutable and the ledger's
+//! files append-only where the filesystem allows ([`protect`]); only that deletion path clears
+//! a segment's flag.
 #![forbid(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod capacity;
 pub mod integrity;
 pub mod journal;
 pub mod layout;
+pub mod protect;
 pub mod read;
 pub mod recorder;
 pub mod recovery;

@@ -14,6 +14,7 @@ use custos_store::{NewSegment, Seal, Segment, SegmentState, Store};
 
 use crate::journal::Journal;
 use crate::layout::DataDir;
+use crate::protect;
 use crate::segment_file::{make_read_only, sha256_file};
 
 /// What recovery found and did; each line names the file and the action.
@@ -81,8 +82,21 @@ pub(crate) fn scan_file(path: &Path) -> Result<FileFacts> {
 }
 
 /// Recovers open segments and reconciles the footage directory with the index.
+///
+/// Also applies and reports (once per run) the filesystem protection in effect: the ledger's
+/// log files are made append-only, and a probe says whether sealed segments can be made
+/// immutable ([`crate::protect`]). Neither ever fails the start.
 pub async fn recover(store: &Store, data: &DataDir, journal: &Journal) -> Result<RecoveryReport> {
     let mut rep = RecoveryReport::default();
+    let ledger_dir = journal.ledger().dir();
+    protect::note_ledger(protect::protect_ledger(&ledger_dir), &ledger_dir);
+    let footage = data.footage_dir();
+    let probe_dir = if footage.is_dir() {
+        footage
+    } else {
+        data.root().to_path_buf()
+    };
+    protect::note_segments(protect::probe(&probe_dir), &probe_dir);
     let now = Time90k::from_system_time(std::time::SystemTime::now());
     for seg in store.open_segments().await? {
         recover_open(store, data, journal, &seg, now, &mut rep).await?;

@@ -16,6 +16,7 @@ use custos_store::{Camera, Hold, Segment, SegmentState, Store, StreamId};
 
 use crate::journal::Journal;
 use crate::layout::DataDir;
+use crate::protect;
 
 /// Space on the filesystem that holds the footage.
 #[derive(Clone, Copy, Debug, serde::Serialize)]
@@ -129,6 +130,11 @@ impl ExpiredSegment {
 
 /// Deletes an expired segment's file and marks its row deleted. Returns bytes freed. The
 /// deletion is recorded in the ledger first; if that fails, nothing is deleted.
+///
+/// Sealed segments are immutable where the filesystem allows ([`crate::protect`]); this is
+/// the one place that clears the flag, holding the proof that the segment expired. The flag is
+/// cleared before the ledger entry (if it cannot be, nothing is recorded or deleted) and set
+/// again if the ledger entry then fails.
 pub async fn delete_expired(
     store: &Store,
     data: &DataDir,
@@ -140,11 +146,31 @@ pub async fn delete_expired(
         "retention: past minimum (deletable after {})",
         e.deletable_after
     );
-    let seq = journal
-        .segment_deleted(e.segment.id, e.segment.sha256.as_deref(), &reason)
-        .map_err(|err| err.context(format!("segment {} kept", e.segment.id)))?;
     let path = data.abs(&e.segment.path);
     let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    let was_immutable = protect::is_immutable(&path);
+    if was_immutable {
+        let p = protect::clear_immutable_of_expired(&path);
+        if !p.applied() {
+            return Err(Error::new(
+                ErrorKind::Internal,
+                format!(
+                    "segment {} kept: clearing the immutable flag of {}: {p}",
+                    e.segment.id,
+                    path.display()
+                ),
+            ));
+        }
+    }
+    let seq = match journal.segment_deleted(e.segment.id, e.segment.sha256.as_deref(), &reason) {
+        Ok(seq) => seq,
+        Err(err) => {
+            if was_immutable {
+                protect::make_immutable(&path);
+            }
+            return Err(err.context(format!("segment {} kept", e.segment.id)));
+        }
+    };
     match std::fs::remove_file(&path) {
         Ok(()) => {}
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}

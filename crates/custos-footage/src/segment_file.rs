@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 use custos_core::{Error, Result};
 use sha2::{Digest, Sha256};
 
+use crate::protect::{self, Protection};
+
 /// Writes through to the file and the running hash together.
 struct HashingWriter<'a> {
     file: &'a mut File,
@@ -123,12 +125,15 @@ impl SegmentFile {
         self.next_seq - 1
     }
 
-    /// Final fsync, read-only permissions; returns (bytes, hex SHA-256).
+    /// Final fsync, read-only permissions and, where possible, the immutable flag (made
+    /// durable with a second, metadata-only fsync); returns (bytes, hex SHA-256).
     pub fn seal(self) -> Result<(u64, String)> {
         self.file
             .sync_all()
             .map_err(|e| Error::io(format!("syncing {}", self.path.display()), e))?;
-        make_read_only(&self.path)?;
+        if make_read_only(&self.path)?.applied() {
+            let _ = self.file.sync_all();
+        }
         Ok((self.len, hex::encode(self.hasher.finalize())))
     }
 
@@ -138,11 +143,25 @@ impl SegmentFile {
     }
 }
 
-/// Sealed segments are read-only (mode 0444): a slip of a hand cannot change them; a root
-/// user still can, which the hash in the index (and the ledger) detects.
-pub(crate) fn make_read_only(path: &Path) -> Result<()> {
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o444))
-        .map_err(|e| Error::io(format!("making {} read-only", path.display()), e))
+/// Sealed segments are read-only (mode 0444) and, where the filesystem and privileges allow,
+/// immutable (`chattr +i`, [`crate::protect`]): then not even root can change or delete them
+/// without first clearing the flag. Root still can clear it, which the hash in the index (and
+/// the ledger) detects. Failing to set the flag never fails the seal: it is logged once per
+/// run. Returns what the flag achieved.
+pub(crate) fn make_read_only(path: &Path) -> Result<Protection> {
+    // An immutable file refuses chmod, even to the mode it has (a seal repeated by recovery
+    // after a crash between flagging and committing the row).
+    let mode = std::fs::metadata(path)
+        .map_err(|e| Error::io(format!("reading {}", path.display()), e))?
+        .permissions()
+        .mode();
+    if mode & 0o7777 != 0o444 {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o444))
+            .map_err(|e| Error::io(format!("making {} read-only", path.display()), e))?;
+    }
+    let p = protect::make_immutable(path);
+    protect::note_segments(p, path.parent().unwrap_or(path));
+    Ok(p)
 }
 
 /// Hashes a whole file.

@@ -400,9 +400,11 @@ pub struct Ledger {
 
 fn open_file(dir: &Path, name: &str, magic: Option<&[u8; 8]>, created: &mut bool) -> Result<File> {
     let p = dir.join(name);
+    // O_APPEND: the files may be append-only (`chattr +a`, see [`cut`]), which admits no other
+    // writer; every write is at the end anyway (Linux `pwrite` appends under O_APPEND).
     let f = OpenOptions::new()
         .read(true)
-        .write(true)
+        .append(true)
         .create(true)
         .truncate(false)
         .open(&p)
@@ -421,7 +423,7 @@ fn open_file(dir: &Path, name: &str, magic: Option<&[u8; 8]>, created: &mut bool
                     detail: format!("short file ({len} bytes) that is not a custos-ledger header"),
                 });
             }
-            f.write_all_at(m, 0)
+            f.write_all_at(&m[len as usize..], len)
                 .map_err(Error::io("write header", &p))?;
             f.sync_all().map_err(Error::io("fsync", &p))?;
             *created = true;
@@ -451,8 +453,35 @@ fn file_len(f: &File, p: &Path) -> Result<u64> {
 }
 
 fn truncate(f: &File, p: &Path, len: u64) -> Result<()> {
-    f.set_len(len).map_err(Error::io("truncate", p))?;
+    cut(f, len).map_err(Error::io("truncate", p))?;
     f.sync_all().map_err(Error::io("fsync", p))
+}
+
+/// `FS_APPEND_FL` of `<linux/fs.h>` (`chattr +a`).
+const FS_APPEND_FL: nix::libc::c_int = 0x20;
+
+/// `set_len` that works on an append-only file. The custos recorder makes the four log files
+/// append-only (`chattr +a`) where the filesystem allows; appends need nothing, but a cut (a
+/// rollback or torn-tail repair, only ever under the exclusive lock) clears the flag for the
+/// cut and sets it again (if that fails, the recorder re-applies it at its next start). Where
+/// the flag cannot be cleared (not root), the cut fails: fail closed.
+fn cut(f: &File, len: u64) -> std::io::Result<()> {
+    use nix::libc::{FS_IOC_GETFLAGS, FS_IOC_SETFLAGS, c_int, ioctl};
+    use std::os::fd::AsRawFd;
+    let fd = f.as_raw_fd();
+    let mut flags: c_int = 0;
+    // SAFETY: FS_IOC_GETFLAGS/SETFLAGS write/read one int through a pointer to a live c_int.
+    let got = unsafe { ioctl(fd, FS_IOC_GETFLAGS, &mut flags) } == 0;
+    let set = |v: c_int| Errno::result(unsafe { ioctl(fd, FS_IOC_SETFLAGS, &v) }).map(drop);
+    let append = got && flags & FS_APPEND_FL != 0;
+    if append {
+        set(flags & !FS_APPEND_FL)?;
+    }
+    let r = f.set_len(len);
+    if append {
+        let _ = set(flags);
+    }
+    r
 }
 
 /// Largest `n` with `stored_hash_count(n) * 32 <= hlen`: the leaves whose hashes are all
@@ -1136,11 +1165,9 @@ impl Ledger {
             Ok(())
         })();
         if let Err(e) = res {
-            let rollback = f
-                .entries
-                .set_len(eoff)
-                .and_then(|_| f.index.set_len(ioff))
-                .and_then(|_| f.hashes.set_len(hoff))
+            let rollback = cut(&f.entries, eoff)
+                .and_then(|_| cut(&f.index, ioff))
+                .and_then(|_| cut(&f.hashes, hoff))
                 .and_then(|_| f.entries.sync_all())
                 .and_then(|_| f.index.sync_all())
                 .and_then(|_| f.hashes.sync_all());
@@ -1221,7 +1248,7 @@ impl Ledger {
             .and_then(|_| f.sync_data())
             .map_err(Error::io("write+fsync", &p));
         if let Err(e) = res {
-            if let Err(re) = f.set_len(off).and_then(|_| f.sync_all()) {
+            if let Err(re) = cut(f, off).and_then(|_| f.sync_all()) {
                 g.poisoned = Some(format!(
                     "checkpoint write failed ({e}); rollback failed ({re})"
                 ));

@@ -709,6 +709,98 @@ pub fn now_unix_ms() -> i64 {
         .unwrap_or(0)
 }
 
+/// `FS_IMMUTABLE_FL` (`chattr +i`): custos sets it on sealed segments where it can.
+pub const FS_IMMUTABLE_FL: i32 = 0x10;
+/// `FS_APPEND_FL` (`chattr +a`): custos sets it on the ledger's log files where it can.
+pub const FS_APPEND_FL: i32 = 0x20;
+
+fn open_for_flags(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK)
+        .open(path)
+}
+
+/// The inode flags of `path` (`FS_IOC_GETFLAGS`, what `lsattr` shows).
+pub fn fs_flags(path: &Path) -> std::io::Result<i32> {
+    use std::os::fd::AsRawFd;
+    let f = open_for_flags(path)?;
+    let mut flags: nix::libc::c_int = 0;
+    // SAFETY: FS_IOC_GETFLAGS writes one int through a pointer to a live c_int.
+    let r = unsafe { nix::libc::ioctl(f.as_raw_fd(), nix::libc::FS_IOC_GETFLAGS, &mut flags) };
+    nix::errno::Errno::result(r)?;
+    Ok(flags)
+}
+
+/// Sets the inode flags of `path` (`FS_IOC_SETFLAGS`).
+pub fn set_fs_flags(path: &Path, flags: i32) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let f = open_for_flags(path)?;
+    let v: nix::libc::c_int = flags;
+    // SAFETY: FS_IOC_SETFLAGS reads one int through a pointer to a live c_int.
+    let r = unsafe { nix::libc::ioctl(f.as_raw_fd(), nix::libc::FS_IOC_SETFLAGS, &v) };
+    nix::errno::Errno::result(r)?;
+    Ok(())
+}
+
+/// For tests only: clears custos' protection flags (`FS_IMMUTABLE_FL`, `FS_APPEND_FL`) of
+/// `path` and, if it is a directory, of everything below it (symlinks are not followed), so a
+/// test can tamper with sealed files on purpose and its temporary directory can be removed.
+/// Returns how many files had a flag cleared. Files whose flags cannot be read (filesystem
+/// without them) are skipped; a flag that is set but cannot be cleared is an error.
+pub fn unprotect_tree(path: &Path) -> std::io::Result<usize> {
+    let md = std::fs::symlink_metadata(path)?;
+    let mut n = 0;
+    if (md.is_dir() || md.is_file())
+        && let Ok(fl) = fs_flags(path)
+        && fl & (FS_IMMUTABLE_FL | FS_APPEND_FL) != 0
+    {
+        set_fs_flags(path, fl & !(FS_IMMUTABLE_FL | FS_APPEND_FL))?;
+        n += 1;
+    }
+    if md.is_dir() {
+        for e in std::fs::read_dir(path)? {
+            n += unprotect_tree(&e?.path())?;
+        }
+    }
+    Ok(n)
+}
+
+/// A temporary directory for tests that run custos in it: on drop, custos' protection flags
+/// are cleared ([`unprotect_tree`]) before the directory is removed, which `tempfile::TempDir`
+/// alone cannot do (it silently leaves immutable files behind when run as root).
+pub struct ProtectedTempDir(Option<tempfile::TempDir>);
+
+impl ProtectedTempDir {
+    /// A new directory under the system temporary directory.
+    pub fn new() -> std::io::Result<ProtectedTempDir> {
+        Ok(ProtectedTempDir(Some(
+            tempfile::Builder::new().prefix("custos-test").tempdir()?,
+        )))
+    }
+
+    pub fn path(&self) -> &Path {
+        self.0.as_ref().expect("present until dropped").path()
+    }
+}
+
+impl Drop for ProtectedTempDir {
+    fn drop(&mut self) {
+        let Some(d) = self.0.take() else { return };
+        let p = d.path().to_path_buf();
+        if let Err(e) = unprotect_tree(&p) {
+            eprintln!(
+                "warning: clearing protection flags under {}: {e}",
+                p.display()
+            );
+        }
+        if let Err(e) = d.close() {
+            eprintln!("warning: removing {}: {e}", p.display());
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -58,7 +58,7 @@ fn fake_rtsp(reply: impl Fn(&str, &str) -> Vec<u8> + Send + 'static) -> u16 {
 
 #[test]
 fn unknown_camera_bad_time_and_empty_range_are_clear() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = custos_testkit::ProtectedTempDir::new().unwrap();
     let d = tmp.path().join("nodata");
     let o = custos(&["recordings", "--data", d.to_str().unwrap(), "--camera", "x"]);
     one_clear_line(&o, 3, "not a custos data directory");
@@ -136,7 +136,7 @@ fn unknown_camera_bad_time_and_empty_range_are_clear() {
 #[test]
 fn e7_truncated_segment_file_is_reported_not_hidden() {
     let sim = Camsim::start(&small_cam("h264")).unwrap();
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = custos_testkit::ProtectedTempDir::new().unwrap();
     let data = tmp.path().join("data");
     let cfg = write_config(tmp.path(), 5, &[("shed", sim.url(1), "")]);
     let o = custos(&[
@@ -153,6 +153,8 @@ fn e7_truncated_segment_file_is_reported_not_hidden() {
     let seg = &segments(&v)[0];
     let p = data.join(seg["path"].as_str().unwrap());
     let len = std::fs::metadata(&p).unwrap().len();
+    // Sealed files are immutable where the filesystem allows: clear that first, as root could.
+    custos_testkit::unprotect_tree(&p).unwrap();
     std::fs::set_permissions(&p, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
     std::fs::OpenOptions::new()
         .write(true)
@@ -192,7 +194,7 @@ fn wrong_password_is_named() {
         ..small_cam("h264")
     };
     let sim = Camsim::start(&opts).unwrap();
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = custos_testkit::ProtectedTempDir::new().unwrap();
     let cfg = write_config(
         tmp.path(),
         5,
@@ -237,7 +239,7 @@ fn wrong_password_is_named() {
 
 #[test]
 fn unreachable_camera_is_named() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = custos_testkit::ProtectedTempDir::new().unwrap();
     // A port nobody listens on.
     let port = TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -264,7 +266,7 @@ fn unreachable_camera_is_named() {
 
 #[test]
 fn garbage_config_is_named() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = custos_testkit::ProtectedTempDir::new().unwrap();
     let cfg = tmp.path().join("bad.toml");
     std::fs::write(&cfg, "[[camera]\nname = 'x'").unwrap();
     let o = custos(&[
@@ -294,7 +296,7 @@ fn garbage_config_is_named() {
 #[test]
 fn malformed_rtsp_response_is_a_clear_error() {
     let port = fake_rtsp(|_, _| b"HTTP/1.0 200 OK\r\nContent-Length: 5\r\n\r\nhello".to_vec());
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = custos_testkit::ProtectedTempDir::new().unwrap();
     let cfg = write_config(
         tmp.path(),
         5,
@@ -326,7 +328,7 @@ fn non_video_stream_is_refused_with_what_was_found() {
             _ => format!("RTSP/1.0 200 OK\r\nCSeq: {cseq}\r\nPublic: OPTIONS, DESCRIBE, SETUP, PLAY\r\n\r\n").into_bytes(),
         }
     });
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = custos_testkit::ProtectedTempDir::new().unwrap();
     let cfg = write_config(
         tmp.path(),
         5,

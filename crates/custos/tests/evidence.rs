@@ -41,6 +41,9 @@ fn recorded() -> &'static (PathBuf, i64, i64) {
             "12s",
         ]);
         assert!(out.status.success(), "{}", stderr(&out));
+        // The directory is kept, and one test damages an original on purpose: clear the
+        // immutable / append-only flags the recorder set, or nothing could remove it later.
+        custos_testkit::unprotect_tree(&dir).unwrap();
         let segs = segments(&recordings(&data, "gate-1"));
         assert!(segs.len() >= 2, "expected ≥2 sealed segments: {segs:#?}");
         let start = segs[0]["start_90k"].as_i64().unwrap();
@@ -191,7 +194,7 @@ fn export_evidence(data: &Path, from: i64, to: i64, out: &Path, extra: &[&str]) 
 #[test]
 fn e5_e2_h5_evidence_bundle_verifies_and_names_every_tampered_file() {
     let (data, start, end) = recorded().clone();
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = custos_testkit::ProtectedTempDir::new().unwrap();
     let bundle = tmp.path().join("bundle");
     let (from, to) = (start + 90_000, end - 90_000);
     let o = export_evidence(
@@ -382,7 +385,7 @@ fn e5_e2_h5_evidence_bundle_verifies_and_names_every_tampered_file() {
 #[test]
 fn h5_evidence_export_needs_recipient_and_basis() {
     let (data, start, end) = recorded().clone();
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = custos_testkit::ProtectedTempDir::new().unwrap();
     let out = tmp.path().join("b");
     for (args, want) in [
         (vec!["--basis", "notice 1"], "--recipient"),

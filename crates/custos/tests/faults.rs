@@ -11,7 +11,7 @@ use custos_testkit::ffmpeg_decode_errors;
 #[test]
 fn e7_camera_stopped_10s_is_one_gap_and_recording_resumes() {
     let mut sim = Camsim::start(&small_cam("h264")).unwrap();
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = custos_testkit::ProtectedTempDir::new().unwrap();
     let data = tmp.path().join("data");
     let cfg = write_config(tmp.path(), 10, &[("door", sim.url(1), "")]);
     let rec = spawn_record(&data, &cfg, &[]);
@@ -82,7 +82,7 @@ fn e7_camera_stopped_10s_is_one_gap_and_recording_resumes() {
 #[test]
 fn e3_kill9_mid_segment_recovers_every_complete_fragment() {
     let sim = Camsim::start(&small_cam("h264")).unwrap();
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = custos_testkit::ProtectedTempDir::new().unwrap();
     let data = tmp.path().join("data");
     let cfg = write_config(tmp.path(), 60, &[("lobby", sim.url(1), "")]);
     let mut rec = spawn_record(&data, &cfg, &[]);
@@ -142,7 +142,7 @@ fn e3_kill9_mid_segment_recovers_every_complete_fragment() {
 #[test]
 fn e3_sigterm_seals_everything_nothing_lost() {
     let sim = Camsim::start(&small_cam("h264")).unwrap();
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = custos_testkit::ProtectedTempDir::new().unwrap();
     let data = tmp.path().join("data");
     let cfg = write_config(tmp.path(), 60, &[("hall", sim.url(1), "")]);
     let rec = spawn_record(&data, &cfg, &[]);
@@ -216,7 +216,7 @@ fn f2_disk_full_loses_nothing_already_recorded() {
         ..small_cam("h264")
     })
     .unwrap();
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = custos_testkit::ProtectedTempDir::new().unwrap();
     let mnt = Tmpfs::mount(&tmp.path().join("small"), "2m");
     let data = mnt.0.join("data");
     let cfg = write_config(tmp.path(), 5, &[("full", sim.url(1), "")]);

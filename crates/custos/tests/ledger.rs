@@ -37,7 +37,7 @@ fn verify(data: &std::path::Path) -> std::process::Output {
 /// a removed index row are each reported by name with exit code 7.
 #[test]
 fn e4_verify_finds_altered_missing_and_unrecorded_footage() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = custos_testkit::ProtectedTempDir::new().unwrap();
     let (_sim, data) = record_some(tmp.path(), "vault");
     let o = verify(&data);
     assert!(
@@ -55,6 +55,8 @@ fn e4_verify_finds_altered_missing_and_unrecorded_footage() {
     assert!(segs.len() >= 2);
     // 1. Flip one byte of the first segment.
     let p0 = data.join(segs[0]["path"].as_str().unwrap());
+    // Sealed files are immutable where the filesystem allows: clear that first, as root could.
+    custos_testkit::unprotect_tree(&p0).unwrap();
     std::fs::set_permissions(&p0, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
     let mut bytes = std::fs::read(&p0).unwrap();
     let mid = bytes.len() / 2;
@@ -62,6 +64,7 @@ fn e4_verify_finds_altered_missing_and_unrecorded_footage() {
     std::fs::write(&p0, &bytes).unwrap();
     // 2. Remove the second segment's file.
     let p1 = data.join(segs[1]["path"].as_str().unwrap());
+    custos_testkit::unprotect_tree(&p1).unwrap();
     std::fs::remove_file(&p1).unwrap();
     let o = verify(&data);
     assert_eq!(o.status.code(), Some(7), "{}", stdout(&o));
@@ -98,7 +101,7 @@ fn e4_verify_finds_altered_missing_and_unrecorded_footage() {
 /// the export does not happen (fail closed).
 #[test]
 fn e2_export_registers_first_and_fails_closed() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = custos_testkit::ProtectedTempDir::new().unwrap();
     let (_sim, data) = record_some(tmp.path(), "desk");
     let segs = segments(&recordings(&data, "desk"));
     let (a, b) = (
@@ -153,7 +156,7 @@ fn e2_export_registers_first_and_fails_closed() {
 /// E5: a hold is placed and released in the ledger; releasing needs a second, different person.
 #[test]
 fn e5_hold_release_needs_a_second_person() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = custos_testkit::ProtectedTempDir::new().unwrap();
     let (_sim, data) = record_some(tmp.path(), "gate");
     let segs = segments(&recordings(&data, "gate"));
     let (a, b) = (

@@ -12,7 +12,7 @@ use custos_testkit::{ffmpeg_decode_errors, ffprobe_frames, read_timecode_ms};
 #[test]
 fn d1_e7_export_60s_of_90s_is_exact_and_clean() {
     let sim = Camsim::start(&small_cam("h264")).unwrap();
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = custos_testkit::ProtectedTempDir::new().unwrap();
     let data = tmp.path().join("data");
     let cfg = write_config(tmp.path(), 60, &[("gate-1", sim.url(1), "")]);
     let out = custos(&[
@@ -127,7 +127,7 @@ fn i2_bframes_camera_records_and_exports() {
 }
 
 fn record_export_check(sim: &Camsim, codec: &str, bframes: bool) {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = custos_testkit::ProtectedTempDir::new().unwrap();
     let data = tmp.path().join("data");
     let cfg = write_config(tmp.path(), 10, &[("cam", sim.url(1), "")]);
     let out = custos(&[

@@ -36,7 +36,7 @@ fn f1_f2_sweeper_never_deletes_inside_minimum_or_hold() {
         ..small_cam("h264")
     })
     .unwrap();
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = custos_testkit::ProtectedTempDir::new().unwrap();
     let data_dir = tmp.path().join("data");
     let cfg = write_config(
         tmp.path(),
@@ -193,7 +193,7 @@ fn f1_f2_sweeper_never_deletes_inside_minimum_or_hold() {
 #[test]
 fn f2_capacity_reports_days_against_minimum() {
     let sim = Camsim::start(&small_cam("h264")).unwrap();
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = custos_testkit::ProtectedTempDir::new().unwrap();
     let data_dir = tmp.path().join("data");
     let cfg = write_config(tmp.path(), 5, &[("yard", sim.url(1), "retention = \"2y\"")]);
     let o = custos(&[

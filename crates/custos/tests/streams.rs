@@ -11,7 +11,7 @@ use custos_testkit::ffmpeg_decode_errors;
 #[test]
 fn i2_udp_transport_records() {
     let sim = Camsim::start(&small_cam("h264")).unwrap();
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = custos_testkit::ProtectedTempDir::new().unwrap();
     let data = tmp.path().join("data");
     let cfg = write_config(
         tmp.path(),
@@ -48,7 +48,7 @@ fn i2_main_and_sub_streams_both_recorded() {
         ..small_cam("h264")
     })
     .unwrap();
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = custos_testkit::ProtectedTempDir::new().unwrap();
     let data = tmp.path().join("data");
     let extra = format!("sub_url = \"{}\"", sim.sub_url(1));
     let cfg = write_config(tmp.path(), 5, &[("dual", sim.url(1), &extra)]);
