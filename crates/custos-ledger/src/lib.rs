@@ -76,6 +76,7 @@
 #![forbid(clippy::print_stdout, clippy::print_stderr)]
 #![warn(missing_docs)]
 
+pub mod bench;
 pub mod checkpoint;
 pub mod entry;
 pub mod error;

@@ -16,6 +16,8 @@ use nix::sys::resource::{UsageWho, getrusage};
 pub enum Which {
     /// Ingest CPU and disk overhead against ffmpeg -c copy.
     Ingest(IngestArgs),
+    /// Ledger appends, inclusion proofs and verification against raw I/O + hashing.
+    Ledger(super::bench_ledger::LedgerArgs),
 }
 
 #[derive(clap::Args)]
@@ -37,6 +39,9 @@ pub struct IngestArgs {
 pub async fn run(w: Which) -> Result<()> {
     match w {
         Which::Ingest(a) => tokio::task::spawn_blocking(move || ingest(a)).await?,
+        Which::Ledger(a) => {
+            tokio::task::spawn_blocking(move || super::bench_ledger::run(a)).await?
+        }
     }
 }
 
@@ -127,7 +132,8 @@ fn ingest(a: IngestArgs) -> Result<()> {
     }
     opts.loop_file = Some(clip.clone());
     let sim = Camsim::start(&opts).context("starting the camera simulator in loop mode")?;
-    let tmp = tempfile::tempdir()?;
+    // The recorder makes sealed segments immutable when run as root; this dir clears that on drop.
+    let tmp = custos_testkit::ProtectedTempDir::new()?;
     let cfg_path = tmp.path().join("bench.toml");
     let mut cfg = String::new();
     for i in 1..=a.streams {
