@@ -151,6 +151,27 @@ fn e2_export_registers_first_and_fails_closed() {
         !out2.exists(),
         "footage was written although the access was not registered"
     );
+    // Playback (an HLS playlist over the footage) is refused the same way.
+    let m3u8 = tmp.path().join("p.m3u8");
+    let o = custos(&[
+        "hls",
+        "--data",
+        data.to_str().unwrap(),
+        "--camera",
+        "desk",
+        "--from",
+        &rfc3339(a),
+        "--to",
+        &rfc3339(b),
+        "-o",
+        m3u8.to_str().unwrap(),
+    ]);
+    assert!(!o.status.success(), "playback ran without its ledger entry");
+    assert!(stderr(&o).contains("ledger"), "{}", stderr(&o));
+    assert!(
+        !m3u8.exists(),
+        "a playlist was written although the access was not registered"
+    );
 }
 
 /// E5: a hold is placed and released in the ledger; releasing needs a second, different person.
