@@ -162,6 +162,7 @@ mod tests {
         }
     }
 
+    /// I2: credentials in a camera URL are moved out of it (never logged with the URL).
     #[test]
     fn credentials_move_out_of_the_url() {
         let c = Config::parse("[[camera]]\nname='a'\nurl='rtsp://u:p@h/x'\n").unwrap();

@@ -56,6 +56,7 @@ fn fake_rtsp(reply: impl Fn(&str, &str) -> Vec<u8> + Send + 'static) -> u16 {
     port
 }
 
+/// E7: asking for a camera, time or range that has no footage says so, and where footage is.
 #[test]
 fn unknown_camera_bad_time_and_empty_range_are_clear() {
     let tmp = custos_testkit::ProtectedTempDir::new().unwrap();
@@ -187,6 +188,7 @@ fn e7_truncated_segment_file_is_reported_not_hidden() {
     );
 }
 
+/// I2: digest auth; a wrong password is named as such (exit 4), the right one records.
 #[test]
 fn wrong_password_is_named() {
     let opts = CamsimOptions {
@@ -237,6 +239,7 @@ fn wrong_password_is_named() {
     assert!(!segments(&recordings(&tmp.path().join("d"), "gate")).is_empty());
 }
 
+/// I2, D1: an unreachable camera is named with what to check (exit 5).
 #[test]
 fn unreachable_camera_is_named() {
     let tmp = custos_testkit::ProtectedTempDir::new().unwrap();
@@ -264,6 +267,7 @@ fn unreachable_camera_is_named() {
     assert!(stderr(&o).contains("reachable"), "{}", stderr(&o));
 }
 
+/// F1: a broken config or a retention below the legal floor is refused with file and line.
 #[test]
 fn garbage_config_is_named() {
     let tmp = custos_testkit::ProtectedTempDir::new().unwrap();
@@ -292,7 +296,7 @@ fn garbage_config_is_named() {
     one_clear_line(&o, 2, "legal minimum");
 }
 
-/// A server that answers RTSP with garbage: a clear protocol error, no panic.
+/// I2: a server that answers RTSP with garbage: a clear protocol error, no panic.
 #[test]
 fn malformed_rtsp_response_is_a_clear_error() {
     let port = fake_rtsp(|_, _| b"HTTP/1.0 200 OK\r\nContent-Length: 5\r\n\r\nhello".to_vec());
@@ -314,7 +318,7 @@ fn malformed_rtsp_response_is_a_clear_error() {
     one_clear_line(&o, 5, "camera odd");
 }
 
-/// A stream with no video (audio only): refused with what was found.
+/// I2: a stream with no video (audio only): refused with what was found.
 #[test]
 fn non_video_stream_is_refused_with_what_was_found() {
     let port = fake_rtsp(|method, cseq| {
