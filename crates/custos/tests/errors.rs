@@ -67,16 +67,7 @@ fn unknown_camera_bad_time_and_empty_range_are_clear() {
     let sim = Camsim::start(&small_cam("h264")).unwrap();
     let data = tmp.path().join("data");
     let cfg = write_config(tmp.path(), 5, &[("porch", sim.url(1), "")]);
-    let o = custos(&[
-        "record",
-        "--data",
-        data.to_str().unwrap(),
-        "--config",
-        cfg.to_str().unwrap(),
-        "--for",
-        "6s",
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    record_ok(data.to_str().unwrap(), cfg.to_str().unwrap(), "6s");
     let ds = data.to_str().unwrap();
     one_clear_line(
         &custos(&["recordings", "--data", ds, "--camera", "garage"]),
@@ -140,16 +131,7 @@ fn e7_truncated_segment_file_is_reported_not_hidden() {
     let tmp = custos_testkit::ProtectedTempDir::new().unwrap();
     let data = tmp.path().join("data");
     let cfg = write_config(tmp.path(), 5, &[("shed", sim.url(1), "")]);
-    let o = custos(&[
-        "record",
-        "--data",
-        data.to_str().unwrap(),
-        "--config",
-        cfg.to_str().unwrap(),
-        "--for",
-        "9s",
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    record_ok(data.to_str().unwrap(), cfg.to_str().unwrap(), "9s");
     let v = recordings(&data, "shed");
     let seg = &segments(&v)[0];
     let p = data.join(seg["path"].as_str().unwrap());
@@ -206,15 +188,11 @@ fn wrong_password_is_named() {
             "username = \"admin\"\npassword = \"wrong\"",
         )],
     );
-    let o = custos(&[
-        "record",
-        "--data",
+    let o = record(
         tmp.path().join("d").to_str().unwrap(),
-        "--config",
         cfg.to_str().unwrap(),
-        "--for",
         "5s",
-    ]);
+    );
     one_clear_line(&o, 4, "wrong username or password");
     // And with the right one it records.
     let cfg = write_config(
@@ -226,16 +204,11 @@ fn wrong_password_is_named() {
             "username = \"admin\"\npassword = \"right\"",
         )],
     );
-    let o = custos(&[
-        "record",
-        "--data",
+    record_ok(
         tmp.path().join("d").to_str().unwrap(),
-        "--config",
         cfg.to_str().unwrap(),
-        "--for",
         "6s",
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    );
     assert!(!segments(&recordings(&tmp.path().join("d"), "gate")).is_empty());
 }
 
@@ -254,15 +227,11 @@ fn unreachable_camera_is_named() {
         5,
         &[("far", format!("rtsp://127.0.0.1:{port}/x"), "")],
     );
-    let o = custos(&[
-        "record",
-        "--data",
+    let o = record(
         tmp.path().join("d").to_str().unwrap(),
-        "--config",
         cfg.to_str().unwrap(),
-        "--for",
         "5s",
-    ]);
+    );
     one_clear_line(&o, 5, "camera far");
     assert!(stderr(&o).contains("reachable"), "{}", stderr(&o));
 }
@@ -306,15 +275,11 @@ fn malformed_rtsp_response_is_a_clear_error() {
         5,
         &[("odd", format!("rtsp://127.0.0.1:{port}/x"), "")],
     );
-    let o = custos(&[
-        "record",
-        "--data",
+    let o = record(
         tmp.path().join("d").to_str().unwrap(),
-        "--config",
         cfg.to_str().unwrap(),
-        "--for",
         "5s",
-    ]);
+    );
     one_clear_line(&o, 5, "camera odd");
 }
 
@@ -338,15 +303,11 @@ fn non_video_stream_is_refused_with_what_was_found() {
         5,
         &[("mic", format!("rtsp://127.0.0.1:{port}/x"), "")],
     );
-    let o = custos(&[
-        "record",
-        "--data",
+    let o = record(
         tmp.path().join("d").to_str().unwrap(),
-        "--config",
         cfg.to_str().unwrap(),
-        "--for",
         "5s",
-    ]);
+    );
     one_clear_line(&o, 5, "no H.264/H.265 video");
     assert!(stderr(&o).contains("audio/pcmu"), "{}", stderr(&o));
 }

@@ -31,16 +31,7 @@ fn recorded() -> &'static (PathBuf, i64, i64) {
             .keep();
         let data = dir.join("data");
         let cfg = write_config(&dir, 5, &[("gate-1", sim.url(1), "")]);
-        let out = custos(&[
-            "record",
-            "--data",
-            data.to_str().unwrap(),
-            "--config",
-            cfg.to_str().unwrap(),
-            "--for",
-            "12s",
-        ]);
-        assert!(out.status.success(), "{}", stderr(&out));
+        record_ok(data.to_str().unwrap(), cfg.to_str().unwrap(), "12s");
         // The directory is kept, and one test damages an original on purpose: clear the
         // immutable / append-only flags the recorder set, or nothing could remove it later.
         custos_testkit::unprotect_tree(&dir).unwrap();

@@ -91,15 +91,7 @@ fn e3_kill9_mid_segment_recovers_every_complete_fragment() {
     rec.kill().unwrap(); // SIGKILL
     rec.wait().unwrap();
     // Restart: recovery runs first and reports what it repaired.
-    let o = custos(&[
-        "record",
-        "--data",
-        data.to_str().unwrap(),
-        "--config",
-        cfg.to_str().unwrap(),
-        "--for",
-        "6s",
-    ]);
+    let o = record(data.to_str().unwrap(), cfg.to_str().unwrap(), "6s");
     assert!(o.status.success(), "{}", stderr(&o));
     let err = stderr(&o);
     assert!(

@@ -10,16 +10,7 @@ fn record_some(tmp: &std::path::Path, name: &str) -> (Camsim, std::path::PathBuf
     let sim = Camsim::start(&small_cam("h264")).unwrap();
     let data = tmp.join("data");
     let cfg = write_config(tmp, 5, &[(name, sim.url(1), "")]);
-    let o = custos(&[
-        "record",
-        "--data",
-        data.to_str().unwrap(),
-        "--config",
-        cfg.to_str().unwrap(),
-        "--for",
-        "12s",
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    record_ok(data.to_str().unwrap(), cfg.to_str().unwrap(), "12s");
     (sim, data)
 }
 

@@ -15,16 +15,7 @@ fn d1_e7_export_60s_of_90s_is_exact_and_clean() {
     let tmp = custos_testkit::ProtectedTempDir::new().unwrap();
     let data = tmp.path().join("data");
     let cfg = write_config(tmp.path(), 60, &[("gate-1", sim.url(1), "")]);
-    let out = custos(&[
-        "record",
-        "--data",
-        data.to_str().unwrap(),
-        "--config",
-        cfg.to_str().unwrap(),
-        "--for",
-        "92s",
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    record_ok(data.to_str().unwrap(), cfg.to_str().unwrap(), "92s");
     let v = recordings(&data, "gate-1");
     let segs = segments(&v);
     assert!(
@@ -130,16 +121,7 @@ fn record_export_check(sim: &Camsim, codec: &str, bframes: bool) {
     let tmp = custos_testkit::ProtectedTempDir::new().unwrap();
     let data = tmp.path().join("data");
     let cfg = write_config(tmp.path(), 10, &[("cam", sim.url(1), "")]);
-    let out = custos(&[
-        "record",
-        "--data",
-        data.to_str().unwrap(),
-        "--config",
-        cfg.to_str().unwrap(),
-        "--for",
-        "24s",
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    record_ok(data.to_str().unwrap(), cfg.to_str().unwrap(), "24s");
     let v = recordings(&data, "cam");
     let segs = segments(&v);
     assert!(segs.len() >= 2, "{v:#}");

@@ -46,16 +46,7 @@ fn f1_f2_sweeper_never_deletes_inside_minimum_or_hold() {
             ("long", sim.url(2), "retention = \"90d\""),
         ],
     );
-    let o = custos(&[
-        "record",
-        "--data",
-        data_dir.to_str().unwrap(),
-        "--config",
-        cfg.to_str().unwrap(),
-        "--for",
-        "14s",
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    record_ok(data_dir.to_str().unwrap(), cfg.to_str().unwrap(), "14s");
     drop(sim);
 
     let rt = tokio::runtime::Runtime::new().unwrap();
@@ -196,16 +187,7 @@ fn f2_capacity_reports_days_against_minimum() {
     let tmp = custos_testkit::ProtectedTempDir::new().unwrap();
     let data_dir = tmp.path().join("data");
     let cfg = write_config(tmp.path(), 5, &[("yard", sim.url(1), "retention = \"2y\"")]);
-    let o = custos(&[
-        "record",
-        "--data",
-        data_dir.to_str().unwrap(),
-        "--config",
-        cfg.to_str().unwrap(),
-        "--for",
-        "8s",
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    record_ok(data_dir.to_str().unwrap(), cfg.to_str().unwrap(), "8s");
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let data = DataDir::open_existing(&data_dir).unwrap();

@@ -18,16 +18,7 @@ fn i2_udp_transport_records() {
         5,
         &[("udp-cam", sim.url(1), "transport = \"udp\"")],
     );
-    let o = custos(&[
-        "record",
-        "--data",
-        data.to_str().unwrap(),
-        "--config",
-        cfg.to_str().unwrap(),
-        "--for",
-        "9s",
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    record_ok(data.to_str().unwrap(), cfg.to_str().unwrap(), "9s");
     let segs = segments(&recordings(&data, "udp-cam"));
     assert!(!segs.is_empty(), "nothing recorded over UDP");
     let frames: i64 = segs.iter().map(|s| s["frames"].as_i64().unwrap()).sum();
@@ -52,16 +43,7 @@ fn i2_main_and_sub_streams_both_recorded() {
     let data = tmp.path().join("data");
     let extra = format!("sub_url = \"{}\"", sim.sub_url(1));
     let cfg = write_config(tmp.path(), 5, &[("dual", sim.url(1), &extra)]);
-    let o = custos(&[
-        "record",
-        "--data",
-        data.to_str().unwrap(),
-        "--config",
-        cfg.to_str().unwrap(),
-        "--for",
-        "9s",
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    record_ok(data.to_str().unwrap(), cfg.to_str().unwrap(), "9s");
     let main = segments(&recordings(&data, "dual"));
     let out = custos_ok(&[
         "recordings",

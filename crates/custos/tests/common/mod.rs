@@ -42,6 +42,17 @@ pub fn custos_ok(args: &[&str]) -> String {
     stdout(&o)
 }
 
+/// `custos record --data DATA --config CONFIG --for DURATION`, run to completion.
+pub fn record(data: &str, config: &str, for_: &str) -> Output {
+    custos(&["record", "--data", data, "--config", config, "--for", for_])
+}
+
+/// [`record`], which must succeed.
+pub fn record_ok(data: &str, config: &str, for_: &str) {
+    let o = record(data, config, for_);
+    assert!(o.status.success(), "custos record failed: {}", stderr(&o));
+}
+
 /// Writes a config with one `[[camera]]` per (name, url, extra TOML lines).
 pub fn write_config(dir: &Path, segment_seconds: u32, cams: &[(&str, String, &str)]) -> PathBuf {
     let mut s = format!("segment_seconds = {segment_seconds}\n\n");
