@@ -209,31 +209,18 @@ async fn recover_open(
             facts.torn_tail.as_deref().unwrap_or("incomplete fragment")
         ));
     }
-    let (bytes, sha256) = sha256_file(&path)?;
-    make_read_only(&path)?;
-    let (cam, kind) = DataDir::parse_rel_path(&seg.path)
-        .map(|(c, k)| (c.to_string(), k.to_string()))
-        .unwrap_or_default();
-    let end = seg.start + Duration90k(facts.duration);
-    let seq = journal.segment_sealed(
-        seg.id, &cam, &kind, &seg.path, &sha256, bytes, seg.start, end, true,
-    )?;
-    store
-        .seal_segment(
-            seg.id,
-            &Seal {
-                end,
-                media_end_90k: seg.media_start_90k + facts.duration,
-                frames: facts.frames,
-                key_frames: facts.key_frames,
-                bytes: bytes as i64,
-                sha256,
-                recovered: true,
-                sealed_at: now,
-                ledger_seq: Some(seq as i64),
-            },
-        )
-        .await?;
+    seal_recovered(
+        store,
+        data,
+        journal,
+        seg.id,
+        &seg.path,
+        seg.start,
+        seg.media_start_90k,
+        &facts,
+        now,
+    )
+    .await?;
     rep.sealed += 1;
     rep.lines.push(format!(
         "segment {} ({}): recovered after a crash: {} frames, {:.1} s, sealed",
@@ -287,29 +274,7 @@ async fn adopt(
                 height: facts.height as i64,
             })
             .await?;
-        let (bytes, sha256) = sha256_file(&path)?;
-        make_read_only(&path)?;
-        let end = start + Duration90k(facts.duration);
-        let (cam, kind) = DataDir::parse_rel_path(rel)
-            .map(|(c, k)| (c.to_string(), k.to_string()))
-            .unwrap_or_default();
-        let seq = journal.segment_sealed(id, &cam, &kind, rel, &sha256, bytes, start, end, true)?;
-        store
-            .seal_segment(
-                id,
-                &Seal {
-                    end,
-                    media_end_90k: facts.duration,
-                    frames: facts.frames,
-                    key_frames: facts.key_frames,
-                    bytes: bytes as i64,
-                    sha256,
-                    recovered: true,
-                    sealed_at: now,
-                    ledger_seq: Some(seq as i64),
-                },
-            )
-            .await?;
+        seal_recovered(store, data, journal, id, rel, start, 0, &facts, now).await?;
         Ok::<_, Error>(id)
     }
     .await;
@@ -324,6 +289,46 @@ async fn adopt(
             "{rel}: file has no index row and could not be adopted: {e}"
         )),
     }
+}
+
+/// Hashes, protects and seals (as `recovered`) a segment whose file holds `facts`, recording
+/// the seal in the ledger first. Shared by crash recovery and adoption of orphan files.
+#[allow(clippy::too_many_arguments)]
+async fn seal_recovered(
+    store: &Store,
+    data: &DataDir,
+    journal: &Journal,
+    id: i64,
+    rel: &str,
+    start: Time90k,
+    media_start_90k: i64,
+    facts: &FileFacts,
+    now: Time90k,
+) -> Result<()> {
+    let path = data.abs(rel);
+    let (bytes, sha256) = sha256_file(&path)?;
+    make_read_only(&path)?;
+    let (cam, kind) = DataDir::parse_rel_path(rel)
+        .map(|(c, k)| (c.to_string(), k.to_string()))
+        .unwrap_or_default();
+    let end = start + Duration90k(facts.duration);
+    let seq = journal.segment_sealed(id, &cam, &kind, rel, &sha256, bytes, start, end, true)?;
+    store
+        .seal_segment(
+            id,
+            &Seal {
+                end,
+                media_end_90k: media_start_90k + facts.duration,
+                frames: facts.frames,
+                key_frames: facts.key_frames,
+                bytes: bytes as i64,
+                sha256,
+                recovered: true,
+                sealed_at: now,
+                ledger_seq: Some(seq as i64),
+            },
+        )
+        .await
 }
 
 /// Start time from a `YYYY-MM-DD/HHMMSS.mmmZ.mp4` path.
