@@ -8,9 +8,11 @@
 #![forbid(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod health;
+pub mod live;
 pub mod supervisor;
 pub mod timing;
 
 pub use custos_core::frame::StreamEvent;
 pub use health::{Health, HealthSnapshot, StreamState};
+pub use live::{LiveEvent, LiveHub, LiveSubscription};
 pub use supervisor::{ProbeInfo, Source, Transport, probe, run_stream};

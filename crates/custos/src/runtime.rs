@@ -13,7 +13,7 @@ use custos_footage::recorder::{Recorder, RecorderConfig, RecorderStats};
 use custos_footage::recovery::RecoveryReport;
 use custos_footage::retention::{Statvfs, SweepPolicy};
 use custos_footage::{DataDir, Journal};
-use custos_ingest::{Health, Source};
+use custos_ingest::{Health, LiveHub, Source, StreamEvent};
 use custos_store::{Store, StreamStatus};
 use tokio::sync::{mpsc, watch};
 
@@ -25,6 +25,8 @@ pub struct StreamRuntime {
     pub stream_id: i64,
     pub health: Health,
     pub stats: Arc<Mutex<RecorderStats>>,
+    /// Frames as they arrive, for live viewers.
+    pub live: LiveHub,
 }
 
 pub struct Runtime {
@@ -116,24 +118,9 @@ impl Runtime {
                 let _ = clean.set_password(None);
                 let _ = clean.set_username("");
                 let stream_id = store.upsert_stream(cam_id, kind, clean.as_str()).await?;
-                let (tx, rx) = mpsc::channel(1024);
-                let rec = Recorder::new(
-                    RecorderConfig {
-                        camera: cam.name.clone(),
-                        stream_kind: kind,
-                        stream_id,
-                        camera_id: cam_id,
-                        segment_duration: Duration90k::from_secs(cfg.segment_seconds as i64),
-                    },
-                    data.clone(),
-                    store.clone(),
-                    journal.clone(),
-                    None,
-                )
-                .await?;
-                let stats = rec.stats();
-                rt.recorders.push(rec.spawn(rx));
-                let health = Health::default();
+                let (tx, health) = rt
+                    .add_stream(cam_id, &cam.name, kind, stream_id, cfg.segment_seconds)
+                    .await?;
                 let src = Source {
                     camera: cam.name.clone(),
                     kind,
@@ -145,16 +132,9 @@ impl Runtime {
                 rt.ingest.push(tokio::spawn(custos_ingest::run_stream(
                     src,
                     tx,
-                    health.clone(),
+                    health,
                     shutdown_rx.clone(),
                 )));
-                rt.streams.push(StreamRuntime {
-                    camera: cam.name.clone(),
-                    kind,
-                    stream_id,
-                    health,
-                    stats,
-                });
             }
         }
         // Health to the database every STATUS_EVERY.
@@ -223,6 +203,61 @@ impl Runtime {
             }
         }));
         Ok(rt)
+    }
+
+    /// Adds a recorded stream fed by any source (RTSP ingest, GB/T 28181 media): starts its
+    /// recorder thread and returns the sender the source writes [`StreamEvent`]s to and the
+    /// health the source keeps. Every frame also reaches the stream's [`LiveHub`].
+    pub async fn add_stream(
+        &mut self,
+        camera_id: i64,
+        camera: &CameraName,
+        kind: StreamKind,
+        stream_id: i64,
+        segment_seconds: u32,
+    ) -> Result<(mpsc::Sender<StreamEvent>, Health)> {
+        let rec = Recorder::new(
+            RecorderConfig {
+                camera: camera.clone(),
+                stream_kind: kind,
+                stream_id,
+                camera_id,
+                segment_duration: Duration90k::from_secs(segment_seconds as i64),
+            },
+            self.data.clone(),
+            self.store.clone(),
+            self.journal.clone(),
+            None,
+        )
+        .await?;
+        let stats = rec.stats();
+        let (rec_tx, rec_rx) = mpsc::channel(1024);
+        self.recorders.push(rec.spawn(rec_rx));
+        // The tee: source → live viewers (never blocking) → recorder (back-pressure as before).
+        let (tx, mut rx) = mpsc::channel::<StreamEvent>(1024);
+        let live = LiveHub::default();
+        let hub = live.clone();
+        self.ingest.push(tokio::spawn(async move {
+            while let Some(ev) = rx.recv().await {
+                match &ev {
+                    StreamEvent::Frame(f) => hub.publish(f),
+                    StreamEvent::Interrupted { .. } => hub.interrupted(),
+                }
+                if rec_tx.send(ev).await.is_err() {
+                    break;
+                }
+            }
+        }));
+        let health = Health::default();
+        self.streams.push(StreamRuntime {
+            camera: camera.clone(),
+            kind,
+            stream_id,
+            health: health.clone(),
+            stats,
+            live,
+        });
+        Ok((tx, health))
     }
 
     /// Stops ingest, lets every recorder write its buffered GOP and seal, and waits for all.
