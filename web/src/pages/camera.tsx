@@ -73,6 +73,18 @@ export function CameraPage({ name }: { name: string }) {
     };
   }, [name, view.from, view.to]);
 
+  /** Shows the whole extent of the loaded recordings and gaps. */
+  const fit = (r: Recordings | null) => {
+    if (!r) return;
+    const all = [...r.spans, ...r.gaps].flatMap((x) => [Date.parse(x.start), Date.parse(x.end)]).filter((x) => !isNaN(x));
+    if (all.length === 0) return;
+    const a = Math.min(...all);
+    const b = Math.max(...all);
+    const margin = Math.max(2000, (b - a) * 0.05);
+    const span = Math.min(MAX_SPAN_MS, Math.max(MIN_SPAN_MS, b - a + 2 * margin));
+    setView({ from: a - margin, to: a - margin + span });
+  };
+
   const pick = (at: number) => {
     const from = playableFrom(rec, at);
     if (from === null) {
@@ -196,6 +208,9 @@ export function CameraPage({ name }: { name: string }) {
           }}
         >
           {t('now')}
+        </button>
+        <button type="button" id="fit-recordings" onClick={() => fit(rec)} disabled={!rec || rec.spans.length === 0}>
+          {t('fit_recordings')}
         </button>
         <span class="muted">
           {t('window')}: {fmtTime(view.from)} – {fmtTime(view.to)}
