@@ -28,6 +28,11 @@ export interface Stream {
   codec?: string | null;
   width?: number | null;
   height?: number | null;
+  /** Whether this server has a live view of the stream. */
+  live?: boolean;
+  /** Percentage (0–100) of the last 24 h recorded, when known. */
+  completeness_24h?: number | null;
+  gaps_24h?: number;
 }
 
 export interface Camera {
@@ -35,7 +40,8 @@ export interface Camera {
   scope: string;
   retention_days: number;
   streams: Stream[];
-  completeness_24h: number;
+  /** Percentage (0–100) of the last 24 h recorded on the main stream, when known. */
+  completeness_24h: number | null;
 }
 
 export interface Span {
@@ -62,8 +68,9 @@ export interface Recordings {
 export interface Health {
   cameras: Camera[];
   disk: { path: string; total_bytes: number; free_bytes: number };
-  capacity: { camera: string; days: number; minimum_days: number }[];
+  capacity: { camera: string; days: number; minimum_days: number; status?: string }[];
   ledger: { entries: number; last_checkpoint?: string | null };
+  alarms?: string[];
 }
 
 export interface AuditEntry {
@@ -72,12 +79,15 @@ export interface AuditEntry {
   actor: string;
   action: string;
   object: string;
+  purpose?: string | null;
   details?: unknown;
 }
 
 export interface AuditPage {
   entries: AuditEntry[];
   total: number;
+  /** Cursor for the next (older) page; absent on the last page. */
+  next_before?: number | null;
 }
 
 export interface Account {
@@ -92,10 +102,8 @@ export interface SessionInfo {
   id: string;
   user?: string;
   created?: string;
-  expires?: string;
   last_seen?: string;
-  address?: string;
-  agent?: string;
+  peer?: string | null;
   current?: boolean;
 }
 
@@ -192,7 +200,7 @@ export const api = {
   exportClip: (camera: string, from: number, to: number, purpose: string) =>
     request<{ id: string; url: string }>('POST', '/api/exports', { camera, from: iso(from), to: iso(to), purpose }),
   users: () => request<Account[] | { users: Account[] }>('GET', '/api/users'),
-  addUser: (u: { name: string; password: string; roles: Role[]; expires?: string }) =>
+  addUser: (u: { name: string; password: string; role: string; scopes: string[]; expires?: string }) =>
     request<unknown>('POST', '/api/users', u),
   disableUser: (name: string) => request<unknown>('DELETE', `/api/users/${encodeURIComponent(name)}`),
   sessions: () => request<SessionInfo[] | { sessions: SessionInfo[] }>('GET', '/api/sessions'),

@@ -179,6 +179,11 @@ export class LivePlayer {
         /* already closed */
       }
     }
+    this.resetMedia();
+  }
+
+  /** Drops the MediaSource (new stream parameters or a new connection). */
+  private resetMedia() {
     this.queue = [];
     this.sb = null;
     if (this.ms && this.ms.readyState === 'open') {
@@ -205,6 +210,9 @@ export class LivePlayer {
       return;
     }
     if (!info.mime) return;
+    // A header mid-stream means new stream parameters (camera reconnected): start over.
+    this.resetMedia();
+    this.needKey = true;
     this.mime = info.mime;
     this.opts.onInfo?.({ mime: info.mime, width: info.width, height: info.height });
     if (!('MediaSource' in window) || !MediaSource.isTypeSupported(info.mime)) {

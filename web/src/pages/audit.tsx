@@ -50,7 +50,7 @@ export function AuditPage() {
     </label>
   );
   const entries = page?.entries ?? [];
-  const oldest = entries.length ? Math.min(...entries.map((e) => e.seq)) : undefined;
+  const older = page?.next_before ?? undefined;
 
   return (
     <section aria-labelledby="audit-title">
@@ -107,7 +107,7 @@ export function AuditPage() {
                 <td>{e.actor}</td>
                 <td class="mono">{e.action}</td>
                 <td class="mono">{e.object}</td>
-                <td class="mono details">{e.details === undefined || e.details === null ? '' : typeof e.details === 'string' ? e.details : JSON.stringify(e.details)}</td>
+                <td class="mono details">{e.purpose ? `${e.purpose} ` : ''}{e.details === undefined || e.details === null ? '' : typeof e.details === 'string' ? e.details : JSON.stringify(e.details)}</td>
               </tr>
             ))}
           </tbody>
@@ -117,7 +117,7 @@ export function AuditPage() {
         <button type="button" disabled={cursors.length === 0} onClick={() => setCursors(cursors.slice(0, -1))}>
           ‹ {t('newer')}
         </button>
-        <button type="button" disabled={oldest === undefined || entries.length < LIMIT} onClick={() => oldest !== undefined && setCursors([...cursors, oldest])}>
+        <button type="button" disabled={older === undefined} onClick={() => older !== undefined && setCursors([...cursors, older])}>
           {t('older')} ›
         </button>
       </div>

@@ -60,6 +60,16 @@ export function HealthPage() {
       <ErrorBanner error={error} />
       {h && (
         <>
+          {h.alarms && h.alarms.length > 0 && (
+            <div class="banner warn" role="status">
+              <strong>{t('alarms')}:</strong>
+              <ul>
+                {h.alarms.map((a) => (
+                  <li>{a}</li>
+                ))}
+              </ul>
+            </div>
+          )}
           <div class="cards">
             <div class="card">
               <h2>{t('disk')}</h2>
@@ -93,10 +103,10 @@ export function HealthPage() {
               {h.cameras.flatMap((c) => {
                 const cap = h.capacity.find((x) => x.camera === c.name);
                 const below = cap ? cap.days < cap.minimum_days : false;
-                const comp = c.completeness_24h > 1 ? c.completeness_24h / 100 : c.completeness_24h;
+                const comp = c.completeness_24h === null || c.completeness_24h === undefined ? null : c.completeness_24h / 100;
                 return c.streams.map((s, i) => {
                   const hs = hist.current.get(`${c.name}/${s.kind}`) ?? { fps: [], bps: [] };
-                  const online = /online|ok|recording|up|live/i.test(s.state);
+                  const online = /online|ok|recording|streaming|connected|up|live/i.test(s.state) && !/offline|down|stale/i.test(s.state);
                   return (
                     <tr data-camera={c.name} data-stream={s.kind}>
                       {i === 0 && (
@@ -119,8 +129,14 @@ export function HealthPage() {
                       <td>{s.last_frame ? fmtTime(s.last_frame) : '—'}</td>
                       {i === 0 && (
                         <td rowSpan={c.streams.length}>
-                          {(comp * 100).toFixed(2)} %
-                          <Bar frac={comp} bad={comp < 0.99} label={`${c.name} ${t('completeness')}`} />
+                          {comp === null ? (
+                            '—'
+                          ) : (
+                            <>
+                              {(comp * 100).toFixed(2)} %
+                              <Bar frac={comp} bad={comp < 0.99} label={`${c.name} ${t('completeness')}`} />
+                            </>
+                          )}
                         </td>
                       )}
                       {i === 0 && (

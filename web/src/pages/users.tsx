@@ -1,6 +1,6 @@
 // Users and roles (administrator): list, add, disable; sessions with "end session".
 import { useState } from 'preact/hooks';
-import { api, listOf, type Account, type Role, type SessionInfo } from '../api';
+import { api, listOf, type Account, type SessionInfo } from '../api';
 import { fmtTime, roleName, t } from '../i18n';
 import { ErrorBanner, useLang, usePoll } from '../ui';
 
@@ -30,12 +30,14 @@ function AddUser({ onAdded }: { onAdded: () => void }) {
         onSubmit={async (e) => {
           e.preventDefault();
           setError(null);
-          const roles: Role[] = scopes
-            .split(/[\s,]+/)
-            .filter(Boolean)
-            .map((scope) => ({ role, scope }));
           try {
-            await api.addUser({ name, password, roles, expires: expires ? new Date(expires).toISOString() : undefined });
+            await api.addUser({
+              name,
+              password,
+              role,
+              scopes: scopes.split(/[\s,]+/).filter(Boolean),
+              expires: expires ? new Date(expires).toISOString() : undefined,
+            });
             setName('');
             setPassword('');
             onAdded();
@@ -147,7 +149,7 @@ export function UsersPage() {
             <tr>
               <th scope="col">{t('username')}</th>
               <th scope="col">{t('created')}</th>
-              <th scope="col">{t('expires')}</th>
+              <th scope="col">{t('last_seen')}</th>
               <th scope="col">{t('address')}</th>
               <th scope="col" />
             </tr>
@@ -157,8 +159,8 @@ export function UsersPage() {
               <tr>
                 <td>{s.user ?? '—'}</td>
                 <td>{s.created ? fmtTime(s.created) : '—'}</td>
-                <td>{s.expires ? fmtTime(s.expires) : '—'}</td>
-                <td class="mono">{s.address ?? ''}</td>
+                <td>{s.last_seen ? fmtTime(s.last_seen) : '—'}</td>
+                <td class="mono">{s.peer ?? ''}</td>
                 <td>
                   {!s.current && (
                     <button
