@@ -23,6 +23,7 @@ pub mod read;
 pub mod recorder;
 pub mod recovery;
 pub mod retention;
+pub mod status;
 mod segment_file;
 
 pub use journal::{Journal, Registered};
