@@ -23,8 +23,8 @@ pub mod read;
 pub mod recorder;
 pub mod recovery;
 pub mod retention;
-pub mod status;
 mod segment_file;
+pub mod status;
 
 pub use journal::{Journal, Registered};
 pub use layout::DataDir;

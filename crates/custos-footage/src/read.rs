@@ -169,12 +169,7 @@ struct Planned {
     end: Time90k,
 }
 
-fn plan_export(
-    data: &DataDir,
-    segs: Vec<Segment>,
-    from: Time90k,
-    to: Time90k,
-) -> Result<Planned> {
+fn plan_export(data: &DataDir, segs: Vec<Segment>, from: Time90k, to: Time90k) -> Result<Planned> {
     let opened: Vec<SegSamples> = segs
         .into_iter()
         .map(|s| SegSamples::open(data, s))
