@@ -24,6 +24,7 @@ pub mod recorder;
 pub mod recovery;
 pub mod retention;
 mod segment_file;
+pub mod status;
 
 pub use journal::{Journal, Registered};
 pub use layout::DataDir;

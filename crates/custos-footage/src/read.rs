@@ -160,14 +160,16 @@ async fn no_footage(store: &Store, stream: &Stream, from: Time90k, to: Time90k) 
     )
 }
 
-fn write_export(
-    data: &DataDir,
-    segs: Vec<Segment>,
-    from: Time90k,
-    to: Time90k,
-    out: &Path,
-    gaps: Vec<Gap>,
-) -> Result<ExportSummary> {
+/// An export laid out but not written: the plan, the open segment files it reads, and what it
+/// covers.
+struct Planned {
+    plan: custos_mp4::ExportPlan,
+    opened: Vec<SegSamples>,
+    start: Time90k,
+    end: Time90k,
+}
+
+fn plan_export(data: &DataDir, segs: Vec<Segment>, from: Time90k, to: Time90k) -> Result<Planned> {
     let opened: Vec<SegSamples> = segs
         .into_iter()
         .map(|s| SegSamples::open(data, s))
@@ -279,6 +281,28 @@ fn write_export(
         }),
         creation_time_unix: from.unix_seconds(),
     };
+    Ok(Planned {
+        plan,
+        opened,
+        start: Time90k(origin + start_media),
+        end: Time90k(origin + end_media),
+    })
+}
+
+fn write_export(
+    data: &DataDir,
+    segs: Vec<Segment>,
+    from: Time90k,
+    to: Time90k,
+    out: &Path,
+    gaps: Vec<Gap>,
+) -> Result<ExportSummary> {
+    let Planned {
+        plan,
+        opened,
+        start,
+        end,
+    } = plan_export(data, segs, from, to)?;
     let tmp = out.with_extension("mp4.partial");
     let mut f = std::io::BufWriter::new(
         File::create(&tmp).map_err(|e| Error::io(format!("creating {}", tmp.display()), e))?,
@@ -300,11 +324,129 @@ fn write_export(
     Ok(ExportSummary {
         bytes,
         frames: plan.samples.len() as u64,
-        start: Time90k(origin + start_media),
-        end: Time90k(origin + end_media),
+        start,
+        end,
         segments: opened.iter().map(|s| s.seg.id).collect(),
         gaps,
     })
+}
+
+/// [from, to) of a stream as a progressive MP4 that is never written to disk: any byte range is
+/// read on demand from the sealed segment files (HTTP playback with `Range`). Sealed segments
+/// never change, so [`ViewMp4::etag`] names the content exactly.
+pub struct ViewMp4 {
+    head: Vec<u8>,
+    /// Per sample: (offset in the view, size, segment file index, offset in that file).
+    samples: Vec<(u64, u32, u32, u64)>,
+    files: Vec<File>,
+    len: u64,
+    etag: String,
+    pub start: Time90k,
+    pub end: Time90k,
+    pub gaps: Vec<Gap>,
+}
+
+impl ViewMp4 {
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// A strong entity tag: the segments' hashes, the range and the layout.
+    pub fn etag(&self) -> &str {
+        &self.etag
+    }
+
+    /// Fills `buf` from `offset` (short only at the end of the view). Blocking file reads.
+    pub fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize> {
+        if offset >= self.len {
+            return Ok(0);
+        }
+        let want = buf.len().min((self.len - offset) as usize);
+        let mut done = 0usize;
+        while done < want {
+            let pos = offset + done as u64;
+            let out = &mut buf[done..want];
+            let n = if pos < self.head.len() as u64 {
+                let h = &self.head[pos as usize..];
+                let n = h.len().min(out.len());
+                out[..n].copy_from_slice(&h[..n]);
+                n
+            } else {
+                // The sample holding `pos`.
+                let i = self.samples.partition_point(|s| s.0 + s.1 as u64 <= pos);
+                let (start, size, file, file_off) = self.samples[i];
+                let within = pos - start;
+                let n = ((size as u64 - within) as usize).min(out.len());
+                self.files[file as usize]
+                    .read_exact_at(&mut out[..n], file_off + within)
+                    .map_err(|e| Error::io("reading a segment file for playback", e))?;
+                n
+            };
+            done += n;
+        }
+        Ok(done)
+    }
+}
+
+/// Lays out [from, to) of `stream` as a [`ViewMp4`]. `_access` proves the read was registered
+/// first (E2).
+pub async fn view_mp4(
+    _access: &Registered,
+    store: &Store,
+    data: &DataDir,
+    stream: &Stream,
+    from: Time90k,
+    to: Time90k,
+) -> Result<ViewMp4> {
+    if to <= from {
+        return Err(Error::new(
+            ErrorKind::InvalidArgument,
+            format!("empty range: `to` {to} is not after `from` {from}"),
+        ));
+    }
+    let segs = store.sealed_segments(stream.id, from, to).await?;
+    if segs.is_empty() {
+        return Err(no_footage(store, stream, from, to).await);
+    }
+    let gaps = store.gaps(stream.id, from, to).await?;
+    let data = data.clone();
+    tokio::task::spawn_blocking(move || {
+        use sha2::Digest as _;
+        let mut tag = sha2::Sha256::new();
+        for s in &segs {
+            tag.update(s.id.to_le_bytes());
+            tag.update(s.sha256.as_deref().unwrap_or("").as_bytes());
+        }
+        tag.update(from.0.to_le_bytes());
+        tag.update(to.0.to_le_bytes());
+        let p = plan_export(&data, segs, from, to)?;
+        let head = custos_mp4::progressive_head(&p.plan)
+            .map_err(|e| Error::new(ErrorKind::Internal, format!("laying out the view: {e}")))?;
+        let mut off = head.len() as u64;
+        let mut samples = Vec::with_capacity(p.plan.samples.len());
+        for s in &p.plan.samples {
+            samples.push((off, s.size, s.source, s.source_offset));
+            off += s.size as u64;
+        }
+        tag.update(off.to_le_bytes());
+        let digest = tag.finalize();
+        Ok(ViewMp4 {
+            head,
+            samples,
+            len: off,
+            etag: format!("\"{}\"", hex::encode(&digest[..16])),
+            files: p.opened.into_iter().map(|o| o.file).collect(),
+            start: p.start,
+            end: p.end,
+            gaps,
+        })
+    })
+    .await
+    .map_err(|e| Error::new(ErrorKind::Internal, format!("view task failed: {e}")))?
 }
 
 /// An HLS (fMP4, byte-range) VOD playlist of [from, to): one `EXT-X-MAP` per segment file

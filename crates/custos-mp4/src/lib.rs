@@ -21,7 +21,7 @@ use std::io;
 
 pub use fragment::{write_fragment, write_init_segment};
 pub use parse::{parse_fragmented, parse_fragmented_reader};
-pub use progressive::{progressive_len, write_progressive};
+pub use progressive::{progressive_head, progressive_len, write_progressive};
 
 /// One sample (access unit, AVC/HEVC length-prefixed) of a fragment to write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

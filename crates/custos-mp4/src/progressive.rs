@@ -28,6 +28,13 @@ pub fn progressive_len(plan: &ExportPlan) -> u64 {
         .unwrap_or(0)
 }
 
+/// Everything [`write_progressive`] writes before the first sample's bytes (`ftyp`, `moov` and
+/// the `mdat` header). The samples follow in plan order, so a reader can serve any byte range
+/// of the file without writing it (HTTP Range over a virtual file).
+pub fn progressive_head(plan: &ExportPlan) -> io::Result<Vec<u8>> {
+    layout(plan).map(|l| l.head)
+}
+
 /// Writes the export. `read_sample(sample, buf)` must fill `buf`
 /// (`buf.len() == sample.size`) with the sample's bytes. Returns total bytes
 /// written, always equal to [`progressive_len`].

@@ -1,5 +1,5 @@
 //! The metadata database of custos: cameras, streams, segment index rows, gaps, legal holds,
-//! stream health and alarms. Every read and write of metadata flows through [`Store`].
+//! stream health, alarms, and accounts with their sessions and duty shifts ([`accounts`](mod@accounts)). Every read and write of metadata flows through [`Store`].
 //!
 //! SQLite (WAL, embedded) is the default engine. The API speaks domain types only (no SQL, no
 //! sqlx types leak out), so a PostgreSQL engine can be added behind the same methods without
@@ -7,6 +7,11 @@
 //! deleted or who may read — callers (footage, server) do, and pass their decision in.
 
 #![forbid(clippy::print_stdout, clippy::print_stderr)]
+
+mod accounts;
+pub use accounts::{
+    AccountId, AccountRow, LoginFailures, NewAccount, NewSession, SessionKind, SessionRow,
+};
 
 use std::path::Path;
 use std::str::FromStr;

@@ -11,6 +11,12 @@
 //! password_env = "GATE1_PASSWORD" # or: password = "..."
 //! transport = "tcp"              # tcp (default) | udp
 //! retention = "30d"              # 30d (default) | 90d | 2y | <N>d with N >= 30
+//! area = "local/main/gate"       # optional: organisation/system/area (access scopes, E1)
+//!
+//! [server]                       # optional, for `custos serve`
+//! listen = "0.0.0.0:8443"
+//! cert = "/etc/custos/cert.pem"  # optional: your certificate (default: self-signed, kept)
+//! key = "/etc/custos/key.pem"
 //! ```
 
 use std::path::Path;
@@ -34,6 +40,17 @@ pub struct Config {
     pub segment_seconds: u32,
     #[serde(default, rename = "camera")]
     pub cameras: Vec<CameraConfig>,
+    #[serde(default)]
+    pub server: ServerConfig,
+}
+
+/// `[server]`: where `custos serve` listens and which certificate it presents.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    pub listen: Option<std::net::SocketAddr>,
+    pub cert: Option<std::path::PathBuf>,
+    pub key: Option<std::path::PathBuf>,
 }
 
 fn default_segment_seconds() -> u32 {
@@ -53,6 +70,8 @@ pub struct CameraConfig {
     pub transport: Transport,
     #[serde(default)]
     pub retention: RetentionClass,
+    /// `org/system/area` the camera belongs to (access scopes); default `local/main/default`.
+    pub area: Option<String>,
 }
 
 impl Config {
@@ -67,6 +86,15 @@ impl Config {
                 .unwrap_or(custos_core::ErrorKind::InvalidArgument);
             custos_core::Error::new(kind, format!("config {}: {e:#}", path.display())).into()
         })
+    }
+
+    /// No cameras: `serve` without `--config` serves what is already recorded.
+    pub fn empty() -> Config {
+        Config {
+            segment_seconds: default_segment_seconds(),
+            cameras: Vec::new(),
+            server: ServerConfig::default(),
+        }
     }
 
     pub fn parse(text: &str) -> Result<Config> {
@@ -86,6 +114,11 @@ impl Config {
         if c.cameras.is_empty() {
             bail!("no [[camera]] entries; add at least one camera with name and url");
         }
+        if c.server.cert.is_some() != c.server.key.is_some() {
+            bail!(
+                "[server] needs both cert and key (PEM files), or neither for a self-signed certificate"
+            );
+        }
         if !(5..=600).contains(&c.segment_seconds) {
             bail!(
                 "segment_seconds = {} is out of range; use 5..600 (default 60)",
@@ -94,6 +127,14 @@ impl Config {
         }
         let mut seen = std::collections::HashSet::new();
         for cam in &mut c.cameras {
+            if let Some(a) = &cam.area
+                && (a.split('/').count() != 3 || a.split('/').any(str::is_empty))
+            {
+                bail!(
+                    "camera {}: area {a:?} must be organisation/system/area, e.g. \"local/main/gate\"",
+                    cam.name
+                );
+            }
             if !seen.insert(cam.name.clone()) {
                 bail!(
                     "camera {} is listed twice; camera names must be unique",

@@ -29,6 +29,8 @@ enum Cmd {
     Demo(cmd::demo::Args),
     /// Record the cameras of a TOML config until stopped (Ctrl-C / SIGTERM / --for).
     Record(cmd::record::Args),
+    /// Record (with --config) and serve the web console, API, live view and playback over HTTPS.
+    Serve(cmd::serve::Args),
     /// List a camera's segments and gaps.
     Recordings(cmd::recordings::Args),
     /// Export [from, to) of a camera as one MP4.
@@ -87,6 +89,7 @@ fn main() -> ExitCode {
         match cli.cmd {
             Cmd::Demo(a) => cmd::demo::run(a).await,
             Cmd::Record(a) => cmd::record::run(a).await,
+            Cmd::Serve(a) => cmd::serve::run(a).await,
             Cmd::Recordings(a) => cmd::recordings::run(a).await,
             Cmd::Export(a) => cmd::export::run(a).await,
             Cmd::Hls(a) => cmd::export::run_hls(a).await,

@@ -31,6 +31,70 @@ pub struct Args {
     /// Seconds per segment (default 60).
     #[arg(long, default_value_t = 60)]
     pub segment_seconds: u32,
+    #[command(flatten)]
+    pub web: super::serve::WebArgs,
+}
+
+/// The demo's logins, kept in `DATA/demo-logins.toml` (mode 0600) so a second demo run on
+/// the same data directory prints them again. Only the demo does this; `serve` prints a
+/// generated administrator password once and keeps nothing.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct DemoLogins {
+    admin: String,
+    operator: String,
+}
+
+fn demo_password() -> Result<String> {
+    let mut raw = [0u8; 9];
+    getrandom::fill(&mut raw).map_err(|e| anyhow::anyhow!("random source: {e}"))?;
+    Ok(format!("demo-{}", hex::encode(raw)))
+}
+
+fn demo_logins(data: &std::path::Path) -> Result<(DemoLogins, bool)> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let path = data.join("demo-logins.toml");
+    if let Ok(t) = std::fs::read_to_string(&path)
+        && let Ok(l) = toml::from_str::<DemoLogins>(&t)
+    {
+        return Ok((l, false));
+    }
+    let l = DemoLogins {
+        admin: demo_password()?,
+        operator: demo_password()?,
+    };
+    std::fs::create_dir_all(data)?;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    f.write_all(toml::to_string(&l)?.as_bytes())?;
+    Ok((l, true))
+}
+
+/// The demo's watch operator: may watch and play back every camera, on shift from the start.
+async fn demo_operator(accounts: &custos_auth::Accounts, password: &str) -> Result<()> {
+    let name = "operator";
+    if accounts.user(name).await.is_err() {
+        accounts
+            .add_user(
+                "demo",
+                custos_auth::NewUser::new(
+                    name,
+                    vec![custos_core::access::RoleGrant::new(
+                        custos_core::access::Role::WatchOperator,
+                        custos_core::access::Scope::organisation("local"),
+                    )],
+                    password,
+                ),
+            )
+            .await?;
+    }
+    accounts.start_shift(name, chrono::Utc::now()).await?;
+    Ok(())
 }
 
 pub fn status_table(streams: &[StreamRuntime]) -> Table {
@@ -98,12 +162,14 @@ pub async fn run(a: Args) -> Result<()> {
                 } else {
                     RetentionClass::Standard30d
                 },
+                area: None,
             })
         })
         .collect::<Result<Vec<_>>>()?;
     let cfg = Config {
         segment_seconds: a.segment_seconds,
         cameras,
+        server: Default::default(),
     };
     let rt = Runtime::start(&a.data, &cfg).await?;
     for l in &rt.recovery.lines {
@@ -120,7 +186,28 @@ pub async fn run(a: Args) -> Result<()> {
             .unwrap_or(a.data.clone())
             .display()
     );
-    println!("web console: not part of this build yet; use the commands below meanwhile");
+    let (logins, fresh) = demo_logins(&a.data)?;
+    let (accounts, _) = super::serve::open_accounts_with(&rt, Some(&logins.admin)).await?;
+    if fresh || accounts.user("operator").await.is_err() {
+        demo_operator(&accounts, &logins.operator).await?;
+    } else {
+        accounts.start_shift("operator", chrono::Utc::now()).await?;
+    }
+    let started = super::serve::start_server(&rt, &cfg, &a.web, accounts, None).await?;
+    println!("console: {}", started.url);
+    println!(
+        "login: operator / {}   (watch operator on duty: live view, playback, export)",
+        logins.operator
+    );
+    println!(
+        "admin login: admin / {}   (accounts only; no footage rights: separation of duties)",
+        logins.admin
+    );
+    if let Some(f) = &started.fingerprint {
+        println!("certificate (self-signed) SHA-256: {f}");
+        println!("  your browser will warn about it once; compare this fingerprint, then accept");
+    }
+    println!("command line meanwhile:");
     println!(
         "  custos recordings --data {} --camera cam1",
         a.data.display()
@@ -159,6 +246,7 @@ pub async fn run(a: Args) -> Result<()> {
     println!("{why}: sealing open segments…");
     let streams_final = status_table(&rt.streams);
     let data = rt.data.clone();
+    started.server.stop().await;
     rt.stop().await?;
     drop(sim);
     println!("{streams_final}");

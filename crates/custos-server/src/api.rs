@@ -1,0 +1,312 @@
+//! Cameras, recordings and health.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use custos_core::access::Action;
+use custos_core::{Error, ErrorKind, Time90k};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult, ErrorBody, bad_request};
+use crate::state::AppState;
+
+pub fn parse_time(name: &str, v: &str) -> ApiResult<Time90k> {
+    let t = chrono::DateTime::parse_from_rfc3339(v).map_err(|e| {
+        bad_request(format!(
+            "`{name}` = {v:?} is not an RFC 3339 time ({e}); write e.g. 2026-11-27T08:00:00Z"
+        ))
+    })?;
+    Ok(Time90k::from_system_time(
+        t.with_timezone(&chrono::Utc).into(),
+    ))
+}
+
+pub fn rfc3339(t: Time90k) -> String {
+    t.to_rfc3339()
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct StreamView {
+    /// `main` or `sub`.
+    pub kind: String,
+    pub state: String,
+    pub fps: f64,
+    pub bitrate_bps: f64,
+    pub last_frame: Option<String>,
+    pub codec: Option<String>,
+    pub width: Option<i64>,
+    pub height: Option<i64>,
+    /// Live view is available from this server.
+    pub live: bool,
+    pub completeness_24h: Option<f64>,
+    pub gaps_24h: usize,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CameraView {
+    pub name: String,
+    /// Where the camera sits (organisation/system/area/camera).
+    pub scope: String,
+    pub retention_days: u32,
+    pub streams: Vec<StreamView>,
+    pub completeness_24h: Option<f64>,
+}
+
+/// The cameras the caller may watch or play back (others are not listed).
+pub async fn visible_cameras(st: &AppState, caller: &Caller) -> ApiResult<Vec<CameraView>> {
+    let now = custos_core::Time90k::from_system_time(std::time::SystemTime::now());
+    let health = custos_footage::status::stream_health(&st.store, now).await?;
+    let mut out = Vec::new();
+    for cam in st.store.cameras().await? {
+        let name = cam.name.to_string();
+        let placement = st.placements.of(&name);
+        let r = custos_core::access::Resource::camera(
+            &placement,
+            custos_core::access::Classification::Public,
+        );
+        let nowc = chrono::Utc::now();
+        let may = [Action::ViewLive, Action::Playback]
+            .into_iter()
+            .any(|a| custos_core::access::decide(&caller.principal, a, &r, nowc).is_allowed());
+        if !may {
+            continue;
+        }
+        let streams: Vec<StreamView> = health
+            .iter()
+            .filter(|h| h.camera == name)
+            .map(|h| StreamView {
+                kind: h.stream.clone(),
+                state: h.state.clone(),
+                fps: h.fps,
+                bitrate_bps: h.bitrate_bps,
+                last_frame: h.last_frame.clone(),
+                codec: h.codec.clone(),
+                width: h.width,
+                height: h.height,
+                live: h
+                    .stream
+                    .parse()
+                    .ok()
+                    .is_some_and(|k| st.live.contains_key(&(name.clone(), k))),
+                completeness_24h: h.completeness_pct,
+                gaps_24h: h.gaps_24h,
+            })
+            .collect();
+        let completeness = streams
+            .iter()
+            .find(|s| s.kind == "main")
+            .and_then(|s| s.completeness_24h);
+        out.push(CameraView {
+            scope: placement.scope().to_string(),
+            retention_days: cam.retention.days(),
+            name,
+            streams,
+            completeness_24h: completeness,
+        });
+    }
+    Ok(out)
+}
+
+/// Cameras the caller may see, with stream health.
+#[utoipa::path(get, path = "/api/cameras", tag = "cameras",
+    responses((status = 200, body = Vec<CameraView>), (status = 401, body = ErrorBody)))]
+pub async fn cameras(
+    State(st): State<AppState>,
+    caller: Caller,
+) -> ApiResult<Json<Vec<CameraView>>> {
+    Ok(Json(visible_cameras(&st, &caller).await?))
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct RangeQuery {
+    /// Start, RFC 3339.
+    pub from: String,
+    /// End (exclusive), RFC 3339.
+    pub to: String,
+    /// `main` (default) or `sub`.
+    pub stream: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Span {
+    pub start: String,
+    pub end: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct GapView {
+    pub start: String,
+    pub end: String,
+    pub reason: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Bookmark {
+    pub at: String,
+    pub note: String,
+    pub by: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Recordings {
+    /// Recorded spans (adjacent segments merged).
+    pub spans: Vec<Span>,
+    /// Recorded interruptions (E7).
+    pub gaps: Vec<GapView>,
+    pub bookmarks: Vec<Bookmark>,
+}
+
+pub async fn stream_of(
+    st: &AppState,
+    camera: &str,
+    kind: Option<&str>,
+) -> ApiResult<custos_store::Stream> {
+    let kind: custos_core::camera::StreamKind = kind
+        .unwrap_or("main")
+        .parse()
+        .map_err(|e: Error| ApiError(e))?;
+    let cam = st.store.camera_by_name(camera).await?;
+    Ok(st.store.stream_of(&cam, kind).await?)
+}
+
+/// Recorded spans, gaps and bookmarks of a camera in [from, to) — the timeline.
+#[utoipa::path(get, path = "/api/cameras/{name}/recordings", tag = "cameras", params(("name" = String, Path), RangeQuery),
+    responses((status = 200, body = Recordings), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn recordings(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+    Query(q): Query<RangeQuery>,
+) -> ApiResult<Json<Recordings>> {
+    st.authorize_camera(&caller, Action::Playback, &name)
+        .await?;
+    let (from, to) = (parse_time("from", &q.from)?, parse_time("to", &q.to)?);
+    if to <= from {
+        return Err(bad_request("`to` must be after `from`"));
+    }
+    let stream = stream_of(&st, &name, q.stream.as_deref()).await?;
+    let segs = st.store.sealed_segments(stream.id, from, to).await?;
+    let mut all = segs;
+    // The open segment is recorded footage too (playable once sealed).
+    if let Ok(open) = st.store.open_segments().await {
+        all.extend(open.into_iter().filter(|s| s.stream_id == stream.id));
+    }
+    let now = custos_core::Time90k::from_system_time(std::time::SystemTime::now());
+    for s in all.iter_mut() {
+        if s.end.is_none() {
+            s.end = Some(now);
+        }
+    }
+    let spans = custos_footage::read::spans(&all, custos_core::Duration90k::from_secs(2));
+    let gaps = st.store.gaps(stream.id, from, to).await?;
+    Ok(Json(Recordings {
+        spans: spans
+            .into_iter()
+            .map(|(a, b)| Span {
+                start: rfc3339(a.max(from)),
+                end: rfc3339(b.min(to)),
+            })
+            .collect(),
+        gaps: gaps
+            .into_iter()
+            .map(|g| GapView {
+                start: rfc3339(g.start),
+                end: rfc3339(g.end),
+                reason: g.reason,
+            })
+            .collect(),
+        bookmarks: Vec::new(),
+    }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Disk {
+    pub path: String,
+    pub total_bytes: u64,
+    pub free_bytes: u64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CapacityView {
+    pub camera: String,
+    pub days: f64,
+    pub minimum_days: u32,
+    pub status: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LedgerView {
+    pub entries: u64,
+    pub last_checkpoint: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct HealthView {
+    pub cameras: Vec<CameraView>,
+    pub disk: Disk,
+    pub capacity: Vec<CapacityView>,
+    pub ledger: LedgerView,
+    pub alarms: Vec<String>,
+}
+
+/// Health dashboard: streams, disk, capacity against each camera's minimum, ledger.
+#[utoipa::path(get, path = "/api/health", tag = "cameras",
+    responses((status = 200, body = HealthView), (status = 401, body = ErrorBody)))]
+pub async fn health(State(st): State<AppState>, caller: Caller) -> ApiResult<Json<HealthView>> {
+    let cams = visible_cameras(&st, &caller).await?;
+    let now = custos_core::Time90k::from_system_time(std::time::SystemTime::now());
+    let cap = custos_footage::capacity::predict(
+        &st.store,
+        &st.data,
+        &custos_footage::retention::Statvfs,
+        now,
+    )
+    .await?;
+    let names: std::collections::HashSet<&str> = cams.iter().map(|c| c.name.as_str()).collect();
+    let ledger = st.journal.ledger();
+    let last_checkpoint = ledger.latest_checkpoint().map(|c| {
+        chrono::DateTime::from_timestamp_millis(c.checkpoint.time_unix_ms as i64)
+            .map(|t| t.to_rfc3339())
+            .unwrap_or_default()
+    });
+    let alarms = st
+        .store
+        .active_alarms()
+        .await?
+        .into_iter()
+        .map(|a| format!("{}: {}", a.kind, a.message))
+        .collect();
+    Ok(Json(HealthView {
+        disk: Disk {
+            path: st.data.footage_dir().display().to_string(),
+            total_bytes: cap.total_bytes,
+            free_bytes: cap.free_bytes,
+        },
+        capacity: cap
+            .cameras
+            .into_iter()
+            .filter(|c| names.contains(c.camera.as_str()))
+            .map(|c| CapacityView {
+                days: if c.days_possible.is_finite() {
+                    c.days_possible
+                } else {
+                    1.0e6
+                },
+                minimum_days: c.retention_days,
+                status: c.status,
+                camera: c.camera,
+            })
+            .collect(),
+        ledger: LedgerView {
+            entries: ledger.len(),
+            last_checkpoint,
+        },
+        alarms,
+        cameras: cams,
+    }))
+}
+
+pub fn not_found(msg: impl Into<String>) -> ApiError {
+    ApiError(Error::new(ErrorKind::NotFound, msg))
+}

@@ -1,0 +1,249 @@
+//! The HTTPS server of custos: the JSON API (OpenAPI at `/api/openapi.json`), live view over
+//! WebSocket, playback with HTTP Range, thumbnails, Prometheus `/metrics`, and the web console
+//! (static files from `web/dist`).
+//!
+//! It owns HTTP only: turning requests into calls of the library crates, choosing HTTP
+//! statuses from error kinds (`error.rs`, the only place), and TLS. It must not decide access
+//! itself — every decision is `custos_core::access::decide` — nor read footage without a
+//! `Registered` from the ledger, nor store accounts (that is `custos-auth`).
+
+pub mod admin;
+pub mod api;
+pub mod auth;
+pub mod error;
+pub mod live;
+pub mod metrics;
+pub mod playback;
+pub mod state;
+pub mod tls;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use axum::Router;
+use axum::http::{HeaderValue, header};
+use axum::routing::get;
+use custos_core::{Error, ErrorKind, Result};
+use custos_footage::{DataDir, Journal};
+use custos_store::Store;
+use tower_http::set_header::SetResponseHeaderLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub use state::{AppState, Inner, LiveStream, Placements};
+pub use tls::TlsSource;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "custos", description = "Video management for public-safety video systems: cameras, live view, playback, export, accounts and the audit ledger."),
+    tags(
+        (name = "session", description = "Login, logout, duty shifts"),
+        (name = "cameras", description = "Cameras, recordings, health"),
+        (name = "live", description = "Live view"),
+        (name = "playback", description = "Recorded footage and exports"),
+        (name = "accounts", description = "Users and sessions"),
+        (name = "audit", description = "The ledger"),
+    )
+)]
+struct ApiDoc;
+
+/// Liveness probe (no login).
+#[utoipa::path(get, path = "/api/healthz", tag = "session", responses((status = 200, body = String)))]
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// The routes that need a caller, and the public ones, with their OpenAPI description.
+pub fn routers(st: AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    let protected = OpenApiRouter::new()
+        .routes(routes!(auth::logout))
+        .routes(routes!(auth::session))
+        .routes(routes!(auth::duty))
+        .routes(routes!(api::cameras))
+        .routes(routes!(api::recordings))
+        .routes(routes!(api::health))
+        .routes(routes!(live::live))
+        .routes(routes!(playback::view))
+        .routes(routes!(playback::thumbnail))
+        .routes(routes!(playback::create_export))
+        .routes(routes!(playback::export_file))
+        .routes(routes!(admin::users, admin::add_user))
+        .routes(routes!(admin::disable_user))
+        .routes(routes!(admin::sessions))
+        .routes(routes!(admin::revoke_session))
+        .routes(routes!(admin::audit))
+        .route_layer(axum::middleware::from_fn_with_state(
+            st.clone(),
+            auth::require_caller,
+        ));
+    let public = OpenApiRouter::new()
+        .routes(routes!(auth::login))
+        .routes(routes!(healthz));
+    let (router, api) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(protected)
+        .merge(public)
+        .split_for_parts();
+    (router, api)
+}
+
+/// The whole application: API, OpenAPI document, metrics, console.
+pub fn app(st: AppState) -> Router {
+    let (api_router, api) = routers(st.clone());
+    let spec = Arc::new(api.to_pretty_json().unwrap_or_default());
+    let mut app = api_router
+        .route(
+            "/api/openapi.json",
+            get(move || {
+                let spec = spec.clone();
+                async move {
+                    (
+                        [(header::CONTENT_TYPE, "application/json")],
+                        (*spec).clone(),
+                    )
+                }
+            }),
+        )
+        .route("/metrics", get(metrics::metrics))
+        .layer(axum::middleware::from_fn_with_state(
+            st.clone(),
+            metrics::count,
+        ));
+    // Unknown /api paths are JSON 404s, never the console's index.html.
+    app = app.route(
+        "/api/{*rest}",
+        axum::routing::any(|| async {
+            error::ApiError(Error::new(
+                ErrorKind::NotFound,
+                "no such API route; see /api/openapi.json",
+            ))
+        }),
+    );
+    if let Some(dir) = &st.web_dir {
+        let index = dir.join("index.html");
+        app = app.fallback_service(
+            tower_http::services::ServeDir::new(dir)
+                .fallback(tower_http::services::ServeFile::new(index)),
+        );
+    }
+    app.layer(SetResponseHeaderLayer::overriding(
+        header::STRICT_TRANSPORT_SECURITY,
+        HeaderValue::from_static("max-age=31536000"),
+    ))
+    .layer(SetResponseHeaderLayer::overriding(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    ))
+    .layer(SetResponseHeaderLayer::overriding(
+        header::X_FRAME_OPTIONS,
+        HeaderValue::from_static("DENY"),
+    ))
+    .layer(SetResponseHeaderLayer::if_not_present(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self' wss: ws:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'"),
+    ))
+    .with_state(st)
+}
+
+/// What `serve` needs besides the shared state.
+pub struct ServerConfig {
+    pub listen: SocketAddr,
+    /// `None`: plain HTTP (only allowed on loopback; the caller checks the flag).
+    pub tls: Option<TlsSource>,
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn state(
+    data: DataDir,
+    store: Store,
+    journal: Journal,
+    accounts: custos_auth::Accounts,
+    live: HashMap<(String, custos_core::camera::StreamKind), LiveStream>,
+    placements: Placements,
+    web_dir: Option<PathBuf>,
+) -> AppState {
+    AppState(Arc::new(Inner {
+        data,
+        store,
+        journal,
+        accounts,
+        live,
+        placements,
+        web_dir,
+        started: Instant::now(),
+        metrics: Default::default(),
+        views: Default::default(),
+        thumbs: Default::default(),
+        exports: Mutex::new(HashMap::new()),
+    }))
+}
+
+/// A running server; dropping the handle does not stop it — call [`Running::stop`].
+pub struct Running {
+    pub addr: SocketAddr,
+    handle: axum_server::Handle<SocketAddr>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Running {
+    /// Stops accepting, lets open requests finish for up to 5 s.
+    pub async fn stop(self) {
+        self.handle
+            .graceful_shutdown(Some(std::time::Duration::from_secs(5)));
+        let _ = self.task.await;
+    }
+}
+
+/// Binds and starts serving; returns once the socket listens.
+pub async fn start(st: AppState, cfg: ServerConfig) -> Result<Running> {
+    let app = app(st).into_make_service_with_connect_info::<SocketAddr>();
+    let handle = axum_server::Handle::new();
+    let listener = std::net::TcpListener::bind(cfg.listen).map_err(|e| {
+        Error::io(
+            format!(
+                "cannot listen on {}: choose another --listen address or stop what uses it",
+                cfg.listen
+            ),
+            e,
+        )
+    })?;
+    listener
+        .set_nonblocking(true)
+        .map_err(|e| Error::io("listener", e))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| Error::io("listener", e))?;
+    let h = handle.clone();
+    let task = match cfg.tls {
+        Some(src) => {
+            let _ = rustls::crypto::ring::default_provider().install_default();
+            let (cert, key) = tls::ensure_certificate(&src)?;
+            let rc = axum_server::tls_rustls::RustlsConfig::from_pem_file(&cert, &key)
+                .await
+                .map_err(|e| {
+                    Error::new(
+                        ErrorKind::InvalidArgument,
+                        format!(
+                            "TLS certificate {} / key {}: {e}",
+                            cert.display(),
+                            key.display()
+                        ),
+                    )
+                })?;
+            let server = axum_server::from_tcp_rustls(listener, rc)
+                .map_err(|e| Error::io("listener", e))?
+                .handle(h);
+            tokio::spawn(async move { server.serve(app).await })
+        }
+        None => {
+            let server = axum_server::from_tcp(listener)
+                .map_err(|e| Error::io("listener", e))?
+                .handle(h);
+            tokio::spawn(async move { server.serve(app).await })
+        }
+    };
+    Ok(Running { addr, handle, task })
+}
