@@ -3,14 +3,20 @@
 //
 // Environment:
 //   CUSTOS_URL              base URL, e.g. https://127.0.0.1:8443/
+//   CUSTOS_ADMIN_USER / CUSTOS_ADMIN_PASSWORD  optional: an administrator; when given, the
+//                           script first creates the accounts below through the Users page
 //   CUSTOS_USER / CUSTOS_PASSWORD            a watch operator whose scope covers the cameras
 //   CUSTOS_NOSCOPE_USER / CUSTOS_NOSCOPE_PASSWORD  a watch operator whose scope covers none
+//   CUSTOS_NOSCOPE_SCOPE    the scope given to that operator (default local/main/default/none)
+//   CUSTOS_AUDITOR_USER / CUSTOS_AUDITOR_PASSWORD  optional: an auditor (audit viewer check)
 //   CUSTOS_GAP_CAMERA       a camera that was stopped for a while (its timeline must show a gap)
 //   CUSTOS_ARTIFACTS        directory for screenshots and results.json
 //   CUSTOS_CHROMIUM         browser binary (default /usr/bin/chromium)
 //   CUSTOS_FIRST_FRAME_MAX_MS  limit for click-to-first-frame (default 1000)
 //
-// Checks (requirement ids in brackets): login [E1]; a live tile plays — video.currentTime
+// Checks (requirement ids in brackets): the administrator adds accounts on the Users page and
+// sees no camera (separation of duties) and a "no permission" message on the audit log [E1];
+// login [E1]; a live tile plays — video.currentTime
 // advances and a decoded frame is not blank [E2]; click-to-first-frame under the limit [E2];
 // the timeline shows a gap for the stopped camera [E7]; playback of a past range plays [E7];
 // a watch operator without scope sees no tile [D5/E1]. Exits 1 with a message on the first
@@ -35,6 +41,11 @@ const USER = env('CUSTOS_USER');
 const PASSWORD = env('CUSTOS_PASSWORD');
 const NOSCOPE_USER = env('CUSTOS_NOSCOPE_USER');
 const NOSCOPE_PASSWORD = env('CUSTOS_NOSCOPE_PASSWORD');
+const NOSCOPE_SCOPE = env('CUSTOS_NOSCOPE_SCOPE', 'local/main/default/none');
+const ADMIN_USER = process.env.CUSTOS_ADMIN_USER ?? '';
+const ADMIN_PASSWORD = process.env.CUSTOS_ADMIN_PASSWORD ?? '';
+const AUDITOR_USER = process.env.CUSTOS_AUDITOR_USER ?? '';
+const AUDITOR_PASSWORD = process.env.CUSTOS_AUDITOR_PASSWORD ?? '';
 const GAP_CAMERA = env('CUSTOS_GAP_CAMERA');
 const ARTIFACTS = env('CUSTOS_ARTIFACTS');
 const CHROMIUM = env('CUSTOS_CHROMIUM', '/usr/bin/chromium');
@@ -124,10 +135,62 @@ async function logout(page) {
   await page.waitForSelector('form.login', { timeout: 10000 });
 }
 
+/** Adds an account through the Users page (administrator). */
+async function addUser(page, name, password, role, scopes) {
+  if (!(await page.$eval('#add-user', (d) => d.open))) await page.click('#add-user summary');
+  await page.fill('input[name=new-name]', name);
+  await page.fill('input[name=new-password]', password);
+  await page.selectOption('select[name=new-role]', role);
+  await page.fill('input[name=new-scopes]', scopes);
+  await page.click('#add-user button[type=submit]');
+  await page.waitForSelector(`tr[data-user="${name}"]`, { timeout: 10000 });
+  check(true, `E1 administrator added ${name} (${role} @ ${scopes}) on the Users page`);
+}
+
+async function adminPart(page) {
+  await login(page, ADMIN_USER, ADMIN_PASSWORD);
+  check((await page.getAttribute('html', 'lang')) === 'zh-CN', 'UI language defaults to zh-CN');
+  await page.waitForSelector('#no-cameras', { timeout: 15000 });
+  check((await page.locator('.tile').count()) === 0, 'administrator sees no camera tile (no footage rights)');
+  await page.goto(`${BASE}#/users`);
+  await page.waitForSelector('table.grid tr[data-user]', { timeout: 15000 });
+  await addUser(page, USER, PASSWORD, 'watch_operator', 'local');
+  await addUser(page, NOSCOPE_USER, NOSCOPE_PASSWORD, 'watch_operator', NOSCOPE_SCOPE);
+  if (AUDITOR_USER) await addUser(page, AUDITOR_USER, AUDITOR_PASSWORD, 'auditor', 'local');
+  await shot(page, '00-users');
+  await page.goto(`${BASE}#/audit`);
+  await page.waitForSelector('.banner.denied', { timeout: 15000 });
+  const denied = await page.textContent('.banner.denied');
+  check(/GET \/api\/audit/.test(denied), `403 names what was refused: "${denied.trim().slice(0, 120)}"`);
+  await logout(page);
+}
+
+async function auditorPart(page) {
+  await login(page, AUDITOR_USER, AUDITOR_PASSWORD);
+  await page.goto(`${BASE}#/audit`);
+  await page.waitForSelector('table.audit tbody tr', { timeout: 15000 });
+  await page.fill('form.filters input[name=actor]', USER);
+  await page.click('form.filters button[type=submit]');
+  await page.waitForFunction(
+    (u) => {
+      const rows = [...document.querySelectorAll('table.audit tbody tr td:nth-child(3)')];
+      return rows.length > 0 && rows.every((td) => td.textContent === u);
+    },
+    USER,
+    { timeout: 15000 },
+  );
+  const n = await page.locator('table.audit tbody tr').count();
+  check(n > 0, `audit viewer filtered by actor ${USER} shows ${n} entries (the live views and playback)`);
+  await shot(page, '07-audit');
+  await logout(page);
+}
+
 async function run(page) {
+  if (ADMIN_USER) await adminPart(page);
+
   // E1: log in (the UI starts in zh-CN).
   await login(page, USER, PASSWORD);
-  check((await page.getAttribute('html', 'lang')) === 'zh-CN', 'UI language defaults to zh-CN');
+  check((await page.getAttribute('html', 'lang')) === 'zh-CN', 'UI language is zh-CN');
   check(await page.isVisible('header.top'), `E1: ${USER} logged in`);
   await startShift(page);
 
@@ -209,6 +272,9 @@ async function run(page) {
   const n = await page.locator('.tile').count();
   check(n === 0, `D5 ${NOSCOPE_USER} (no scope) sees no tile (${n} tiles)`);
   await shot(page, '06-no-scope');
+  await logout(page);
+
+  if (AUDITOR_USER) await auditorPart(page);
 }
 
 const profile = mkdtempSync(join(tmpdir(), 'custos-e2e-'));

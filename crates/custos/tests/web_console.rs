@@ -7,7 +7,7 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -15,9 +15,10 @@ use std::time::{Duration, Instant};
 
 use common::*;
 
-const ADMIN_PASSWORD: &str = "admin-Passw0rd-e2e";
+const ADMIN_PASSWORD: &str = "e2e-Root-Secret-42";
 const OPERATOR: (&str, &str) = ("op1", "operator-Passw0rd-1");
 const NOSCOPE: (&str, &str) = ("op2", "operator-Passw0rd-2");
+const AUDITOR: (&str, &str) = ("aud1", "auditor-Passw0rd-3");
 const CHROMIUM: &str = "/usr/bin/chromium";
 
 fn repo() -> PathBuf {
@@ -128,45 +129,14 @@ impl Drop for Server {
     }
 }
 
-fn add_user(data: &Path, name: &str, password: &str, role: &str, scopes: &[&str]) {
-    let mut args: Vec<String> = vec![
-        "users".into(),
-        "add".into(),
-        name.into(),
-        "--role".into(),
-        role.into(),
-    ];
-    for s in scopes {
-        args.extend(["--scope".into(), (*s).into()]);
-    }
-    args.extend([
-        "--password-stdin".into(),
-        "--data".into(),
-        data.to_str().unwrap().into(),
-    ]);
-    let mut child = Command::new("timeout")
-        .args(["-k", "5", "60", bin()])
-        .args(&args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn custos users add");
-    writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "custos {args:?} failed: {}{}",
-        stdout(&out),
-        stderr(&out)
-    );
-}
-
-/// E1, E2, E7, D5: in real Chromium, a watch operator logs in and starts a shift (D5); a live
+/// E1, E2, E7, D5: in real Chromium, the administrator (no footage rights: sees no camera, is
+/// refused the audit log) adds two watch operators and an auditor on the Users page; a watch
+/// operator logs in and starts a shift (D5); a live
 /// tile plays on the sub stream (currentTime advances, a decoded frame is not blank) and
 /// full screen on the main stream shows a first frame within 1 s of the click (E2); the
 /// timeline of a camera that was stopped for ~10 s shows the gap and a past range plays back
-/// (E7); a watch operator whose scope covers no camera sees no tile (E1, D5).
+/// (E7); a watch operator whose scope covers no camera sees no tile (E1, D5); the auditor finds
+/// the operator's reads in the audit log viewer (E2: every read is registered).
 #[test]
 fn e1_e2_e7_d5_web_console_in_chromium() {
     let web = repo().join("web");
@@ -207,15 +177,6 @@ fn e1_e2_e7_d5_web_console_in_chromium() {
         "console is not served over HTTPS: {console}"
     );
 
-    add_user(&data, OPERATOR.0, OPERATOR.1, "watch_operator", &["local"]);
-    add_user(
-        &data,
-        NOSCOPE.0,
-        NOSCOPE.1,
-        "watch_operator",
-        &["local/main/default/no-such-camera"],
-    );
-
     // Record, then stop cam2 for 10 s so its timeline has a gap, then let it resume.
     sleep(12.0);
     sim.stop_camera(2).unwrap();
@@ -230,6 +191,11 @@ fn e1_e2_e7_d5_web_console_in_chromium() {
         .args(["-k", "5", "240", "node", "e2e/console.e2e.mjs"])
         .current_dir(&web)
         .env("CUSTOS_URL", &url)
+        .env("CUSTOS_ADMIN_USER", "admin")
+        .env("CUSTOS_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .env("CUSTOS_AUDITOR_USER", AUDITOR.0)
+        .env("CUSTOS_AUDITOR_PASSWORD", AUDITOR.1)
+        .env("CUSTOS_NOSCOPE_SCOPE", "local/main/default/no-such-camera")
         .env("CUSTOS_USER", OPERATOR.0)
         .env("CUSTOS_PASSWORD", OPERATOR.1)
         .env("CUSTOS_NOSCOPE_USER", NOSCOPE.0)
@@ -266,12 +232,14 @@ fn e1_e2_e7_d5_web_console_in_chromium() {
         .unwrap();
     assert!(ms < 1000.0, "E2: click to first frame took {ms} ms");
     for shot in [
+        "00-users",
         "01-wall",
         "02-fullscreen-main",
         "03-timeline-gap",
         "04-playback",
         "05-health",
         "06-no-scope",
+        "07-audit",
     ] {
         let p = dir.join(format!("{shot}.png"));
         let len = std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0);

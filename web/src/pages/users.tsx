@@ -24,7 +24,7 @@ function AddUser({ onAdded }: { onAdded: () => void }) {
   const [expires, setExpires] = useState('');
   const [error, setError] = useState<unknown>(null);
   return (
-    <details class="card">
+    <details class="card" id="add-user">
       <summary>{t('add_user')}</summary>
       <form
         onSubmit={async (e) => {
@@ -48,15 +48,15 @@ function AddUser({ onAdded }: { onAdded: () => void }) {
       >
         <label>
           {t('username')}
-          <input required value={name} autoComplete="off" onInput={(e) => setName((e.target as HTMLInputElement).value)} />
+          <input required name="new-name" value={name} autoComplete="off" onInput={(e) => setName((e.target as HTMLInputElement).value)} />
         </label>
         <label>
           {t('password')}
-          <input required type="password" autoComplete="new-password" value={password} onInput={(e) => setPassword((e.target as HTMLInputElement).value)} />
+          <input required name="new-password" type="password" autoComplete="new-password" value={password} onInput={(e) => setPassword((e.target as HTMLInputElement).value)} />
         </label>
         <label>
           {t('role')}
-          <select value={role} onChange={(e) => setRole((e.target as HTMLSelectElement).value)}>
+          <select name="new-role" value={role} onChange={(e) => setRole((e.target as HTMLSelectElement).value)}>
             {ROLES.map((r) => (
               <option value={r}>{roleName(r)}</option>
             ))}
@@ -64,7 +64,7 @@ function AddUser({ onAdded }: { onAdded: () => void }) {
         </label>
         <label>
           {t('scope')}
-          <input value={scopes} placeholder="local/main/default/cam1" onInput={(e) => setScopes((e.target as HTMLInputElement).value)} />
+          <input name="new-scopes" value={scopes} placeholder="local/main/default/cam1" onInput={(e) => setScopes((e.target as HTMLInputElement).value)} />
         </label>
         <label>
           {t('expires')}
