@@ -9,6 +9,8 @@
 //   CUSTOS_NOSCOPE_USER / CUSTOS_NOSCOPE_PASSWORD  a watch operator whose scope covers none
 //   CUSTOS_NOSCOPE_SCOPE    the scope given to that operator (default local/main/default/none)
 //   CUSTOS_AUDITOR_USER / CUSTOS_AUDITOR_PASSWORD  optional: an auditor (audit viewer check)
+//   CUSTOS_POLICE_USER / CUSTOS_POLICE_PASSWORD    optional: a police officer (export check;
+//                           the exported MP4 is saved as export.mp4 in the artifacts dir)
 //   CUSTOS_GAP_CAMERA       a camera that was stopped for a while (its timeline must show a gap)
 //   CUSTOS_ARTIFACTS        directory for screenshots and results.json
 //   CUSTOS_CHROMIUM         browser binary (default /usr/bin/chromium)
@@ -46,6 +48,8 @@ const ADMIN_USER = process.env.CUSTOS_ADMIN_USER ?? '';
 const ADMIN_PASSWORD = process.env.CUSTOS_ADMIN_PASSWORD ?? '';
 const AUDITOR_USER = process.env.CUSTOS_AUDITOR_USER ?? '';
 const AUDITOR_PASSWORD = process.env.CUSTOS_AUDITOR_PASSWORD ?? '';
+const POLICE_USER = process.env.CUSTOS_POLICE_USER ?? '';
+const POLICE_PASSWORD = process.env.CUSTOS_POLICE_PASSWORD ?? '';
 const GAP_CAMERA = env('CUSTOS_GAP_CAMERA');
 const ARTIFACTS = env('CUSTOS_ARTIFACTS');
 const CHROMIUM = env('CUSTOS_CHROMIUM', '/usr/bin/chromium');
@@ -157,6 +161,7 @@ async function adminPart(page) {
   await addUser(page, USER, PASSWORD, 'watch_operator', 'local');
   await addUser(page, NOSCOPE_USER, NOSCOPE_PASSWORD, 'watch_operator', NOSCOPE_SCOPE);
   if (AUDITOR_USER) await addUser(page, AUDITOR_USER, AUDITOR_PASSWORD, 'auditor', 'local');
+  if (POLICE_USER) await addUser(page, POLICE_USER, POLICE_PASSWORD, 'police_officer', 'local');
   await shot(page, '00-users');
   await page.goto(`${BASE}#/audit`);
   await page.waitForSelector('.banner.denied', { timeout: 15000 });
@@ -182,6 +187,34 @@ async function auditorPart(page) {
   const n = await page.locator('table.audit tbody tr').count();
   check(n > 0, `audit viewer filtered by actor ${USER} shows ${n} entries (the live views and playback)`);
   await shot(page, '07-audit');
+  await logout(page);
+}
+
+/** Opens the export form of the current camera page and requests the default range. */
+async function requestExport(page, purpose) {
+  await page.click('#export summary');
+  await page.fill('#export input[name=purpose]', purpose);
+  await page.click('#export button[type=submit]');
+}
+
+async function policePart(page) {
+  await login(page, POLICE_USER, POLICE_PASSWORD);
+  await page.goto(`${BASE}#/camera/${encodeURIComponent(GAP_CAMERA)}`);
+  await page.waitForSelector('svg.timeline rect.span', { timeout: 15000 });
+  await page.click('#fit-recordings');
+  await page.waitForTimeout(400);
+  await requestExport(page, 'case 2026-042: e2e export check');
+  await page.waitForSelector('#export .banner.ok a', { timeout: 30000 });
+  const href = await page.getAttribute('#export .banner.ok a', 'href');
+  const res = await page.request.get(new URL(href, BASE).toString());
+  const body = await res.body();
+  const type = res.headers()['content-type'] ?? '';
+  check(
+    res.status() === 200 && body.length > 20000 && body.subarray(4, 8).toString() === 'ftyp',
+    `E1 police officer's export ${href}: HTTP ${res.status()}, ${type}, ${body.length} bytes of MP4`,
+  );
+  writeFileSync(join(ARTIFACTS, 'export.mp4'), body);
+  await shot(page, '08-export');
   await logout(page);
 }
 
@@ -252,6 +285,15 @@ async function run(page) {
   check((await page.$eval('video#playback', (v) => v.playbackRate)) === 2, 'playback speed 2×');
   await shot(page, '04-playback');
 
+  // E1: a watch operator may not export; the refusal names the request.
+  await requestExport(page, 'e2e: operator export must be refused');
+  await page.waitForSelector('#export .banner.denied', { timeout: 10000 });
+  const refused = await page.textContent('#export .banner.denied');
+  check(
+    refused.includes('POST /api/exports') && !/csrf/i.test(refused),
+    `E1 export by a watch operator refused with a clear message: "${refused.trim().slice(0, 140)}"`,
+  );
+
   // Language switch is applied and remembered.
   await page.selectOption('header.top select', 'en');
   await page.waitForSelector('header.top nav a:has-text("Live")');
@@ -274,6 +316,7 @@ async function run(page) {
   await shot(page, '06-no-scope');
   await logout(page);
 
+  if (POLICE_USER) await policePart(page);
   if (AUDITOR_USER) await auditorPart(page);
 }
 

@@ -164,9 +164,11 @@ export function Timeline(props: {
         {ts.map((tk) => (
           <g class="tick">
             <line x1={x(tk)} x2={x(tk)} y1={BAR_Y + BAR_H} y2={BAR_Y + BAR_H + 5} />
-            <text x={x(tk) + 2} y={H - 6}>
-              {tickLabel(tk)}
-            </text>
+            {x(tk) < width - 60 && (
+              <text x={x(tk) + 2} y={H - 6}>
+                {tickLabel(tk)}
+              </text>
+            )}
           </g>
         ))}
         {playhead !== null && playhead >= view.from && playhead <= view.to && (

@@ -19,6 +19,7 @@ const ADMIN_PASSWORD: &str = "e2e-Root-Secret-42";
 const OPERATOR: (&str, &str) = ("op1", "operator-Passw0rd-1");
 const NOSCOPE: (&str, &str) = ("op2", "operator-Passw0rd-2");
 const AUDITOR: (&str, &str) = ("aud1", "auditor-Passw0rd-3");
+const POLICE: (&str, &str) = ("po1", "officer-Passw0rd-4");
 const CHROMIUM: &str = "/usr/bin/chromium";
 
 fn repo() -> PathBuf {
@@ -136,7 +137,9 @@ impl Drop for Server {
 /// full screen on the main stream shows a first frame within 1 s of the click (E2); the
 /// timeline of a camera that was stopped for ~10 s shows the gap and a past range plays back
 /// (E7); a watch operator whose scope covers no camera sees no tile (E1, D5); the auditor finds
-/// the operator's reads in the audit log viewer (E2: every read is registered).
+/// the operator's reads in the audit log viewer (E2: every read is registered); a watch
+/// operator's export is refused with a message naming the request, and a police officer's
+/// export from the camera page is a playable MP4 (E1).
 #[test]
 fn e1_e2_e7_d5_web_console_in_chromium() {
     let web = repo().join("web");
@@ -195,6 +198,8 @@ fn e1_e2_e7_d5_web_console_in_chromium() {
         .env("CUSTOS_ADMIN_PASSWORD", ADMIN_PASSWORD)
         .env("CUSTOS_AUDITOR_USER", AUDITOR.0)
         .env("CUSTOS_AUDITOR_PASSWORD", AUDITOR.1)
+        .env("CUSTOS_POLICE_USER", POLICE.0)
+        .env("CUSTOS_POLICE_PASSWORD", POLICE.1)
         .env("CUSTOS_NOSCOPE_SCOPE", "local/main/default/no-such-camera")
         .env("CUSTOS_USER", OPERATOR.0)
         .env("CUSTOS_PASSWORD", OPERATOR.1)
@@ -240,10 +245,20 @@ fn e1_e2_e7_d5_web_console_in_chromium() {
         "05-health",
         "06-no-scope",
         "07-audit",
+        "08-export",
     ] {
         let p = dir.join(format!("{shot}.png"));
         let len = std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0);
         assert!(len > 5_000, "screenshot {} missing or empty", p.display());
     }
+    // The console's export, judged by ffprobe: a playable MP4 of the recorded range.
+    let mp4 = dir.join("export.mp4");
+    let secs = duration_of(&mp4);
+    assert!(
+        secs > 5.0,
+        "exported MP4 {} lasts {secs} s; expected the recorded range",
+        mp4.display()
+    );
+    assert_eq!(custos_testkit::ffmpeg_decode_errors(&mp4), "");
     drop(server);
 }

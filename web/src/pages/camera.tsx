@@ -17,6 +17,21 @@ const toLocalInput = (ms: number) => {
 };
 const fromLocalInput = (s: string) => new Date(s).getTime();
 
+/**
+ * The range the export form starts with: from the play head (or the first recording in the
+ * window) to the end of the recordings in the window, at most 10 minutes.
+ */
+function exportDefaults(rec: Recordings | null, view: View, playhead: number | null): { defaultFrom: number; defaultTo: number } {
+  const spans = (rec?.spans ?? [])
+    .map((s) => [Date.parse(s.start), Date.parse(s.end)] as const)
+    .filter(([a, b]) => b > view.from && a < view.to);
+  const first = spans.length ? Math.max(view.from, Math.min(...spans.map(([a]) => a))) : view.from;
+  const last = spans.length ? Math.min(view.to, Math.max(...spans.map(([, b]) => b))) : Math.min(view.to, Date.now());
+  const from = playhead ?? first;
+  const to = Math.min(last, from + 10 * 60_000);
+  return { defaultFrom: from, defaultTo: to > from ? to : from + 60_000 };
+}
+
 /** The instant to start playing for a click at `at`: inside a span, else the next span start. */
 function playableFrom(rec: Recordings | null, at: number): number | null {
   if (!rec) return null;
@@ -43,6 +58,8 @@ export function CameraPage({ name }: { name: string }) {
   const [speed, setSpeed] = useState(1);
   const [notice, setNotice] = useState('');
   const [thumbs, setThumbs] = useState(true);
+  const [paused, setPaused] = useState(false);
+  const [badThumbs, setBadThumbs] = useState<Set<number>>(new Set());
   const video = useRef<HTMLVideoElement>(null);
   const [cams] = usePoll(api.cameras, 0);
   const cam = cams?.find((c) => c.name === name);
@@ -177,6 +194,8 @@ export function CameraPage({ name }: { name: string }) {
             playsInline
             autoPlay
             aria-label={`${name} ${t('playback')} ${fmtTime(play.from)}`}
+            onPlay={() => setPaused(false)}
+            onPause={() => setPaused(true)}
             onTimeUpdate={(e) => setPlayhead(play.from + (e.currentTarget as HTMLVideoElement).currentTime * 1000)}
             onEnded={() => {
               if (play.to < Date.now() - 5000) pick(play.to);
@@ -218,21 +237,22 @@ export function CameraPage({ name }: { name: string }) {
         <span class="spacer" />
         {play && (
           <>
-            <button type="button" onClick={() => step(-1)} aria-label={t('frame_back')} title={t('frame_back')}>
-              ⏮
+            <button type="button" onClick={() => step(-1)} title={`${t('frame_back')} (,)`}>
+              {t('frame_back')}
             </button>
             <button
               type="button"
+              id="play-pause"
               onClick={() => {
                 const v = video.current;
                 if (v) v.paused ? v.play().catch(() => undefined) : v.pause();
               }}
-              aria-label={`${t('play')}/${t('pause')}`}
+              title={`${t('play')}/${t('pause')} (Space)`}
             >
-              ⏯
+              {paused ? t('play') : t('pause')}
             </button>
-            <button type="button" onClick={() => step(1)} aria-label={t('frame_forward')} title={t('frame_forward')}>
-              ⏭
+            <button type="button" onClick={() => step(1)} title={`${t('frame_forward')} (.)`}>
+              {t('frame_forward')}
             </button>
             <label>
               {t('speed')}{' '}
@@ -268,9 +288,16 @@ export function CameraPage({ name }: { name: string }) {
       {thumbs && (
         <div class="thumbs">
           {thumbTimes.map((th) =>
-            th.has ? (
+            th.has && !badThumbs.has(th.at) ? (
               <button type="button" class="thumb" onClick={() => pick(th.at)} title={`${t('play_from')} ${fmtTime(th.at)}`}>
-                <img src={urls.thumbnail(name, th.at, 160)} alt={`${name} ${fmtTime(th.at)}`} loading="lazy" width={160} height={90} />
+                <img
+                  src={urls.thumbnail(name, th.at, 160)}
+                  alt={`${name} ${fmtTime(th.at)}`}
+                  loading="lazy"
+                  width={160}
+                  height={90}
+                  onError={() => setBadThumbs((s) => new Set(s).add(th.at))}
+                />
                 <span>{fmtTime(th.at, false)}</span>
               </button>
             ) : (
@@ -279,7 +306,7 @@ export function CameraPage({ name }: { name: string }) {
           )}
         </div>
       )}
-      <ExportForm camera={name} defaultFrom={playhead ?? view.from} defaultTo={Math.min(view.to, Date.now())} />
+      <ExportForm camera={name} {...exportDefaults(rec, view, playhead)} />
     </section>
   );
 }
@@ -298,6 +325,7 @@ function ExportForm({ camera, defaultFrom, defaultTo }: { camera: string; defaul
   return (
     <details
       class="card export"
+      id="export"
       ref={ref}
       open={open}
       onToggle={() => {
@@ -305,7 +333,7 @@ function ExportForm({ camera, defaultFrom, defaultTo }: { camera: string; defaul
         setOpen(o);
         if (o) {
           setFrom(toLocalInput(defaultFrom));
-          setTo(toLocalInput(Math.min(defaultTo, defaultFrom + 10 * 60_000)));
+          setTo(toLocalInput(defaultTo));
         }
       }}
     >
@@ -335,7 +363,7 @@ function ExportForm({ camera, defaultFrom, defaultTo }: { camera: string; defaul
         </label>
         <label class="wide">
           {t('export_purpose')}
-          <input required minLength={4} value={purpose} onInput={(e) => setPurpose((e.target as HTMLInputElement).value)} />
+          <input required minLength={4} name="purpose" value={purpose} onInput={(e) => setPurpose((e.target as HTMLInputElement).value)} />
         </label>
         <button type="submit" class="primary" disabled={busy}>
           {t('export_request')}

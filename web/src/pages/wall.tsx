@@ -76,7 +76,7 @@ function Tile({ cam, onFull }: { cam: Camera; onFull: () => void }) {
           {t('open_camera')}
         </a>
         <button type="button" class="small" onClick={onFull} title={t('fullscreen')} aria-label={`${t('fullscreen')} ${cam.name}`}>
-          ⛶
+          {t('fullscreen_short')}
         </button>
       </div>
     </div>
