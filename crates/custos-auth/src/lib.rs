@@ -112,6 +112,8 @@ impl Default for Settings {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct User {
     pub name: String,
+    /// Serialized as `[{"role": "watch_operator", "scope": "local/s1"}]`.
+    #[serde(serialize_with = "grants_as_text")]
     pub grants: Vec<RoleGrant>,
     pub clearance: Classification,
     pub valid_from: Option<DateTime<Utc>>,
@@ -128,6 +130,23 @@ pub struct User {
     pub shift_ends_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub created_by: String,
+}
+
+fn grants_as_text<S: serde::Serializer>(g: &[RoleGrant], s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeSeq;
+    #[derive(Serialize)]
+    struct G<'a> {
+        role: &'a str,
+        scope: String,
+    }
+    let mut seq = s.serialize_seq(Some(g.len()))?;
+    for x in g {
+        seq.serialize_element(&G {
+            role: x.role.as_str(),
+            scope: x.scope.to_string(),
+        })?;
+    }
+    seq.end()
 }
 
 impl User {

@@ -10,6 +10,7 @@ pub mod health;
 pub mod hold;
 pub mod record;
 pub mod recordings;
+pub mod users;
 pub mod verify;
 
 use anyhow::Result;
