@@ -495,6 +495,7 @@ impl Accounts {
             self.account_failed(a.id, now).await?;
             return Err(unauthenticated("the current password is wrong"));
         }
+        Self::check_active(&a, now)?;
         if old_password == new_password {
             return Err(Error::new(
                 ErrorKind::InvalidArgument,

@@ -939,3 +939,46 @@ async fn e1_bad_accounts_refused() {
         "refused accounts leave no entry"
     );
 }
+
+/// Latency of a login (one Argon2id verification plus a ledger entry and a session row) and of
+/// a session check, on this machine:
+/// `cargo test -p custos-auth bench_login_latency -- --ignored --nocapture`.
+#[tokio::test]
+#[ignore]
+async fn bench_login_latency() {
+    let e = env().await;
+    e.acc
+        .add_user(ADMIN, NewUser::new("perf", g(Role::Auditor, "local"), PW))
+        .await
+        .unwrap();
+    let mut logins = Vec::new();
+    let mut checks = Vec::new();
+    let mut token = String::new();
+    for _ in 0..20 {
+        let s = Instant::now();
+        let l = e
+            .acc
+            .login("perf", PW, None, peer(1), Utc::now())
+            .await
+            .unwrap();
+        logins.push(s.elapsed());
+        token = l.token;
+    }
+    for _ in 0..200 {
+        let s = Instant::now();
+        e.acc
+            .authenticate_session(&token, Utc::now())
+            .await
+            .unwrap();
+        checks.push(s.elapsed());
+    }
+    let s = Instant::now();
+    password::hash(PW).unwrap();
+    let hash = s.elapsed();
+    logins.sort();
+    checks.sort();
+    println!(
+        "argon2id hash {hash:?}; login median {:?} (p95 {:?}) over 20; session check median {:?} (p95 {:?}) over 200",
+        logins[10], logins[18], checks[100], checks[190]
+    );
+}
