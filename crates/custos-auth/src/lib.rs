@@ -15,8 +15,9 @@
 //!   [`Accounts::set_roles`], [`Accounts::disable_user`], [`Accounts::enable_user`],
 //!   [`Accounts::set_password`], [`Accounts::change_password`] (own, with the old password),
 //!   [`Accounts::unlock_user`], [`Accounts::users`], [`Accounts::user`], [`Accounts::sessions`],
-//!   [`Accounts::revoke_session`], [`Accounts::create_api_token`], [`Accounts::enroll_totp`],
-//!   [`Accounts::confirm_totp`], [`Accounts::disable_totp`].
+//!   [`Accounts::revoke_session`], [`Accounts::purge_sessions`],
+//!   [`Accounts::create_api_token`], [`Accounts::enroll_totp`], [`Accounts::confirm_totp`],
+//!   [`Accounts::disable_totp`].
 //! - Duty (D5): [`Accounts::start_shift`], [`Accounts::end_shift`].
 //!
 //! # Rules, with numbers ([`Settings::default`]; `docs/access.md` "Accounts and sessions")
@@ -67,6 +68,10 @@ pub const DEFAULT_ORG: &str = "local";
 /// Name of the account created on first start.
 pub const BOOTSTRAP_ADMIN: &str = "admin";
 
+/// The environment variable from which the server takes the first administrator's password on
+/// first start, instead of generating a one-time password ([`Accounts::bootstrap_admin`]).
+pub const ADMIN_PASSWORD_ENV: &str = "CUSTOS_ADMIN_PASSWORD";
+
 /// Timeouts and limits. [`Default`] holds the documented values.
 #[derive(Clone, Debug)]
 pub struct Settings {
@@ -89,6 +94,8 @@ pub struct Settings {
     pub token_lifetime: Duration,
     /// A duty shift counts as ended this long after it started, if nobody ended it (D5).
     pub max_shift: Duration,
+    /// Ended sessions and tokens are kept this long for listings ([`Accounts::purge_sessions`]).
+    pub keep_ended_sessions: Duration,
 }
 
 impl Default for Settings {
@@ -104,6 +111,7 @@ impl Default for Settings {
             ip_window: Duration::minutes(10),
             token_lifetime: Duration::days(90),
             max_shift: Duration::hours(12),
+            keep_ended_sessions: Duration::days(30),
         }
     }
 }
