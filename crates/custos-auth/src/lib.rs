@@ -191,6 +191,61 @@ impl User {
     pub fn has_role(&self, role: Role) -> bool {
         self.grants.iter().any(|g| g.role == role)
     }
+
+    /// The account as `GET /api/session` and `GET /api/users` show it (docs/api.md).
+    pub fn view(&self, now: DateTime<Utc>) -> UserView {
+        UserView {
+            name: self.name.clone(),
+            roles: self
+                .grants
+                .iter()
+                .map(|g| GrantView {
+                    role: g.role.as_str(),
+                    role_zh: g.role.zh(),
+                    scope: g.scope.to_string(),
+                })
+                .collect(),
+            clearance: self.clearance.as_str(),
+            expires: self.expires_at.map(api_time),
+            disabled: self.disabled_at.is_some(),
+            locked_until: self.locked_until.filter(|l| *l > now).map(api_time),
+            must_change_password: self.must_change_password,
+            totp: self.totp_enabled,
+            on_duty: self.on_duty(now),
+        }
+    }
+}
+
+/// RFC 3339 UTC with milliseconds, the time format of the HTTP API.
+pub fn api_time(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+/// One role grant as the HTTP API shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct GrantView {
+    pub role: &'static str,
+    /// The Chinese name for the console.
+    pub role_zh: &'static str,
+    /// `org[/system[/area[/camera]]]`.
+    pub scope: String,
+}
+
+/// An account as the HTTP API shows it: `{name, roles: [{role, role_zh, scope}], clearance,
+/// expires?, disabled, locked_until?, must_change_password, totp, on_duty}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct UserView {
+    pub name: String,
+    pub roles: Vec<GrantView>,
+    pub clearance: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires: Option<String>,
+    pub disabled: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub locked_until: Option<String>,
+    pub must_change_password: bool,
+    pub totp: bool,
+    pub on_duty: bool,
 }
 
 /// An account to create.
@@ -257,6 +312,11 @@ pub struct Authenticated {
 }
 
 impl Authenticated {
+    /// The principal to ask `decide` with ([`User::principal`]).
+    pub fn principal(&self, now: DateTime<Utc>) -> Principal {
+        self.user.principal(now)
+    }
+
     /// For requests that change something (POST, PUT, PATCH, DELETE): a session must send its
     /// CSRF token in `X-CSRF-Token` (compared in constant time); API tokens need none.
     pub fn check_csrf(&self, header: Option<&str>) -> Result<()> {

@@ -296,6 +296,9 @@ async fn e10_expired_maintainer_denied() {
         .await
         .unwrap();
     assert_eq!(u.expires_at, Some(round90k(end)));
+    let shown = u.view(now).expires.unwrap();
+    assert_eq!(shown, api_time(round90k(end)));
+    assert_eq!((shown.len(), &shown[19..20], &shown[23..]), (24, ".", "Z"));
     let l = e
         .acc
         .login("fixer", PW, None, peer(1), end - Duration::minutes(10))
@@ -597,6 +600,12 @@ async fn d5_on_duty_principal_from_the_shift() {
 
     let u = e.acc.start_shift("hana", now).await.unwrap();
     assert!(u.on_duty(now));
+    assert_eq!(
+        serde_json::to_value(u.view(now)).unwrap(),
+        serde_json::json!({"name": "hana", "roles": [{"role": "watch_operator", "role_zh": "值班员",
+            "scope": "local/s1"}], "clearance": "public", "disabled": false,
+            "must_change_password": false, "totp": false, "on_duty": true})
+    );
     let p = e.acc.user("hana").await.unwrap().principal(now);
     assert_eq!(
         p.on_duty_for,
