@@ -291,3 +291,88 @@ fn e10_users_add_maintainer_needs_expiry_and_system_scope() {
     assert_eq!(v[0]["name"], "fixer");
     assert_eq!(v[0]["expires_at"], "2098-12-31T16:00:00Z");
 }
+
+/// RFC 4648 base32 (no padding) back to bytes.
+fn base32_decode(s: &str) -> Vec<u8> {
+    let (mut buf, mut bits, mut out) = (0u32, 0u32, Vec::new());
+    for c in s.bytes() {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'2'..=b'7' => c - b'2' + 26,
+            _ => panic!("not base32: {s}"),
+        };
+        buf = (buf << 5) | v as u32;
+        bits += 5;
+        if bits >= 8 {
+            out.push((buf >> (bits - 8)) as u8);
+            bits -= 8;
+        }
+    }
+    out
+}
+
+/// E1: `users totp` enrols (an otpauth:// URI an authenticator app reads), a wrong code is
+/// refused, the app's current code turns TOTP on, `--off` turns it off; each change is in the
+/// ledger.
+#[test]
+fn e1_users_totp_enrol_confirm_and_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let o = custos_in(
+        &[
+            "users",
+            "add",
+            "zhao",
+            "--role",
+            "inspector",
+            "--password-stdin",
+            "--data",
+            d,
+        ],
+        "blue river morning\n",
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let uri = custos_ok(&["users", "totp", "zhao", "--data", d]);
+    let uri = uri.trim();
+    assert!(
+        uri.starts_with("otpauth://totp/custos:zhao?secret="),
+        "{uri}"
+    );
+    assert!(
+        uri.ends_with("&issuer=custos&algorithm=SHA1&digits=6&period=30"),
+        "{uri}"
+    );
+    let secret = uri
+        .split("secret=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap();
+    let key = base32_decode(secret);
+    assert_eq!(key.len(), 20);
+    let now = chrono::Utc::now().timestamp();
+    let code = custos_auth::totp::totp(custos_auth::totp::Algorithm::Sha1, &key, now, 6);
+    // A code from an hour ago is not accepted.
+    let stale = custos_auth::totp::totp(custos_auth::totp::Algorithm::Sha1, &key, now - 3600, 6);
+    if stale != code {
+        let o = custos(&["users", "totp", "zhao", "--confirm", &stale, "--data", d]);
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        assert!(stderr(&o).contains("wrong TOTP code"), "{}", stderr(&o));
+    }
+    custos_ok(&["users", "totp", "zhao", "--confirm", &code, "--data", d]);
+    let v: serde_json::Value =
+        serde_json::from_str(&custos_ok(&["users", "list", "--json", "--data", d])).unwrap();
+    assert_eq!(v[0]["totp_enabled"], true);
+    custos_ok(&["users", "totp", "zhao", "--off", "--data", d]);
+    let v: serde_json::Value =
+        serde_json::from_str(&custos_ok(&["users", "list", "--json", "--data", d])).unwrap();
+    assert_eq!(v[0]["totp_enabled"], false);
+    let log = std::fs::read(dir.path().join("ledger/entries.log")).unwrap();
+    let text = String::from_utf8_lossy(&log);
+    assert!(
+        text.contains("totp_on") && text.contains("totp_off"),
+        "{text}"
+    );
+    assert!(!text.contains(secret));
+}
