@@ -590,10 +590,23 @@ impl Accounts {
             tracing::warn!(account = %a.name, until = %rfc3339(u), "account locked after failed logins");
         }
         let store = self.store().clone();
+        let journal = self.inner.journal.clone();
         tokio::spawn(async move {
             let _guard = guard;
             if let Err(e) = store.set_login_failures(id, f).await {
                 tracing::error!(account = %a.name, error = %e, "failed login not counted");
+            }
+            if let Some(u) = until {
+                // A run record of the lockout; best effort: the lock holds either way.
+                let e = NewEntry::new(
+                    "custos",
+                    Action::Other("LoginLocked".into()),
+                    format!("user/{}", a.name),
+                )
+                .details(json!({"change": "locked", "user": a.name, "until": rfc3339(u)}));
+                if let Err(e) = blocking(move || journal.record(e)).await {
+                    tracing::error!(error = %e, "lockout not recorded in the ledger");
+                }
             }
         });
         Ok(until)

@@ -43,7 +43,8 @@
 //! - Every account change (add, roles, disable/enable, password, unlock, API token, session
 //!   revocation, TOTP on/off) and every login and duty shift is written to the ledger
 //!   (`AdminChange`, `Login`, `Duty`) *before* it takes effect; if the ledger cannot take the
-//!   entry the change does not happen (fail closed, E4).
+//!   entry the change does not happen (fail closed, E4). Lockouts are recorded too
+//!   (`LoginLocked`, best effort: the lock holds even if the entry cannot be written).
 
 #![cfg_attr(not(test), forbid(clippy::print_stdout, clippy::print_stderr))]
 

@@ -208,6 +208,18 @@ async fn e1_lockout_after_five_failures_and_unlock_after_the_window() {
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Unauthenticated);
 
+    // The lockout is a run record in the ledger.
+    e.acc.settled().await;
+    let l = e.journal.ledger();
+    let locks: Vec<_> = l
+        .entries(0..l.len())
+        .unwrap()
+        .into_iter()
+        .filter(|x| x.action.as_str() == "LoginLocked")
+        .collect();
+    assert_eq!(locks.len(), 1);
+    assert_eq!(locks[0].object, "user/bob");
+
     // An administrator may unlock early.
     for _ in 0..5 {
         let _ = again
