@@ -10,6 +10,14 @@ use common::server::{ADMIN_PW, Served, USER_PW, add_user, client, login, serve};
 use common::*;
 use futures::{SinkExt, StreamExt};
 
+/// A small camera with a sub stream.
+fn cam_with_sub() -> CamsimOptions {
+    CamsimOptions {
+        sub_streams: true,
+        ..small_cam("h264")
+    }
+}
+
 fn one_camera(dir: &std::path::Path, sim: &Camsim) -> std::path::PathBuf {
     let extra = format!(
         "sub_url = \"{}\"\narea = \"local/main/gate\"",
@@ -56,7 +64,11 @@ async fn e1_every_api_route_needs_a_session() {
             let m = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
             let r = http
                 .request(m, &url)
-                .query(&[("from", "2026-01-01T00:00:00Z"), ("to", "2026-01-01T00:01:00Z"), ("at", "2026-01-01T00:00:00Z")])
+                .query(&[
+                    ("from", "2026-01-01T00:00:00Z"),
+                    ("to", "2026-01-01T00:01:00Z"),
+                    ("at", "2026-01-01T00:00:00Z"),
+                ])
                 .json(&serde_json::json!({}))
                 .send()
                 .await
@@ -64,14 +76,21 @@ async fn e1_every_api_route_needs_a_session() {
             if public {
                 assert_ne!(r.status(), 401, "{method} {path} must be public");
             } else {
-                assert_eq!(r.status(), 401, "{method} {path} answered without a session");
+                assert_eq!(
+                    r.status(),
+                    401,
+                    "{method} {path} answered without a session"
+                );
                 let b: serde_json::Value = r.json().await.unwrap();
                 assert_eq!(b["kind"], "unauthenticated", "{method} {path}: {b}");
             }
             checked += 1;
         }
     }
-    assert!(checked >= 15, "only {checked} operations in the OpenAPI document");
+    assert!(
+        checked >= 15,
+        "only {checked} operations in the OpenAPI document"
+    );
     // Unknown API paths are JSON 404s, not the console.
     let r = http.get(s.url("/api/no-such-route")).send().await.unwrap();
     assert_eq!(r.status(), 404);
@@ -84,7 +103,9 @@ async fn e8_tls_is_on_by_default_and_plain_http_only_on_loopback() {
     let (tmp, s) = data_only();
     assert!(s.base.starts_with("https://"), "{}", s.base);
     assert!(
-        s.printed.iter().any(|l| l.starts_with("certificate SHA-256: ")),
+        s.printed
+            .iter()
+            .any(|l| l.starts_with("certificate SHA-256: ")),
         "{:?}",
         s.printed
     );
@@ -121,23 +142,52 @@ async fn e8_tls_is_on_by_default_and_plain_http_only_on_loopback() {
 /// rights (separation of duties).
 #[tokio::test(flavor = "multi_thread")]
 async fn e1_wrong_scope_is_403_and_the_denial_is_audited() {
-    let sim = Camsim::start(&small_cam("h264")).unwrap();
+    let sim = Camsim::start(&cam_with_sub()).unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let cfg = one_camera(tmp.path(), &sim);
     let s = serve(&tmp.path().join("data"), Some(&cfg), &[]);
-    add_user(&s, "op-lobby", "watch_operator", &["local/main/lobby"], None).await;
+    add_user(
+        &s,
+        "op-lobby",
+        "watch_operator",
+        &["local/main/lobby"],
+        None,
+    )
+    .await;
     add_user(&s, "aud", "auditor", &["local"], None).await;
     let op = login(&s, "op-lobby", USER_PW).await;
-    assert_eq!(op.post(&s.url("/api/duty"), serde_json::json!({"on": true})).await.status(), 200);
+    assert_eq!(
+        op.post(&s.url("/api/duty"), serde_json::json!({"on": true}))
+            .await
+            .status(),
+        200
+    );
     let cams: serde_json::Value = op.get(&s.url("/api/cameras")).await.json().await.unwrap();
-    assert_eq!(cams, serde_json::json!([]), "a camera outside the operator's scope is listed");
+    assert_eq!(
+        cams,
+        serde_json::json!([]),
+        "a camera outside the operator's scope is listed"
+    );
     let r = op
-        .get(&s.url("/api/cameras/cam1/recordings?from=2026-01-01T00:00:00Z&to=2030-01-01T00:00:00Z"))
+        .get(
+            &s.url(
+                "/api/cameras/cam1/recordings?from=2026-01-01T00:00:00Z&to=2030-01-01T00:00:00Z",
+            ),
+        )
         .await;
     assert_eq!(r.status(), 403);
     let admin = login(&s, "admin", ADMIN_PW).await;
-    let cams: serde_json::Value = admin.get(&s.url("/api/cameras")).await.json().await.unwrap();
-    assert_eq!(cams, serde_json::json!([]), "the administrator sees footage");
+    let cams: serde_json::Value = admin
+        .get(&s.url("/api/cameras"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        cams,
+        serde_json::json!([]),
+        "the administrator sees footage"
+    );
     let r = admin
         .get(&s.url("/api/cameras/cam1/view.mp4?from=2026-01-01T00:00:00Z&to=2030-01-01T00:00:00Z"))
         .await;
@@ -153,7 +203,10 @@ async fn e1_wrong_scope_is_403_and_the_denial_is_audited() {
         .unwrap();
     let e = &page["entries"];
     assert!(
-        e.as_array().unwrap().iter().any(|x| x["object"] == "camera/cam1"),
+        e.as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x["object"] == "camera/cam1"),
         "no AccessDenied entry for op-lobby on camera/cam1: {page}"
     );
 }
@@ -201,8 +254,10 @@ async fn e1_brute_force_locks_the_account() {
                 .unwrap()
         }
     };
-    for _ in 0..5 {
-        assert_eq!(try_login("wrong-password-xyz").await.status(), 401);
+    for i in 0..5 {
+        let st = try_login("wrong-password-xyz").await.status();
+        // The fifth failure locks the account and says so.
+        assert_eq!(st, if i < 4 { 401 } else { 429 }, "attempt {}", i + 1);
     }
     let r = try_login(USER_PW).await;
     assert_eq!(r.status(), 429);
@@ -219,12 +274,22 @@ async fn cookie_for(s: &Served, user: &str) -> (String, String) {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    let cookie = r.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+    let cookie = r.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
     let v: serde_json::Value = r.json().await.unwrap();
     (cookie, v["csrf"].as_str().unwrap().to_owned())
 }
 
-fn ws_request(s: &Served, path: &str, cookie: &str) -> tokio_tungstenite::tungstenite::handshake::client::Request {
+fn ws_request(
+    s: &Served,
+    path: &str,
+    cookie: &str,
+) -> tokio_tungstenite::tungstenite::handshake::client::Request {
     use tokio_tungstenite::tungstenite::client::IntoClientRequest;
     let mut req = s.ws_url(path).into_client_request().unwrap();
     req.headers_mut().insert("cookie", cookie.parse().unwrap());
@@ -236,7 +301,7 @@ fn ws_request(s: &Served, path: &str, cookie: &str) -> tokio_tungstenite::tungst
 /// in the ledger.
 #[tokio::test(flavor = "multi_thread")]
 async fn d5_live_view_needs_duty_and_streams_decodable_fmp4() {
-    let sim = Camsim::start(&small_cam("h264")).unwrap();
+    let sim = Camsim::start(&cam_with_sub()).unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let cfg = one_camera(tmp.path(), &sim);
     let s = serve(&tmp.path().join("data"), Some(&cfg), &["--insecure-http"]);
@@ -254,14 +319,20 @@ async fn d5_live_view_needs_duty_and_streams_decodable_fmp4() {
     drop(admin);
     // Accounts through the plain server (same API).
     {
-        let http = reqwest::Client::builder().cookie_store(true).build().unwrap();
+        let http = reqwest::Client::builder()
+            .cookie_store(true)
+            .build()
+            .unwrap();
         let r = http
             .post(s.url("/api/login"))
             .json(&serde_json::json!({"username": "admin", "password": ADMIN_PW}))
             .send()
             .await
             .unwrap();
-        let csrf = r.json::<serde_json::Value>().await.unwrap()["csrf"].as_str().unwrap().to_owned();
+        let csrf = r.json::<serde_json::Value>().await.unwrap()["csrf"]
+            .as_str()
+            .unwrap()
+            .to_owned();
         let r = http
             .post(s.url("/api/users"))
             .header("x-csrf-token", csrf)
@@ -276,14 +347,20 @@ async fn d5_live_view_needs_duty_and_streams_decodable_fmp4() {
         let o = custos(&["health", "--data", s.data.to_str().unwrap(), "--json"]);
         stdout(&o).contains("\"online\"")
     });
-    // Off duty: refused before the upgrade.
-    let err = tokio_tungstenite::connect_async(ws_request(&s, "/api/cameras/cam1/live?stream=sub", &cookie))
+    // Off duty: refused before the upgrade (asked like a browser's WebSocket handshake).
+    let r = reqwest::Client::new()
+        .get(s.url("/api/cameras/cam1/live?stream=sub"))
+        .header("cookie", &cookie)
+        .header("connection", "Upgrade")
+        .header("upgrade", "websocket")
+        .header("sec-websocket-version", "13")
+        .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
+        .send()
         .await
-        .expect_err("live view off duty");
-    match err {
-        tokio_tungstenite::tungstenite::Error::Http(r) => assert_eq!(r.status(), 403),
-        e => panic!("unexpected {e}"),
-    }
+        .unwrap();
+    assert_eq!(r.status(), 403, "live view off duty");
+    let b: serde_json::Value = r.json().await.unwrap();
+    assert!(b["error"].as_str().unwrap().contains("D5"), "{b}");
     let r = reqwest::Client::new()
         .post(s.url("/api/duty"))
         .header("cookie", &cookie)
@@ -294,15 +371,25 @@ async fn d5_live_view_needs_duty_and_streams_decodable_fmp4() {
         .unwrap();
     assert_eq!(r.status(), 200);
     let t0 = Instant::now();
-    let (mut ws, _) = tokio_tungstenite::connect_async(ws_request(&s, "/api/cameras/cam1/live?stream=sub", &cookie))
-        .await
-        .expect("live view on duty");
+    let (mut ws, _) = tokio_tungstenite::connect_async(ws_request(
+        &s,
+        "/api/cameras/cam1/live?stream=sub",
+        &cookie,
+    ))
+    .await
+    .expect("live view on duty");
     use tokio_tungstenite::tungstenite::Message;
     let hello = match ws.next().await.unwrap().unwrap() {
         Message::Text(t) => serde_json::from_str::<serde_json::Value>(&t).unwrap(),
         m => panic!("first message is not the type line: {m:?}"),
     };
-    assert!(hello["mime"].as_str().unwrap().starts_with("video/mp4; codecs=\"avc1."), "{hello}");
+    assert!(
+        hello["mime"]
+            .as_str()
+            .unwrap()
+            .starts_with("video/mp4; codecs=\"avc1."),
+        "{hello}"
+    );
     let mut bytes = Vec::new();
     let mut first_fragment = None;
     let mut fragments = 0;
@@ -321,12 +408,22 @@ async fn d5_live_view_needs_duty_and_streams_decodable_fmp4() {
         }
     }
     let _ = ws.send(Message::Close(None)).await;
-    eprintln!("live: first fragment after {:?}, {fragments} fragments in 3 s", first_fragment);
-    assert!(fragments >= 20, "only {fragments} fragments in 3 s of a 15 fps camera");
+    eprintln!(
+        "live: first fragment after {:?}, {fragments} fragments in 3 s",
+        first_fragment
+    );
+    assert!(
+        fragments >= 20,
+        "only {fragments} fragments in 3 s of a 15 fps camera"
+    );
     let f = tmp.path().join("live.mp4");
     std::fs::write(&f, &bytes).unwrap();
     let frames = custos_testkit::ffprobe_frames(&f);
-    assert!(frames.len() >= 20, "ffprobe decoded {} frames", frames.len());
+    assert!(
+        frames.len() >= 20,
+        "ffprobe decoded {} frames",
+        frames.len()
+    );
     assert!(frames[0].key_frame, "the first frame is not a key frame");
     let errs = custos_testkit::ffmpeg_decode_errors(&f);
     assert!(errs.trim().is_empty(), "decode errors: {errs}");
@@ -339,7 +436,7 @@ async fn d5_live_view_needs_duty_and_streams_decodable_fmp4() {
 /// If-None-Match, and decodes; thumbnails are JPEG; /metrics reports the camera.
 #[tokio::test(flavor = "multi_thread")]
 async fn e2_playback_range_etag_thumbnail_and_metrics() {
-    let sim = Camsim::start(&small_cam("h264")).unwrap();
+    let sim = Camsim::start(&cam_with_sub()).unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let cfg = one_camera(tmp.path(), &sim);
     let s = serve(&tmp.path().join("data"), Some(&cfg), &[]);
@@ -359,7 +456,11 @@ async fn e2_playback_range_etag_thumbnail_and_metrics() {
     }
     assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
     let etag = r.headers()["etag"].to_str().unwrap().to_owned();
-    let len: u64 = r.headers()["content-length"].to_str().unwrap().parse().unwrap();
+    let len: u64 = r.headers()["content-length"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert_eq!(r.headers()["accept-ranges"], "bytes");
     let body = r.bytes().await.unwrap();
     assert_eq!(body.len() as u64, len);
@@ -369,32 +470,80 @@ async fn e2_playback_range_etag_thumbnail_and_metrics() {
     assert!((d - 4.0).abs() < 0.2, "duration {d} for a 4 s range");
     assert!(custos_testkit::ffmpeg_decode_errors(&f).trim().is_empty());
     // Range: the same bytes.
-    let part = op.http.get(&url).header("range", "bytes=1000-1999").send().await.unwrap();
+    let part = op
+        .http
+        .get(&url)
+        .header("range", "bytes=1000-1999")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(part.status(), 206);
-    assert_eq!(part.headers()["content-range"], format!("bytes 1000-1999/{len}").as_str());
+    assert_eq!(
+        part.headers()["content-range"],
+        format!("bytes 1000-1999/{len}").as_str()
+    );
     assert_eq!(&part.bytes().await.unwrap()[..], &body[1000..2000]);
-    let tail = op.http.get(&url).header("range", format!("bytes={}-", len - 10)).send().await.unwrap();
+    let tail = op
+        .http
+        .get(&url)
+        .header("range", format!("bytes={}-", len - 10))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(tail.status(), 206);
     assert_eq!(&tail.bytes().await.unwrap()[..], &body[body.len() - 10..]);
-    let bad = op.http.get(&url).header("range", format!("bytes={len}-")).send().await.unwrap();
+    let bad = op
+        .http
+        .get(&url)
+        .header("range", format!("bytes={len}-"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(bad.status(), 416);
-    let same = op.http.get(&url).header("if-none-match", &etag).send().await.unwrap();
+    let same = op
+        .http
+        .get(&url)
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(same.status(), 304);
     // Thumbnail.
-    let th = op.get(&s.url(&format!("/api/cameras/cam1/thumbnail.jpg?at={from}&width=160"))).await;
+    let th = op
+        .get(&s.url(&format!(
+            "/api/cameras/cam1/thumbnail.jpg?at={from}&width=160"
+        )))
+        .await;
     assert_eq!(th.status(), 200);
     assert_eq!(th.headers()["content-type"], "image/jpeg");
     assert_eq!(&th.bytes().await.unwrap()[..2], &[0xFF, 0xD8]);
     // E2: registered, with who and what.
     let aud = login(&s, "aud", USER_PW).await;
-    let page: serde_json::Value = aud.get(&s.url("/api/audit?action=Playback&actor=op")).await.json().await.unwrap();
+    let page: serde_json::Value = aud
+        .get(&s.url("/api/audit?action=Playback&actor=op"))
+        .await
+        .json()
+        .await
+        .unwrap();
     let entries = page["entries"].as_array().unwrap();
     assert!(
-        entries.iter().any(|e| e["object"] == "camera/cam1/main" && e["details"]["from"].as_str().is_some()),
+        entries
+            .iter()
+            .any(|e| e["object"] == "camera/cam1/main" && e["details"]["from"].as_str().is_some()),
         "no playback entry: {page}"
     );
     // Metrics from loopback, without login.
-    let m = client().get(s.url("/metrics")).send().await.unwrap().text().await.unwrap();
-    assert!(m.contains("custos_stream_fps{camera=\"cam1\",stream=\"main\"}"), "{m}");
+    let m = client()
+        .get(s.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        m.contains("custos_stream_fps{camera=\"cam1\",stream=\"main\"}"),
+        "{m}"
+    );
     assert!(m.contains("custos_ledger_entries"), "{m}");
 }

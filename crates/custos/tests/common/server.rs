@@ -7,7 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 /// The administrator password the tests start the server with (CUSTOS_ADMIN_PASSWORD).
-pub const ADMIN_PW: &str = "admin-password-for-tests";
+pub const ADMIN_PW: &str = "root-secret-for-tests";
 /// The password of accounts the tests create.
 pub const USER_PW: &str = "user-password-for-tests";
 
