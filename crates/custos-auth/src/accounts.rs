@@ -34,8 +34,9 @@ struct Inner {
     dummy_hash: String,
     /// Recent failed logins per peer address.
     ip_failures: Mutex<HashMap<IpAddr, VecDeque<DateTime<Utc>>>>,
-    /// Serialises the read-modify-write of failure counters.
-    failure_lock: tokio::sync::Mutex<()>,
+    /// Serialises the read-modify-write of failure counters, and makes a login wait for the
+    /// counter write of an earlier failure before it reads the account.
+    failure_lock: Arc<tokio::sync::Mutex<()>>,
 }
 
 fn t90k(t: DateTime<Utc>) -> Time90k {
@@ -132,7 +133,7 @@ impl Accounts {
                 settings,
                 dummy_hash,
                 ip_failures: Mutex::new(HashMap::new()),
-                failure_lock: tokio::sync::Mutex::new(()),
+                failure_lock: Arc::new(tokio::sync::Mutex::new(())),
             }),
         })
     }
@@ -485,7 +486,10 @@ impl Accounts {
         new_password: &str,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        let a = self.account(name).await?;
+        let a = self
+            .account_for_login(name)
+            .await?
+            .ok_or_else(|| not_found(name))?;
         if let Some(u) = a.locked_until.map(dt)
             && u > now
         {
@@ -495,6 +499,7 @@ impl Accounts {
             self.account_failed(a.id, now).await?;
             return Err(unauthenticated("the current password is wrong"));
         }
+        Self::check_active(&a, now)?;
         if old_password == new_password {
             return Err(Error::new(
                 ErrorKind::InvalidArgument,
@@ -508,6 +513,7 @@ impl Accounts {
     pub async fn unlock_user(&self, by: &str, name: &str) -> Result<()> {
         let a = self.account(name).await?;
         self.record_change(by, name, "unlock", json!({})).await?;
+        let _g = self.inner.failure_lock.lock().await;
         self.store()
             .set_login_failures(a.id, LoginFailures::default())
             .await
@@ -552,9 +558,12 @@ impl Accounts {
     }
 
     /// Counts a failure against the account; locks it at the limit and returns the lock's end.
+    /// The counter is written in the background, holding the failure lock: the answer must not
+    /// wait for the disk, or a wrong password would take longer than an unknown name (whose
+    /// failure writes nothing), and the next login waits for the lock before reading.
     async fn account_failed(&self, id: i64, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>> {
         let s = &self.inner.settings;
-        let _g = self.inner.failure_lock.lock().await;
+        let guard = self.inner.failure_lock.clone().lock_owned().await;
         let a = self.store().account_by_id(id).await?;
         let mut f = LoginFailures {
             count: a.failed_logins,
@@ -580,8 +589,39 @@ impl Accounts {
             };
             tracing::warn!(account = %a.name, until = %rfc3339(u), "account locked after failed logins");
         }
-        self.store().set_login_failures(id, f).await?;
+        let store = self.store().clone();
+        let journal = self.inner.journal.clone();
+        tokio::spawn(async move {
+            let _guard = guard;
+            if let Err(e) = store.set_login_failures(id, f).await {
+                tracing::error!(account = %a.name, error = %e, "failed login not counted");
+            }
+            if let Some(u) = until {
+                // A run record of the lockout; best effort: the lock holds either way.
+                let e = NewEntry::new(
+                    "custos",
+                    Action::Other("LoginLocked".into()),
+                    format!("user/{}", a.name),
+                )
+                .details(json!({"change": "locked", "user": a.name, "until": rfc3339(u)}));
+                if let Err(e) = blocking(move || journal.record(e)).await {
+                    tracing::error!(error = %e, "lockout not recorded in the ledger");
+                }
+            }
+        });
         Ok(until)
+    }
+
+    /// Waits until failure counts of this instance are written (tests read the store directly).
+    #[cfg(test)]
+    pub(crate) async fn settled(&self) {
+        drop(self.inner.failure_lock.lock().await);
+    }
+
+    /// The account of that name, read after any pending failure count is written.
+    async fn account_for_login(&self, name: &str) -> Result<Option<AccountRow>> {
+        let _g = self.inner.failure_lock.lock().await;
+        self.store().account_by_name(name).await
     }
 
     /// Disabled, expired or not yet valid accounts may not log in or use sessions.
@@ -639,7 +679,7 @@ impl Accounts {
         now: DateTime<Utc>,
     ) -> Result<Login> {
         self.check_peer(peer, now)?;
-        let Some(a) = self.store().account_by_name(name).await? else {
+        let Some(a) = self.account_for_login(name).await? else {
             self.verify(password, &self.inner.dummy_hash).await?;
             self.peer_failed(peer, now);
             return Err(bad_credentials());
@@ -863,6 +903,14 @@ impl Accounts {
             .map(|r| self.info(r))
             .filter(|i| i.expires_at.is_none_or(|e| now < e))
             .collect())
+    }
+
+    /// Forgets sessions and tokens that ended more than [`Settings::keep_ended_sessions`]
+    /// before `now` (their revocations stay in the ledger). Call it now and then, e.g. daily.
+    pub async fn purge_sessions(&self, now: DateTime<Utc>) -> Result<u64> {
+        self.store()
+            .delete_sessions_ended_before(t90k(now - self.inner.settings.keep_ended_sessions))
+            .await
     }
 
     /// Revokes a session or API token by its id; NotFound if there is no live one.

@@ -15,8 +15,9 @@
 //!   [`Accounts::set_roles`], [`Accounts::disable_user`], [`Accounts::enable_user`],
 //!   [`Accounts::set_password`], [`Accounts::change_password`] (own, with the old password),
 //!   [`Accounts::unlock_user`], [`Accounts::users`], [`Accounts::user`], [`Accounts::sessions`],
-//!   [`Accounts::revoke_session`], [`Accounts::create_api_token`], [`Accounts::enroll_totp`],
-//!   [`Accounts::confirm_totp`], [`Accounts::disable_totp`].
+//!   [`Accounts::revoke_session`], [`Accounts::purge_sessions`],
+//!   [`Accounts::create_api_token`], [`Accounts::enroll_totp`], [`Accounts::confirm_totp`],
+//!   [`Accounts::disable_totp`].
 //! - Duty (D5): [`Accounts::start_shift`], [`Accounts::end_shift`].
 //!
 //! # Rules, with numbers ([`Settings::default`]; `docs/access.md` "Accounts and sessions")
@@ -42,9 +43,10 @@
 //! - Every account change (add, roles, disable/enable, password, unlock, API token, session
 //!   revocation, TOTP on/off) and every login and duty shift is written to the ledger
 //!   (`AdminChange`, `Login`, `Duty`) *before* it takes effect; if the ledger cannot take the
-//!   entry the change does not happen (fail closed, E4).
+//!   entry the change does not happen (fail closed, E4). Lockouts are recorded too
+//!   (`LoginLocked`, best effort: the lock holds even if the entry cannot be written).
 
-#![forbid(clippy::print_stdout, clippy::print_stderr)]
+#![cfg_attr(not(test), forbid(clippy::print_stdout, clippy::print_stderr))]
 
 mod accounts;
 pub mod password;
@@ -66,6 +68,10 @@ pub const DEFAULT_ORG: &str = "local";
 
 /// Name of the account created on first start.
 pub const BOOTSTRAP_ADMIN: &str = "admin";
+
+/// The environment variable from which the server takes the first administrator's password on
+/// first start, instead of generating a one-time password ([`Accounts::bootstrap_admin`]).
+pub const ADMIN_PASSWORD_ENV: &str = "CUSTOS_ADMIN_PASSWORD";
 
 /// Timeouts and limits. [`Default`] holds the documented values.
 #[derive(Clone, Debug)]
@@ -89,6 +95,8 @@ pub struct Settings {
     pub token_lifetime: Duration,
     /// A duty shift counts as ended this long after it started, if nobody ended it (D5).
     pub max_shift: Duration,
+    /// Ended sessions and tokens are kept this long for listings ([`Accounts::purge_sessions`]).
+    pub keep_ended_sessions: Duration,
 }
 
 impl Default for Settings {
@@ -104,6 +112,7 @@ impl Default for Settings {
             ip_window: Duration::minutes(10),
             token_lifetime: Duration::days(90),
             max_shift: Duration::hours(12),
+            keep_ended_sessions: Duration::days(30),
         }
     }
 }
@@ -112,6 +121,8 @@ impl Default for Settings {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct User {
     pub name: String,
+    /// Serialized as `[{"role": "watch_operator", "scope": "local/s1"}]`.
+    #[serde(serialize_with = "grants_as_text")]
     pub grants: Vec<RoleGrant>,
     pub clearance: Classification,
     pub valid_from: Option<DateTime<Utc>>,
@@ -128,6 +139,23 @@ pub struct User {
     pub shift_ends_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub created_by: String,
+}
+
+fn grants_as_text<S: serde::Serializer>(g: &[RoleGrant], s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeSeq;
+    #[derive(Serialize)]
+    struct G<'a> {
+        role: &'a str,
+        scope: String,
+    }
+    let mut seq = s.serialize_seq(Some(g.len()))?;
+    for x in g {
+        seq.serialize_element(&G {
+            role: x.role.as_str(),
+            scope: x.scope.to_string(),
+        })?;
+    }
+    seq.end()
 }
 
 impl User {
@@ -164,6 +192,61 @@ impl User {
     pub fn has_role(&self, role: Role) -> bool {
         self.grants.iter().any(|g| g.role == role)
     }
+
+    /// The account as `GET /api/session` and `GET /api/users` show it (docs/api.md).
+    pub fn view(&self, now: DateTime<Utc>) -> UserView {
+        UserView {
+            name: self.name.clone(),
+            roles: self
+                .grants
+                .iter()
+                .map(|g| GrantView {
+                    role: g.role.as_str(),
+                    role_zh: g.role.zh(),
+                    scope: g.scope.to_string(),
+                })
+                .collect(),
+            clearance: self.clearance.as_str(),
+            expires: self.expires_at.map(api_time),
+            disabled: self.disabled_at.is_some(),
+            locked_until: self.locked_until.filter(|l| *l > now).map(api_time),
+            must_change_password: self.must_change_password,
+            totp: self.totp_enabled,
+            on_duty: self.on_duty(now),
+        }
+    }
+}
+
+/// RFC 3339 UTC with milliseconds, the time format of the HTTP API.
+pub fn api_time(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+/// One role grant as the HTTP API shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct GrantView {
+    pub role: &'static str,
+    /// The Chinese name for the console.
+    pub role_zh: &'static str,
+    /// `org[/system[/area[/camera]]]`.
+    pub scope: String,
+}
+
+/// An account as the HTTP API shows it: `{name, roles: [{role, role_zh, scope}], clearance,
+/// expires?, disabled, locked_until?, must_change_password, totp, on_duty}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct UserView {
+    pub name: String,
+    pub roles: Vec<GrantView>,
+    pub clearance: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires: Option<String>,
+    pub disabled: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub locked_until: Option<String>,
+    pub must_change_password: bool,
+    pub totp: bool,
+    pub on_duty: bool,
 }
 
 /// An account to create.
@@ -230,6 +313,11 @@ pub struct Authenticated {
 }
 
 impl Authenticated {
+    /// The principal to ask `decide` with ([`User::principal`]).
+    pub fn principal(&self, now: DateTime<Utc>) -> Principal {
+        self.user.principal(now)
+    }
+
     /// For requests that change something (POST, PUT, PATCH, DELETE): a session must send its
     /// CSRF token in `X-CSRF-Token` (compared in constant time); API tokens need none.
     pub fn check_csrf(&self, header: Option<&str>) -> Result<()> {

@@ -145,6 +145,8 @@ pub struct UserView {
     pub expires: Option<String>,
     /// A watch operator on shift (D5).
     pub on_duty: bool,
+    /// The password must be changed (POST /api/password) before anything else is allowed.
+    pub must_change_password: bool,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -167,6 +169,7 @@ pub fn user_view(u: &custos_auth::User, p: &Principal) -> UserView {
             .collect(),
         expires: p.expires_at.map(|t| t.to_rfc3339()),
         on_duty: p.on_duty_for.as_ref().is_some_and(|s| !s.is_empty()),
+        must_change_password: u.must_change_password,
     }
 }
 
@@ -259,4 +262,30 @@ pub async fn duty(
         user: user_view(&user, &p),
         csrf: caller.csrf.clone(),
     }))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct PasswordChange {
+    pub old_password: String,
+    pub new_password: String,
+}
+
+/// Change one's own password (required after a generated or reset password: until then the
+/// account has no rights). Other sessions of the account end.
+#[utoipa::path(post, path = "/api/password", request_body = PasswordChange, tag = "session",
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn change_password(
+    State(st): State<AppState>,
+    caller: Caller,
+    Json(req): Json<PasswordChange>,
+) -> ApiResult<StatusCode> {
+    st.accounts
+        .change_password(
+            &caller.name,
+            &req.old_password,
+            &req.new_password,
+            chrono::Utc::now(),
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }

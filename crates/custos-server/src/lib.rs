@@ -63,6 +63,7 @@ pub fn routers(st: AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(auth::logout))
         .routes(routes!(auth::session))
         .routes(routes!(auth::duty))
+        .routes(routes!(auth::change_password))
         .routes(routes!(api::cameras))
         .routes(routes!(api::recordings))
         .routes(routes!(api::health))

@@ -45,10 +45,20 @@ pub async fn live(
         .unwrap_or("sub")
         .parse()
         .map_err(ApiError)?;
-    // Tiles ask for the sub stream; a camera without one serves its main stream.
-    let (kind, stream) = [want, StreamKind::Main]
+    // Tiles ask for the sub stream; a camera without one (or whose sub stream is down)
+    // serves its main stream.
+    let candidates: Vec<(StreamKind, crate::state::LiveStream)> = [want, StreamKind::Main]
         .into_iter()
-        .find_map(|k| st.live.get(&(name.clone(), k)).map(|s| (k, s.clone())))
+        .filter_map(|k| st.live.get(&(name.clone(), k)).map(|s| (k, s.clone())))
+        .collect();
+    let online = |s: &crate::state::LiveStream| {
+        s.health.snapshot().state == custos_ingest::StreamState::Online
+    };
+    let (kind, stream) = candidates
+        .iter()
+        .find(|(_, s)| online(s))
+        .or(candidates.first())
+        .cloned()
         .ok_or_else(|| {
             not_found(format!(
                 "camera {name} is not being recorded by this server, so it has no live view"

@@ -555,6 +555,21 @@ impl Store {
         Ok(r.rows_affected())
     }
 
+    /// Deletes session and token rows that ended before `before`: revoked, past their end, or
+    /// (sessions only) unused since. Returns how many.
+    pub async fn delete_sessions_ended_before(&self, before: Time90k) -> Result<u64> {
+        let r = sqlx::query(
+            "DELETE FROM auth_session
+             WHERE revoked_90k < ?1 OR expires_90k < ?1
+                OR (kind = 'session' AND last_seen_90k < ?1)",
+        )
+        .bind(before.0)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| db_err("deleting old sessions", e))?;
+        Ok(r.rows_affected())
+    }
+
     /// Opens a duty shift; AlreadyExists if one is open.
     pub async fn start_shift(&self, account: AccountId, at: Time90k) -> Result<()> {
         sqlx::query("INSERT INTO duty_shift (account_id, started_90k) VALUES (?, ?)")

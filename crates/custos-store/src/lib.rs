@@ -1,5 +1,6 @@
 //! The metadata database of custos: cameras, streams, segment index rows, gaps, legal holds,
-//! stream health, alarms, and accounts with their sessions and duty shifts ([`accounts`](mod@accounts)). Every read and write of metadata flows through [`Store`].
+//! stream health, alarms, and accounts with their role grants, sessions, API tokens and duty
+//! shifts (`accounts.rs`). Every read and write of metadata flows through [`Store`].
 //!
 //! SQLite (WAL, embedded) is the default engine. The API speaks domain types only (no SQL, no
 //! sqlx types leak out), so a PostgreSQL engine can be added behind the same methods without

@@ -50,6 +50,11 @@ enum Cmd {
     Verify(cmd::verify::Args),
     /// Check an evidence bundle offline: signatures, ledger proofs, every file's hash (exit 7 on any problem).
     VerifyBundle(cmd::evidence::VerifyArgs),
+    /// Accounts: add, list, disable, enable, passwd, unlock, token, totp.
+    Users {
+        #[command(subcommand)]
+        cmd: cmd::users::Cmd,
+    },
     /// Benchmarks.
     Bench {
         #[command(subcommand)]
@@ -98,6 +103,7 @@ fn main() -> ExitCode {
             Cmd::Verify(a) => cmd::verify::run(a).await,
             Cmd::VerifyBundle(a) => cmd::evidence::run_verify(a).await,
             Cmd::Hold { cmd } => cmd::hold::run(cmd).await,
+            Cmd::Users { cmd } => cmd::users::run(cmd).await,
             Cmd::Bench { which } => cmd::bench::run(which).await,
         }
     });

@@ -11,6 +11,7 @@ pub mod hold;
 pub mod record;
 pub mod recordings;
 pub mod serve;
+pub mod users;
 pub mod verify;
 
 use anyhow::Result;

@@ -184,13 +184,13 @@ pub async fn open_accounts_with(
 }
 
 pub fn print_started(s: &Started) {
+    if let Some(f) = &s.fingerprint {
+        println!("certificate SHA-256: {f}");
+    }
     println!("console: {}", s.url);
     if let Some(p) = &s.admin_password {
         println!("admin password: {p}");
-        println!("  (shown once: log in as admin and keep it safe)");
-    }
-    if let Some(f) = &s.fingerprint {
-        println!("certificate SHA-256: {f}");
+        println!("  (shown once: log in as admin and change it)");
     }
 }
 

@@ -8,6 +8,8 @@ use std::time::Duration;
 
 pub use custos_testkit::{Camsim, CamsimOptions};
 
+pub mod server;
+
 pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_custos")
 }
