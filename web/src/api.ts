@@ -12,6 +12,8 @@ export interface User {
   roles: Role[];
   expires?: string | null;
   on_duty?: boolean;
+  /** The password must be changed (POST /api/password) before anything else is allowed. */
+  must_change_password?: boolean;
 }
 
 export interface Session {
@@ -192,6 +194,8 @@ export const api = {
     request<Session>('POST', '/api/login', totp ? { username, password, totp } : { username, password }),
   logout: () => request<unknown>('POST', '/api/logout', {}),
   session: () => request<Session>('GET', '/api/session'),
+  changePassword: (old_password: string, new_password: string) =>
+    request<unknown>('POST', '/api/password', { old_password, new_password }),
   duty: (on: boolean) => request<unknown>('POST', '/api/duty', { on }),
   cameras: () => request<Camera[]>('GET', '/api/cameras'),
   recordings: (name: string, from: number, to: number) =>

@@ -11,6 +11,7 @@ import { CameraPage } from './pages/camera';
 import { HealthPage } from './pages/health';
 import { UsersPage } from './pages/users';
 import { AuditPage } from './pages/audit';
+import { PasswordPage } from './pages/password';
 import './style.css';
 
 function useHash(): string {
@@ -62,8 +63,12 @@ function App() {
     location.hash = h;
   };
   const [, route, arg] = hash.split('/');
+  const mustChange = !!session.user.must_change_password;
   const page = (() => {
+    if (mustChange) return <PasswordPage required onChanged={refreshSession} />;
     switch (route) {
+      case 'password':
+        return <PasswordPage required={false} onChanged={refreshSession} />;
       case 'camera':
         return <CameraPage name={decodeURIComponent(arg ?? '')} />;
       case 'health':
@@ -98,9 +103,13 @@ function App() {
         </nav>
         <span class="spacer" />
         {hasRole(session, 'watch_operator') && <DutySwitch session={session} onChange={refreshSession} />}
-        <span class="who" title={session.user.roles.map((r) => `${roleName(r.role)} @ ${r.scope}`).join('\n')}>
+        <a
+          class="who"
+          href="#/password"
+          title={`${t('change_password')}\n${session.user.roles.map((r) => `${roleName(r.role)} @ ${r.scope}`).join('\n')}`}
+        >
           {session.user.name}
-        </span>
+        </a>
         <label class="lang">
           <span class="sr">{t('language')}</span>
           <select

@@ -7,15 +7,12 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
 
+use common::server::{ADMIN_PW, serve};
 use common::*;
 
-const ADMIN_PASSWORD: &str = "e2e-Root-Secret-42";
 const OPERATOR: (&str, &str) = ("op1", "operator-Passw0rd-1");
 const NOSCOPE: (&str, &str) = ("op2", "operator-Passw0rd-2");
 const AUDITOR: (&str, &str) = ("aud1", "auditor-Passw0rd-3");
@@ -41,93 +38,6 @@ fn require(path: &Path, what: &str) {
         "{} not found ({what}); run scripts/setup",
         path.display()
     );
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// `custos serve` in the background, with every output line forwarded to a channel.
-struct Server {
-    child: Option<Child>,
-    lines: mpsc::Receiver<String>,
-    log: Vec<String>,
-}
-
-impl Server {
-    fn start(data: &Path, config: &Path, listen: &str) -> Server {
-        let mut child = Command::new(bin())
-            .args(["serve", "--data"])
-            .arg(data)
-            .arg("--config")
-            .arg(config)
-            .args(["--listen", listen, "--web"])
-            .arg(repo().join("web/dist"))
-            .env("CUSTOS_ADMIN_PASSWORD", ADMIN_PASSWORD)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn custos serve");
-        let (tx, rx) = mpsc::channel();
-        for r in [
-            Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
-            Box::new(child.stderr.take().unwrap()),
-        ] {
-            let tx = tx.clone();
-            std::thread::spawn(move || {
-                for line in BufReader::new(r).lines().map_while(Result::ok) {
-                    if tx.send(line).is_err() {
-                        break;
-                    }
-                }
-            });
-        }
-        Server {
-            child: Some(child),
-            lines: rx,
-            log: Vec::new(),
-        }
-    }
-
-    /// Waits for a line containing `needle`; returns it.
-    fn wait_line(&mut self, needle: &str, secs: u64) -> String {
-        let end = Instant::now() + Duration::from_secs(secs);
-        loop {
-            let left = end.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(l) => {
-                    self.log.push(l.clone());
-                    if l.contains(needle) {
-                        return l;
-                    }
-                }
-                Err(_) => panic!(
-                    "custos serve: no line containing {needle:?} within {secs} s; output:\n{}",
-                    self.drain()
-                ),
-            }
-        }
-    }
-
-    fn drain(&mut self) -> String {
-        while let Ok(l) = self.lines.try_recv() {
-            self.log.push(l);
-        }
-        self.log.join("\n")
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(child) = self.child.take() {
-            let _ = terminate(child);
-        }
-    }
 }
 
 /// E1, E2, E7, D5: in real Chromium, the administrator (no footage rights: sees no camera, is
@@ -166,19 +76,14 @@ fn e1_e2_e7_d5_web_console_in_chromium() {
         10,
         &[("cam1", sim.url(1), &s1), ("cam2", sim.url(2), &s2)],
     );
-    let listen = format!("127.0.0.1:{}", free_port());
-    let mut server = Server::start(&data, &cfg, &listen);
-    let console = server.wait_line("console: ", 60);
-    let url = console
-        .split("console: ")
-        .nth(1)
-        .unwrap()
-        .trim()
-        .to_string();
+    let dist = repo().join("web/dist");
+    let mut server = serve(&data, Some(&cfg), &["--web", dist.to_str().unwrap()]);
     assert!(
-        url.starts_with("https://"),
-        "console is not served over HTTPS: {console}"
+        server.base.starts_with("https://"),
+        "console is not served over HTTPS: {}",
+        server.base
     );
+    let url = format!("{}/", server.base);
 
     // Record, then stop cam2 for 10 s so its timeline has a gap, then let it resume.
     sleep(12.0);
@@ -195,7 +100,7 @@ fn e1_e2_e7_d5_web_console_in_chromium() {
         .current_dir(&web)
         .env("CUSTOS_URL", &url)
         .env("CUSTOS_ADMIN_USER", "admin")
-        .env("CUSTOS_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .env("CUSTOS_ADMIN_PASSWORD", ADMIN_PW)
         .env("CUSTOS_AUDITOR_USER", AUDITOR.0)
         .env("CUSTOS_AUDITOR_PASSWORD", AUDITOR.1)
         .env("CUSTOS_POLICE_USER", POLICE.0)
@@ -212,17 +117,18 @@ fn e1_e2_e7_d5_web_console_in_chromium() {
         .output()
         .expect("run node");
     let report = format!(
-        "--- e2e stdout ---\n{}\n--- e2e stderr ---\n{}\n--- custos serve ---\n{}",
+        "--- e2e stdout ---\n{}\n--- e2e stderr ---\n{}",
         stdout(&out),
         stderr(&out),
-        server.drain()
     );
-    assert!(
-        out.status.success(),
-        "web console e2e failed ({}); artifacts in {}\n{report}",
-        out.status,
-        dir.display()
-    );
+    if !out.status.success() {
+        let server_log = server.stop();
+        panic!(
+            "web console e2e failed ({}); artifacts in {}\n{report}\n--- custos serve ---\n{server_log}",
+            out.status,
+            dir.display()
+        );
+    }
     eprintln!("{report}");
 
     let results: serde_json::Value =
@@ -260,5 +166,5 @@ fn e1_e2_e7_d5_web_console_in_chromium() {
         mp4.display()
     );
     assert_eq!(custos_testkit::ffmpeg_decode_errors(&mp4), "");
-    drop(server);
+    server.stop();
 }
