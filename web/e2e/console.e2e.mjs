@@ -236,6 +236,13 @@ async function run(page) {
   await page.waitForSelector(tile, { timeout: 20000 });
   await assertAdvances(page, tile, 'E2 live tile');
   await assertNotBlank(page, tile, 'E2 live tile');
+  // E2: the player stays at the live edge (no growing backlog): buffered ahead of the play head.
+  await page.waitForTimeout(1000);
+  const ahead = await page.$$eval('.tile .live video', (vs) =>
+    vs.map((v) => (v.buffered.length ? v.buffered.end(v.buffered.length - 1) - v.currentTime : -1)),
+  );
+  results.timings.tile_buffered_ahead_s = ahead;
+  check(ahead.every((a) => a >= 0 && a < 1.5), `E2 live tiles play at the live edge (buffered ahead: ${ahead.map((a) => a.toFixed(2)).join(', ')} s)`);
   const tileFirst = await page.$$eval('.tile .live[data-first-frame-ms]', (els) => els.map((e) => Number(e.dataset.firstFrameMs)));
   results.timings.tile_first_frame_ms = tileFirst;
   await shot(page, '01-wall');
@@ -314,6 +321,18 @@ async function run(page) {
   const n = await page.locator('.tile').count();
   check(n === 0, `D5 ${NOSCOPE_USER} (no scope) sees no tile (${n} tiles)`);
   await shot(page, '06-no-scope');
+
+  // Change one's own password from the header link; then log in with the new one.
+  const newPassword = `${NOSCOPE_PASSWORD}-changed`;
+  await page.click('header.top a.who');
+  await page.fill('input[name=old-password]', NOSCOPE_PASSWORD);
+  await page.fill('input[name=new-password]', newPassword);
+  await page.fill('input[name=repeat-password]', newPassword);
+  await page.click('form.stack button[type=submit]');
+  await page.waitForSelector('section .banner.ok', { timeout: 10000 });
+  await logout(page);
+  await login(page, NOSCOPE_USER, newPassword);
+  check(await page.isVisible('header.top'), `${NOSCOPE_USER} changed the password in the console and logged in with the new one`);
   await logout(page);
 
   if (POLICE_USER) await policePart(page);
