@@ -8,6 +8,8 @@
 
 #![forbid(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod registry;
+
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
