@@ -181,8 +181,8 @@ pub async fn scan(store: &Store, now: DateTime<Utc>, area: &Jurisdiction) -> Res
             }
             let j = entry.map_or(area, |e| &e.1);
             let place = d.place_id.as_deref().and_then(|p| places.get(p));
-            let sys = d.system_id.clone();
-            let mut push = |f: Finding| found.push((f, sys.clone()));
+            let sys = d.system_id.as_str();
+            let mut push = |f: Finding| found.push((f, sys.to_owned()));
             rules::b2_prohibited_place(&d, place, now, j)
                 .into_iter()
                 .for_each(&mut push);
@@ -203,15 +203,20 @@ pub async fn scan(store: &Store, now: DateTime<Utc>, area: &Jurisdiction) -> Res
             rules::f1_retention(&d, place, system, now, j)
                 .into_iter()
                 .for_each(&mut push);
-            if let Some(p) = d.place_id.clone() {
-                let working = rules::is_working_camera(&d, system);
-                let e = coverage
-                    .entry(p)
-                    .or_insert_with(|| Coverage::None(Vec::new()));
-                if working {
-                    *e = Coverage::Working;
-                } else if let Coverage::None(v) = e {
-                    v.push(d);
+            let working = d.place_id.is_some() && rules::is_working_camera(&d, system);
+            if let Some(p) = d.place_id.as_deref() {
+                match coverage.get_mut(p) {
+                    Some(Coverage::Working) => {}
+                    Some(e) if working => *e = Coverage::Working,
+                    Some(Coverage::None(v)) => v.push(d),
+                    None => {
+                        let c = if working {
+                            Coverage::Working
+                        } else {
+                            Coverage::None(vec![d.clone()])
+                        };
+                        coverage.insert(p.to_owned(), c);
+                    }
                 }
             }
         })

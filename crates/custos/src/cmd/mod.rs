@@ -1,8 +1,10 @@
 //! One module per subcommand.
 
 pub mod bench;
+pub mod bench_compliance;
 pub mod bench_ledger;
 pub mod capacity;
+pub mod compliance;
 pub mod demo;
 pub mod evidence;
 pub mod export;
@@ -10,6 +12,7 @@ pub mod health;
 pub mod hold;
 pub mod record;
 pub mod recordings;
+pub mod registry;
 pub mod verify;
 
 use anyhow::Result;
