@@ -139,8 +139,14 @@ pub async fn generate(store: &Store, n: u64, now: DateTime<Utc>) -> Result<Gener
             )
             .await?;
     }
-    store
-        .generate_synthetic_devices(n, g.systems, g.places, now90)
-        .await?;
+    // In slices of 50,000 so no statement runs long.
+    let mut first = 0;
+    while first < n {
+        let k = (n - first).min(50_000);
+        store
+            .generate_synthetic_devices(first, k, g.systems, g.places, now90)
+            .await?;
+        first += k;
+    }
     Ok(Generated { staff, ..g })
 }

@@ -143,3 +143,22 @@ pub async fn gate_live(store: &Store, system_id: &str) -> Result<()> {
     let j = convert::jurisdiction(&sys.profile)?;
     may_go_live(LifecycleState::from_str(&sys.state)?, &j)
 }
+
+/// C1 for a recorder camera: its streams may go live only if every system it is registered in
+/// is accepted (and not decommissioned). A camera not in the registry is not gated here (the
+/// registry is optional for plain recording); the caller decides whether to require it.
+pub async fn gate_camera_live(store: &Store, camera: &str) -> Result<()> {
+    let mut systems: Vec<String> = store
+        .devices_of_camera(camera)
+        .await?
+        .into_iter()
+        .map(|d| d.system_id)
+        .collect();
+    systems.dedup();
+    for s in systems {
+        gate_live(store, &s)
+            .await
+            .map_err(|e| e.context(format!("camera {camera} belongs to system {s}")))?;
+    }
+    Ok(())
+}

@@ -153,6 +153,16 @@ async fn gather(
         devices.extend(store.devices(Some(&s.id)).await?);
         findings.extend(store.findings(Some(&s.id), false).await?);
     }
+    if matches!(scope, Scope::Jurisdiction(_)) {
+        // Places with no device belong to no system (B1 coverage gaps).
+        findings.extend(
+            store
+                .findings(None, false)
+                .await?
+                .into_iter()
+                .filter(|f| f.system_id.is_none()),
+        );
+    }
     let used: std::collections::HashSet<&str> = devices
         .iter()
         .filter_map(|d| d.place_id.as_deref())
@@ -295,7 +305,7 @@ pub fn plan_svg(devices: &[DeviceRow], places: &[PlaceRow], residences: &[Reside
     }
     let _ = write!(
         svg,
-        r##"<text x="10" y="{}" font-size="11" fill="#333">grid 0.001° ≈ 100 m · ● online ● offline · yellow: field of view · brown: residence</text></svg>"##,
+        r##"<text x="10" y="{}" font-size="11" fill="#333">grid 0.001° ≈ 100 m · <tspan fill="#1e8449">● online</tspan> <tspan fill="#c0392b">● offline</tspan> · yellow: field of view · brown: residence · dashed: place</text></svg>"##,
         H - 8.0
     );
     svg
@@ -428,6 +438,23 @@ table{{border-collapse:collapse;width:100%;margin:6px 0}}td,th{{border:1px solid
             esc(s.filed_on.as_deref().unwrap_or("not filed")),
             esc(&dl)
         );
+    }
+    h.push_str("</table>");
+    // D4: checks, maintenance and assessments.
+    h.push_str("<h2>Inspection, maintenance and assessment records</h2><table><tr><th>System</th><th>Date</th><th>Kind</th><th>By</th><th>Device</th><th>Result</th></tr>");
+    for s in &d.systems {
+        for m in store.maintenance(&s.id).await? {
+            let _ = write!(
+                h,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(&s.id),
+                esc(&m.on_date),
+                esc(&m.kind),
+                esc(&m.by_unit),
+                esc(m.device_code.as_deref().unwrap_or("")),
+                esc(&m.result)
+            );
+        }
     }
     h.push_str("</table>");
     // Health chart.

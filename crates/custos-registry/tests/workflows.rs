@@ -265,6 +265,7 @@ async fn c1_c4_lifecycle_with_evidence() {
         .await
         .unwrap();
     lifecycle::gate_live(&e.store, "new").await.unwrap();
+    lifecycle::gate_camera_live(&e.store, "door").await.unwrap();
     assert_eq!(
         e.store.system("new").await.unwrap().accepted_on,
         Some(days_ago(40))

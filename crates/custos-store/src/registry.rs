@@ -15,6 +15,7 @@ use sqlx::sqlite::SqliteRow;
 use crate::{Store, db_err};
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct UnitRow {
     pub id: String,
     pub name: String,
@@ -25,6 +26,7 @@ pub struct UnitRow {
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct SystemRow {
     pub id: String,
     pub name: String,
@@ -53,6 +55,7 @@ pub struct SystemRow {
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct PlaceRow {
     pub id: String,
     pub name: String,
@@ -63,6 +66,7 @@ pub struct PlaceRow {
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ResidenceRow {
     pub id: String,
     pub name: String,
@@ -71,6 +75,7 @@ pub struct ResidenceRow {
 
 /// A device (A2, I4) with its latest health (D1).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct DeviceRow {
     pub code: String,
     pub system_id: String,
@@ -120,6 +125,7 @@ pub struct DocumentRow {
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct StaffRow {
     pub id: String,
     pub system_id: String,
@@ -139,13 +145,17 @@ pub struct TrainingRow {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MaintenanceRow {
+    #[serde(default)]
     pub id: i64,
     pub system_id: String,
+    #[serde(default)]
     pub device_code: Option<String>,
+    /// check | maintenance | efficiency_assessment | security_assessment | image_quality (D4).
     pub kind: String,
     pub on_date: String,
     pub by_unit: String,
     pub result: String,
+    #[serde(default)]
     pub notes: String,
 }
 
@@ -789,6 +799,18 @@ impl Store {
             .ok_or_else(|| not_found(format!("no device {code}; see `custos registry export`")))
     }
 
+    /// The registry devices recorded as the recorder's camera `name` (usually one).
+    pub async fn devices_of_camera(&self, name: &str) -> Result<Vec<DeviceRow>> {
+        let rows = sqlx::query(&format!(
+            "{DEVICE_COLS} WHERE camera_name = ? ORDER BY code"
+        ))
+        .bind(name)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| db_err("reading devices of camera", e))?;
+        Ok(rows.iter().map(device_from_row).collect())
+    }
+
     /// Devices of one system (or all with `None`), ordered by code.
     pub async fn devices(&self, system_id: Option<&str>) -> Result<Vec<DeviceRow>> {
         let rows = match system_id {
@@ -859,12 +881,13 @@ impl Store {
         Ok((n, sum))
     }
 
-    /// Benchmark fixture: `n` synthetic devices spread over `systems` systems and `places`
+    /// Benchmark fixture: `n` synthetic devices (numbers `first..first + n`) spread over `systems` systems and `places`
     /// places, generated inside SQLite (seconds for a million rows). Health: about 1% offline,
     /// 2% below full recording completeness, 3% without signage. Codes are valid GB/T 28181
     /// (division 3201xxxx, type 132).
     pub async fn generate_synthetic_devices(
         &self,
+        first: u64,
         n: u64,
         systems: u64,
         places: u64,
@@ -879,7 +902,7 @@ impl Store {
             "INSERT INTO reg_device (code, system_id, kind, name, lon, lat, height_m, bearing_deg,
                 fov, place_id, public_area, signage, fixed_range, activated, privacy_mask,
                 stream_main, retention, online, offline_since_90k, completeness, health_90k)
-             WITH RECURSIVE seq(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM seq WHERE i + 1 < ?1)
+             WITH RECURSIVE seq(i) AS (SELECT ?5 UNION ALL SELECT i + 1 FROM seq WHERE i + 1 < ?5 + ?1)
              SELECT printf('3201%04d%02d132%d%06d', i / 1000000 % 10000, 0, 1, i % 1000000),
                     printf('sys%05d', i % ?2), 'camera', printf('cam %d', i),
                     118.70 + (i % 1000) * 0.0004, 31.90 + (i / 1000 % 1000) * 0.0004, 6.0,
@@ -899,6 +922,7 @@ impl Store {
         .bind(systems.max(1) as i64)
         .bind(places.max(1) as i64)
         .bind(now.0)
+        .bind(first as i64)
         .execute(&mut *tx)
         .await
         .map_err(|e| db_err("generating devices", e))?;

@@ -17,7 +17,7 @@ use custos_ledger::{Action, NewEntry};
 use custos_registry::{access, archive, import};
 use custos_store::Store;
 use custos_store::registry::{
-    ChangeRow, PlaceRow, ResidenceRow, StaffRow, SystemRow, TrainingRow, UnitRow,
+    ChangeRow, MaintenanceRow, PlaceRow, ResidenceRow, StaffRow, SystemRow, TrainingRow, UnitRow,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Deserialize;
@@ -130,19 +130,30 @@ struct LoadFile {
     staff: Vec<StaffRow>,
     training: Vec<TrainingRow>,
     changes: Vec<ChangeRow>,
+    maintenance: Vec<MaintenanceRow>,
 }
 
 async fn load(a: LoadArgs) -> Result<()> {
     let text = std::fs::read_to_string(&a.file)
         .map_err(|e| Error::io(format!("reading {}", a.file.display()), e))?;
-    let f: LoadFile = serde_json::from_str(&text).map_err(|e| {
+    let mut f: LoadFile = serde_json::from_str(&text).map_err(|e| {
         Error::new(
             ErrorKind::InvalidArgument,
             format!("{}: {e}", a.file.display()),
         )
     })?;
     let (_, store, journal) = open_or_create(&a.data).await?;
-    for s in &f.systems {
+    for s in &mut f.systems {
+        for (field, default) in [
+            (&mut s.state, "planned"),
+            (&mut s.profile, "strictest"),
+            (&mut s.responsibility_basis, "owner"),
+            (&mut s.funding, "private"),
+        ] {
+            if field.is_empty() {
+                *field = default.to_owned();
+            }
+        }
         custos_registry::convert::jurisdiction(&s.profile)?;
         s.state.parse::<custos_core::compliance::LifecycleState>()?;
     }
@@ -176,15 +187,19 @@ async fn load(a: LoadArgs) -> Result<()> {
     for c in &f.changes {
         store.upsert_change(c).await?;
     }
+    for m in &f.maintenance {
+        store.add_maintenance(m).await?;
+    }
     println!(
-        "loaded {} unit(s), {} system(s), {} place(s), {} residence(s), {} staff, {} training record(s), {} change(s)",
+        "loaded {} unit(s), {} system(s), {} place(s), {} residence(s), {} staff, {} training record(s), {} change(s), {} maintenance record(s)",
         f.units.len(),
         f.systems.len(),
         f.places.len(),
         f.residences.len(),
         f.staff.len(),
         f.training.len(),
-        f.changes.len()
+        f.changes.len(),
+        f.maintenance.len()
     );
     Ok(())
 }
