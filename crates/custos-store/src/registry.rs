@@ -299,6 +299,20 @@ const DEVICE_PAGE_SQL: &str = "SELECT max(rid), json_group_array(json_array(code
     json(iif(online, 'true', 'false')), offline_since_90k, completeness, health_90k))
     FROM (SELECT rowid AS rid, * FROM reg_device WHERE rowid > ? ORDER BY rowid LIMIT ?)";
 
+/// One page of devices after rowid `after`: (last rowid, JSON), (None, _) past the end.
+async fn device_page(
+    conn: &mut sqlx::SqliteConnection,
+    after: i64,
+) -> Result<(Option<i64>, String)> {
+    let r = sqlx::query(DEVICE_PAGE_SQL)
+        .bind(after)
+        .bind(DEVICE_PAGE)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(|e| db_err("scanning devices", e))?;
+    Ok((r.get(0), r.get(1)))
+}
+
 fn device_from_row(r: &SqliteRow) -> DeviceRow {
     DeviceRow {
         code: r.get(0),
@@ -841,29 +855,32 @@ impl Store {
     /// Streams every device to `f` without holding them all in memory (the rule scan).
     ///
     /// Rows are read in pages of [`DEVICE_PAGE`] by rowid; SQLite packs each page into one JSON
-    /// array (one result row), so the per-row cost of the driver is paid once per page.
+    /// array (one result row), so the per-row cost of the driver is paid once per page. The next
+    /// page is requested before `f` runs over the current one, so SQLite (on its own thread)
+    /// builds page k+1 while this thread decodes and checks page k.
     pub async fn for_each_device(&self, mut f: impl FnMut(DeviceRow)) -> Result<u64> {
+        let mut conn = self
+            .pool
+            .acquire()
+            .await
+            .map_err(|e| db_err("scanning devices", e))?;
+        let mut page = device_page(&mut conn, i64::MIN).await?;
         let mut n = 0u64;
-        let mut after = i64::MIN;
-        loop {
-            let r = sqlx::query(DEVICE_PAGE_SQL)
-                .bind(after)
-                .bind(DEVICE_PAGE)
-                .fetch_one(&self.pool)
-                .await
-                .map_err(|e| db_err("scanning devices", e))?;
-            let Some(last) = r.get::<Option<i64>, _>(0) else {
-                break;
+        while let (Some(last), json) = page {
+            let work = async {
+                let rows: Vec<DeviceRow> = serde_json::from_str(&json).map_err(|e| {
+                    Error::new(
+                        ErrorKind::DataLoss,
+                        format!("database: a device row does not decode: {e}"),
+                    )
+                })?;
+                n += rows.len() as u64;
+                rows.into_iter().for_each(&mut f);
+                Ok::<(), Error>(())
             };
-            let page: Vec<DeviceRow> = serde_json::from_str(r.get::<&str, _>(1)).map_err(|e| {
-                Error::new(
-                    ErrorKind::DataLoss,
-                    format!("database: a device row does not decode: {e}"),
-                )
-            })?;
-            n += page.len() as u64;
-            page.into_iter().for_each(&mut f);
-            after = last;
+            let (next, done) = futures::join!(device_page(&mut conn, last), work);
+            done?;
+            page = next?;
         }
         Ok(n)
     }
