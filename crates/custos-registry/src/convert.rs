@@ -215,25 +215,28 @@ pub fn place_record(p: &PlaceRow) -> Result<PlaceRecord> {
     })
 }
 
-/// A stored device as the rules see it. The code is validated again (rows written by other
-/// tools must not slip through).
-pub fn device_record(d: &DeviceRow) -> Result<DeviceRecord> {
+/// A stored device as the rules see it (taking the row: its strings move, nothing is copied).
+/// The code is validated again (rows written by other tools must not slip through); errors
+/// name the device.
+pub fn device_record(d: DeviceRow) -> Result<DeviceRecord> {
+    let what = |e: Error| e.context(format!("device {}", d.code));
     let code = DeviceCode::parse(&d.code)
         .map_err(|e| Error::new(ErrorKind::DataLoss, format!("stored device code: {e}")))?;
     let field_of_view = match &d.fov {
-        Some(f) if !f.trim().is_empty() => parse_polygon(f)?,
+        Some(f) if !f.trim().is_empty() => parse_polygon(f).map_err(what)?,
         _ => Vec::new(),
     };
+    let retention = RetentionClass::from_str(&d.retention).map_err(what)?;
     Ok(DeviceRecord {
         code,
-        system_id: d.system_id.clone(),
-        place_id: d.place_id.clone(),
+        system_id: d.system_id,
+        place_id: d.place_id,
         public_area: d.public_area,
         activated: d.activated,
         signage_present: d.signage,
         field_of_view,
         has_static_privacy_mask: d.privacy_mask,
-        retention: RetentionClass::from_str(&d.retention)?,
+        retention,
         health: DeviceHealth {
             online: d.online,
             offline_since: d.offline_since.map(|t| t.to_datetime()),

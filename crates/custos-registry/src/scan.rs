@@ -167,10 +167,11 @@ pub async fn scan(store: &Store, now: DateTime<Utc>, area: &Jurisdiction) -> Res
     let mut unreadable = Vec::new();
     out.devices = store
         .for_each_device(|row| {
-            let d = match convert::device_record(&row) {
+            let d = match convert::device_record(row) {
                 Ok(d) => d,
                 Err(e) => {
-                    unreadable.push((format!("device:{}", row.code), e.to_string()));
+                    // The message names the device.
+                    unreadable.push(("device".to_owned(), e.to_string()));
                     return;
                 }
             };

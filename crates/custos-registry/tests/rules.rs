@@ -457,3 +457,25 @@ async fn j1_scan_persistence_keeps_status_and_resolves() {
     assert!(e.store.findings(None, false).await.unwrap().is_empty());
     assert_eq!(e.store.findings(None, true).await.unwrap().len(), 1);
 }
+
+/// A2: a row written past validation (bad code) is reported as unreadable, naming it, and does
+/// not stop the scan.
+#[tokio::test]
+async fn a2_unreadable_stored_device_is_reported() {
+    let e = env().await;
+    compliant(&e).await;
+    let mut bad = good_camera(9, "s1", "p-market");
+    bad.code = "ABCDEFGHIJKLMNOPQRST".into();
+    e.store.upsert_devices(&[bad]).await.unwrap();
+    let s = scan::scan(&e.store, now(), &Jurisdiction::default())
+        .await
+        .unwrap();
+    assert_eq!(s.devices, 2);
+    assert_eq!(s.unreadable.len(), 1);
+    assert!(
+        s.unreadable[0].1.contains("ABCDEFGHIJKLMNOPQRST"),
+        "{:?}",
+        s.unreadable
+    );
+    assert!(s.findings.is_empty());
+}
