@@ -13,6 +13,7 @@ mod accounts;
 pub use accounts::{
     AccountId, AccountRow, LoginFailures, NewAccount, NewSession, SessionKind, SessionRow,
 };
+pub mod registry;
 
 use std::path::Path;
 use std::str::FromStr;

@@ -18,6 +18,8 @@ pub enum Which {
     Ingest(IngestArgs),
     /// Ledger appends, inclusion proofs and verification against raw I/O + hashing.
     Ledger(super::bench_ledger::LedgerArgs),
+    /// Full compliance rule scan of a generated registry against a plain SQL scan.
+    Compliance(super::bench_compliance::ComplianceArgs),
 }
 
 #[derive(clap::Args)]
@@ -39,6 +41,7 @@ pub struct IngestArgs {
 pub async fn run(w: Which) -> Result<()> {
     match w {
         Which::Ingest(a) => tokio::task::spawn_blocking(move || ingest(a)).await?,
+        Which::Compliance(a) => super::bench_compliance::run(a).await,
         Which::Ledger(a) => {
             tokio::task::spawn_blocking(move || super::bench_ledger::run(a)).await?
         }

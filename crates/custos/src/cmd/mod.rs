@@ -1,8 +1,10 @@
 //! One module per subcommand.
 
 pub mod bench;
+pub mod bench_compliance;
 pub mod bench_ledger;
 pub mod capacity;
+pub mod compliance;
 pub mod demo;
 pub mod evidence;
 pub mod export;
@@ -12,6 +14,7 @@ pub mod record;
 pub mod recordings;
 pub mod serve;
 pub mod users;
+pub mod registry;
 pub mod verify;
 
 use anyhow::Result;
