@@ -1,0 +1,130 @@
+# Generates the GB device sipp scenarios (run: python3 gen.py). Kept so the repeated SIP
+# boilerplate is written once; the XML files are what the tests use.
+dev = "34020000001320000001"
+HDR = "34020000002000000001@3402000000"
+
+def item(i, name):
+    return (f"<Item><DeviceID>340200000013100000{i:02d}</DeviceID><Name>{name}</Name>"
+            f"<Manufacturer>sipp</Manufacturer><Model>IPC</Model><Owner>0</Owner>"
+            f"<CivilCode>340200</CivilCode><Address>Gate {i}</Address><Parental>0</Parental>"
+            f"<ParentID>{dev}</ParentID><SafetyWay>0</SafetyWay><RegisterWay>1</RegisterWay>"
+            f"<Secrecy>0</Secrecy><Status>ON</Status></Item>")
+
+def catalog(items, enc):
+    return (f'<?xml version="1.0" encoding="{enc}"?>\n<Response>\n<CmdType>Catalog</CmdType>\n'
+            f'<SN>[$sn]</SN>\n<DeviceID>{dev}</DeviceID>\n<SumNum>7</SumNum>\n'
+            f'<DeviceList Num="{len(items)}">\n' + "\n".join(items) + "\n</DeviceList>\n</Response>")
+
+def msg(body, cseq, tag):
+    return f"""  <send retrans="500">
+    <![CDATA[
+MESSAGE sip:{HDR} SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];rport;branch=[branch]
+From: <sip:{dev}@3402000000>;tag=[pid]{tag}
+To: <sip:{HDR}>
+Call-ID: [call_id]
+CSeq: {cseq} MESSAGE
+Max-Forwards: 70
+Content-Type: Application/MANSCDP+xml
+Content-Length: [len]
+
+{body}
+    ]]>
+  </send>
+  <recv response="200"/>
+"""
+
+def reg(cseq, auth=None, expires=3600):
+    a = f"\n[authentication username={dev} password={auth}]" if auth else ""
+    return f"""  <send retrans="500">
+    <![CDATA[
+REGISTER sip:{HDR} SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];rport;branch=[branch]
+From: <sip:{dev}@3402000000>;tag=[pid]reg
+To: <sip:{dev}@3402000000>
+Call-ID: [call_id]
+CSeq: {cseq} REGISTER
+Contact: <sip:{dev}@[local_ip]:[local_port]>
+Max-Forwards: 70
+User-Agent: sipp-gb-device
+Expires: {expires}{a}
+Content-Length: 0
+
+    ]]>
+  </send>
+"""
+
+OK200 = """  <send>
+    <![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]ok
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+
+    ]]>
+  </send>
+"""
+TAIL = '''  <ResponseTimeRepartition value="10, 20, 30, 40, 50, 100, 150, 200"/>
+  <CallLengthRepartition value="10, 50, 100, 500, 1000, 5000, 10000"/>
+</scenario>
+'''
+
+main = '''<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE scenario SYSTEM "sipp.dtd">
+<!-- A GB/T 28181 device (IPC 34020000001320000001, password 12345678) against the custos
+     platform: REGISTER with a wrong password first (403), then the right one (200 carrying a
+     GB Date), two keepalives, then silence (the platform must mark it offline after 3 missed
+     beats). The platform's queries arrive out of this call: see device_answers.xml (-oocsf). -->
+<scenario name="gb device register keepalive">
+'''
+main += reg(1) + '  <recv response="401" auth="true"/>\n'
+main += reg(2, "wrong") + '  <recv response="403"/>\n'
+main += reg(3) + '  <recv response="401" auth="true"/>\n'
+main += reg(4, "12345678")
+main += '''  <recv response="200">
+    <action>
+      <ereg regexp="Date: [0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}" search_in="msg" check_it="true" assign_to="date"/>
+    </action>
+  </recv>
+  <nop><action><log message="registered; platform [$date]"/></action></nop>
+  <!-- The platform queries Catalog and DeviceInfo now; device_answers.xml answers them. -->
+  <pause milliseconds="1500"/>
+'''
+for k in range(2):
+    main += msg(f'<?xml version="1.0" encoding="GB2312"?>\n<Notify>\n<CmdType>Keepalive</CmdType>\n'
+                f'<SN>{100+k}</SN>\n<DeviceID>{dev}</DeviceID>\n<Status>OK</Status>\n</Notify>', 20 + k, "ka")
+    main += '  <pause milliseconds="300"/>\n'
+main += TAIL
+open("device_register.xml", "w").write(main)
+
+names = ["Gate 1", "Gate 2", "Gate 3", "Lobby", "萳道 south", "Car park", "Roof"]
+items = [item(i + 1, n) for i, n in enumerate(names)]
+ooc = '''<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE scenario SYSTEM "sipp.dtd">
+<!-- The GB device's answers to platform queries (each query is a new call for sipp, run as its
+     out-of-call scenario): Catalog in 3 MESSAGEs (SumNum 7; the first two declare GB2312 but are
+     UTF-8, as some devices send), or DeviceInfo. -->
+<scenario name="gb device answers">
+  <recv request="MESSAGE">
+    <action>
+      <ereg regexp="&lt;SN&gt;([0-9]+)&lt;/SN&gt;" search_in="body" check_it="true" assign_to="junk,sn"/>
+      <ereg regexp="&lt;CmdType&gt;Catalog&lt;/CmdType&gt;" search_in="body" assign_to="iscatalog"/>
+    </action>
+  </recv>
+'''
+ooc += OK200
+ooc += '  <nop><action><log message="query [$junk] catalog=[$iscatalog]"/></action></nop>\n'
+ooc += '  <nop next="catalog" test="iscatalog"/>\n'
+ooc += msg(f'<?xml version="1.0" encoding="GB2312"?>\n<Response>\n<CmdType>DeviceInfo</CmdType>\n'
+           f'<SN>[$sn]</SN>\n<DeviceID>{dev}</DeviceID>\n<DeviceName>sipp IPC</DeviceName>\n'
+           f'<Result>OK</Result>\n<Manufacturer>sipp</Manufacturer>\n<Model>GB-IPC</Model>\n'
+           f'<Firmware>3.6</Firmware>\n<Channel>7</Channel>\n</Response>', 13, "di")
+ooc += '  <nop next="end"/>\n  <label id="catalog"/>\n'
+ooc += msg(catalog(items[0:3], "GB2312"), 10, "c1")
+ooc += msg(catalog(items[3:6], "GB2312"), 11, "c2")
+ooc += msg(catalog(items[6:7], "UTF-8"), 12, "c3")
+ooc += '  <label id="end"/>\n' + TAIL
+open("device_answers.xml", "w").write(ooc)
