@@ -85,6 +85,8 @@ pub(crate) struct SessionCtl {
 pub struct MediaSession {
     pub call_id: String,
     pub ssrc: u32,
+    /// Our media port in the offer (UDP, or TCP passive); 0 for TCP active.
+    pub local_port: u16,
     pub frames: mpsc::Receiver<StreamEvent>,
     pub stats: watch::Receiver<MediaStats>,
 }
@@ -272,6 +274,11 @@ impl Platform {
         Ok(MediaSession {
             call_id,
             ssrc,
+            local_port: if transport == MediaTransport::TcpActive {
+                0
+            } else {
+                port
+            },
             frames: frx,
             stats: srx,
         })

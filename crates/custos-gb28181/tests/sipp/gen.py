@@ -128,3 +128,57 @@ ooc += msg(catalog(items[3:6], "GB2312"), 11, "c2")
 ooc += msg(catalog(items[6:7], "UTF-8"), 12, "c3")
 ooc += '  <label id="end"/>\n' + TAIL
 open("device_answers.xml", "w").write(ooc)
+
+# Media: register, stay registered while the test streams, and answer the platform's INVITE.
+media = """<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE scenario SYSTEM "sipp.dtd">
+<!-- A GB device that registers and then stays silent; the test kills it when done. The
+     INVITE is answered out of this call by device_invite.xml. -->
+<scenario name="gb device registered">
+"""
+media += reg(1) + '  <recv response="401" auth="true"/>\n' + reg(2, "12345678")
+media += '  <recv response="200"/>\n  <pause milliseconds="120000"/>\n' + TAIL
+open("device_media.xml", "w").write(media)
+
+invite = """<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE scenario SYSTEM "sipp.dtd">
+<!-- The device's side of a live INVITE: answers with the platform's SSRC (y=) and the media
+     port/transport/setup the test passes (-key mport, mproto, msetup); the test harness sends
+     the PS over RTP itself. Ends on the platform's BYE. -->
+<scenario name="gb device invite">
+  <recv request="INVITE">
+    <action>
+      <ereg regexp="y=([0-9]+)" search_in="body" check_it="true" assign_to="junk,ssrc"/>
+      <ereg regexp="s=Play" search_in="body" check_it="true" assign_to="play"/>
+    </action>
+  </recv>
+  <nop><action><log message="INVITE [$junk] [$play]"/></action></nop>
+  <send>
+    <![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]inv
+[last_Call-ID:]
+[last_CSeq:]
+Contact: <sip:34020000001320000001@[local_ip]:[local_port]>
+Content-Type: APPLICATION/SDP
+Content-Length: [len]
+
+v=0
+o=34020000001320000001 0 0 IN IP4 127.0.0.1
+s=Play
+c=IN IP4 127.0.0.1
+t=0 0
+m=video [mport] [mproto] 96
+a=sendonly
+a=rtpmap:96 PS/90000
+[msetup]
+y=[$ssrc]
+f=
+    ]]>
+  </send>
+  <recv request="ACK"/>
+  <recv request="BYE"/>
+""" + OK200 + TAIL
+open("device_invite.xml", "w").write(invite)

@@ -1,0 +1,160 @@
+//! GB device media end to end at the protocol level (I1, I2): sipp registers as the device and
+//! answers the platform's INVITE with the platform's SSRC; the test harness streams H.264 from
+//! GStreamer (x264enc → mpegpsmux; GStreamer 1.22's mpegpsmux takes no H.265) as PS over RTP the GB way, over UDP (with reordering), TCP
+//! passive and TCP active (RFC 4571). The platform's frames must be every frame sent, in order,
+//! with 90 kHz timestamps, and decode with ffprobe without error.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use custos_core::frame::StreamEvent;
+use custos_gb28181::{MediaTransport, Mode, PlatformEvent};
+use tokio::io::AsyncWriteExt;
+
+async fn stream_once(transport: MediaTransport, h265: bool) {
+    let dir = tempfile::tempdir().unwrap();
+    let frames = ps_frames(&gst_ps(dir.path(), 75, h265));
+    assert_eq!(frames.len(), 75);
+    let p = platform(Duration::from_secs(30), false).await;
+    let mut events = p.subscribe();
+    // The device's media port (used by TCP active: the device listens).
+    let dev_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let mport = dev_listener.local_addr().unwrap().port();
+    let (mproto, msetup) = match transport {
+        MediaTransport::Udp => ("RTP/AVP", "a=x-transport:udp"),
+        MediaTransport::TcpPassive => ("TCP/RTP/AVP", "a=setup:active"),
+        MediaTransport::TcpActive => ("TCP/RTP/AVP", "a=setup:passive"),
+    };
+    let args: Vec<String> = [
+        "-sf",
+        scenario("device_media.xml").to_str().unwrap(),
+        "-oocsf",
+        scenario("device_invite.xml").to_str().unwrap(),
+        "-i",
+        "127.0.0.1",
+        "-p",
+        &free_port().to_string(),
+        "-key",
+        "mport",
+        &mport.to_string(),
+        "-key",
+        "mproto",
+        mproto,
+        "-key",
+        "msetup",
+        msetup,
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let target = p.local_addr();
+    let sipp_dir = dir.path().to_owned();
+    let sipp_task = tokio::spawn(async move { sipp(target, &args, &sipp_dir).await });
+    loop {
+        match tokio::time::timeout(Duration::from_secs(20), events.recv()).await {
+            Ok(Ok(PlatformEvent::Registered { .. })) => break,
+            Ok(_) => continue,
+            Err(_) => panic!("sipp device did not register"),
+        }
+    }
+    let mut s = p
+        .invite(DEVICE, Mode::Live, transport)
+        .await
+        .expect("INVITE answered");
+    let packets = rtp_packets(&frames, s.ssrc);
+    let port = s.local_port;
+    let sender = tokio::spawn(async move {
+        match transport {
+            MediaTransport::Udp => {
+                let u = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+                for (i, f) in packets.iter().enumerate() {
+                    let mut f = f.clone();
+                    // Reorder: every 5th multi-packet frame sends its first two packets swapped.
+                    if i % 5 == 2 && f.len() > 2 {
+                        f.swap(0, 1);
+                    }
+                    for pkt in f {
+                        u.send_to(&pkt, ("127.0.0.1", port)).await.unwrap();
+                    }
+                    tokio::time::sleep(Duration::from_millis(8)).await;
+                }
+            }
+            MediaTransport::TcpPassive | MediaTransport::TcpActive => {
+                let mut c = if transport == MediaTransport::TcpPassive {
+                    tokio::net::TcpStream::connect(("127.0.0.1", port))
+                        .await
+                        .unwrap()
+                } else {
+                    dev_listener.accept().await.unwrap().0
+                };
+                for f in &packets {
+                    for pkt in f {
+                        let mut b = (pkt.len() as u16).to_be_bytes().to_vec();
+                        b.extend_from_slice(pkt);
+                        c.write_all(&b).await.unwrap();
+                    }
+                    tokio::time::sleep(Duration::from_millis(8)).await;
+                }
+            }
+        }
+    });
+    let mut got = Vec::new();
+    while got.len() < frames.len() {
+        match tokio::time::timeout(Duration::from_secs(15), s.frames.recv()).await {
+            Ok(Some(StreamEvent::Frame(f))) => got.push(f),
+            Ok(other) => panic!("stream ended early: {other:?} after {} frames", got.len()),
+            Err(_) => panic!("only {} of {} frames", got.len(), frames.len()),
+        }
+    }
+    sender.await.unwrap();
+    p.bye(&s.call_id).await;
+    // The device's out-of-call scenario ends on our BYE; the main call is killed.
+    let ended = tokio::time::timeout(Duration::from_secs(5), s.frames.recv()).await;
+    assert!(
+        matches!(ended, Ok(Some(StreamEvent::Interrupted { .. })) | Ok(None)),
+        "{ended:?}"
+    );
+    sipp_task.abort();
+    assert!(got[0].is_key);
+    let codec = got[0].params.codec;
+    assert_eq!(
+        codec,
+        if h265 {
+            custos_core::frame::Codec::H265
+        } else {
+            custos_core::frame::Codec::H264
+        }
+    );
+    assert_eq!((got[0].params.width, got[0].params.height), (320, 240));
+    for (w, (pts, _)) in got.windows(2).zip(frames.iter().skip(1)) {
+        assert_eq!(w[1].pts_90k - w[0].pts_90k, 3600, "25 fps at 90 kHz");
+        assert_eq!(w[1].pts_90k as u32, *pts);
+    }
+    // Everything decodes.
+    let es = dir.path().join("out.es");
+    let mut annexb = Vec::new();
+    for f in &got {
+        annexb.extend(custos_gb28181::h26x::avcc_to_annexb(&f.data));
+    }
+    std::fs::write(&es, annexb).unwrap();
+    let (n, diag) = ffprobe_frames(&es, Some(if h265 { "hevc" } else { "h264" }));
+    assert_eq!(n, frames.len() as u64, "{diag}");
+    assert!(!diag.to_lowercase().contains("error"), "{diag}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn i1_gb_device_h264_ps_over_rtp_udp_with_reordering() {
+    stream_once(MediaTransport::Udp, false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn i1_gb_device_h264_ps_over_rtp_tcp_passive() {
+    stream_once(MediaTransport::TcpPassive, false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn i1_gb_device_h264_ps_over_rtp_tcp_active() {
+    stream_once(MediaTransport::TcpActive, false).await;
+}
