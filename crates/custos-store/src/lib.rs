@@ -8,6 +8,10 @@
 
 #![forbid(clippy::print_stdout, clippy::print_stderr)]
 
+mod gb28181;
+
+pub use gb28181::{GbChannel, GbDevice};
+
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
