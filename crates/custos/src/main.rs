@@ -48,6 +48,12 @@ enum Cmd {
     Verify(cmd::verify::Args),
     /// Check an evidence bundle offline: signatures, ledger proofs, every file's hash (exit 7 on any problem).
     VerifyBundle(cmd::evidence::VerifyArgs),
+    /// GB/T 28181: registered devices and channels.
+    #[cfg(feature = "gb28181")]
+    Gb {
+        #[command(subcommand)]
+        cmd: cmd::gb::Cmd,
+    },
     /// Benchmarks.
     Bench {
         #[command(subcommand)]
@@ -96,6 +102,8 @@ fn main() -> ExitCode {
             Cmd::VerifyBundle(a) => cmd::evidence::run_verify(a).await,
             Cmd::Hold { cmd } => cmd::hold::run(cmd).await,
             Cmd::Bench { which } => cmd::bench::run(which).await,
+            #[cfg(feature = "gb28181")]
+            Cmd::Gb { cmd } => cmd::gb::run(cmd).await,
         }
     });
     match r {

@@ -31,6 +31,8 @@ pub struct Args {
     /// Seconds per segment (default 60).
     #[arg(long, default_value_t = 60)]
     pub segment_seconds: u32,
+    #[command(flatten)]
+    pub sip: super::gb::SipArgs,
 }
 
 pub fn status_table(streams: &[StreamRuntime]) -> Table {
@@ -105,7 +107,8 @@ pub async fn run(a: Args) -> Result<()> {
         segment_seconds: a.segment_seconds,
         cameras,
     };
-    let rt = Runtime::start(&a.data, &cfg).await?;
+    let mut rt = Runtime::start(&a.data, &cfg).await?;
+    let mut gb = super::gb::Gb::start(&a.sip, &rt).await?;
     for l in &rt.recovery.lines {
         eprintln!("recovery: {l}");
     }
@@ -147,6 +150,13 @@ pub async fn run(a: Args) -> Result<()> {
     let why = loop {
         tokio::select! {
             w = &mut stop => break w,
+            ch = super::gb::Gb::next_channel(&mut gb) => {
+                if let Some(g) = gb.as_mut()
+                    && let Err(e) = g.attach(&mut rt, ch, a.segment_seconds).await
+                {
+                    eprintln!("warning: cannot record GB channel: {e:#}");
+                }
+            }
             _ = tick.tick() => {
                 if tty {
                     print!("\x1b[2J\x1b[H");
@@ -159,6 +169,9 @@ pub async fn run(a: Args) -> Result<()> {
     println!("{why}: sealing open segments…");
     let streams_final = status_table(&rt.streams);
     let data = rt.data.clone();
+    if let Some(g) = gb {
+        g.stop().await;
+    }
     rt.stop().await?;
     drop(sim);
     println!("{streams_final}");

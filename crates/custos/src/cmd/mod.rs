@@ -6,6 +6,11 @@ pub mod capacity;
 pub mod demo;
 pub mod evidence;
 pub mod export;
+#[cfg(feature = "gb28181")]
+pub mod gb;
+#[cfg(not(feature = "gb28181"))]
+#[path = "gb_off.rs"]
+pub mod gb;
 pub mod health;
 pub mod hold;
 pub mod record;
