@@ -16,7 +16,7 @@ use custos_ingest::{LiveEvent, LiveSubscription};
 use tokio::io::AsyncWriteExt;
 use tokio::sync::{mpsc, watch};
 
-use crate::h26x::avcc_to_annexb;
+use crate::h26x::frame_annexb;
 use crate::manscdp::{self, CatalogItem, Charset};
 use crate::platform::Platform;
 use crate::rtp::{Packetizer, frame_4571};
@@ -358,6 +358,7 @@ async fn send_media(
     };
     let mut source = plan.source;
     let mut started = false;
+    let mut sent: u64 = 0;
     loop {
         let f = tokio::select! {
             _ = stop.changed() => return Ok(()),
@@ -379,12 +380,18 @@ async fn send_media(
             continue;
         }
         started = true;
-        let annexb = avcc_to_annexb(&f.data);
+        let annexb = frame_annexb(&f);
         let ps = crate::ps::mux_frame(f.params.codec, &annexb, f.pts_90k, f.pts_90k, f.is_key);
         for pkt in pk.packetize(&ps, f.pts_90k as u32) {
             match &mut out {
                 Out::Udp(s) => {
                     s.send_to(&pkt, dest).await?;
+                    sent += 1;
+                    // Pace bursts (the cached GOP at start) so that the receiver's socket
+                    // buffer is not overrun: at most 16 packets per millisecond (~22 MB/s).
+                    if sent % 16 == 0 {
+                        tokio::time::sleep(Duration::from_millis(1)).await;
+                    }
                 }
                 Out::Tcp(s) => s.write_all(&frame_4571(&pkt)).await?,
             }

@@ -179,6 +179,86 @@ pub fn avcc_to_annexb(mut data: &[u8]) -> Vec<u8> {
     o
 }
 
+/// The parameter sets (H.264 SPS, PPS; H.265 VPS, SPS, PPS) inside an `avc1`/`hvc1` sample
+/// entry's `avcC`/`hvcC` box, in decoder order. Empty if the entry is malformed.
+pub fn parameter_sets(sample_entry: &[u8]) -> Vec<Vec<u8>> {
+    // Box header (8) + VisualSampleEntry fields (78), then child boxes.
+    let mut rest = sample_entry.get(86..).unwrap_or(&[]);
+    while rest.len() >= 8 {
+        let size = u32::from_be_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
+        if size < 8 || size > rest.len() {
+            break;
+        }
+        let body = &rest[8..size];
+        match &rest[4..8] {
+            b"avcC" => return avcc_sets(body).unwrap_or_default(),
+            b"hvcC" => return hvcc_sets(body).unwrap_or_default(),
+            _ => {}
+        }
+        rest = &rest[size..];
+    }
+    Vec::new()
+}
+
+fn take_nal<'a>(b: &mut &'a [u8]) -> Option<&'a [u8]> {
+    let n = u16::from_be_bytes([*b.first()?, *b.get(1)?]) as usize;
+    let nal = b.get(2..2 + n)?;
+    *b = &b[2 + n..];
+    Some(nal)
+}
+
+fn avcc_sets(b: &[u8]) -> Option<Vec<Vec<u8>>> {
+    let mut out = Vec::new();
+    let nsps = (*b.get(5)? & 0x1f) as usize;
+    let mut r = b.get(6..)?;
+    for _ in 0..nsps {
+        out.push(take_nal(&mut r)?.to_vec());
+    }
+    let npps = *r.first()? as usize;
+    r = &r[1..];
+    for _ in 0..npps {
+        out.push(take_nal(&mut r)?.to_vec());
+    }
+    Some(out)
+}
+
+fn hvcc_sets(b: &[u8]) -> Option<Vec<Vec<u8>>> {
+    let mut out = Vec::new();
+    let arrays = *b.get(22)? as usize;
+    let mut r = b.get(23..)?;
+    for _ in 0..arrays {
+        let n = u16::from_be_bytes([*r.get(1)?, *r.get(2)?]) as usize;
+        r = r.get(3..)?;
+        for _ in 0..n {
+            out.push(take_nal(&mut r)?.to_vec());
+        }
+    }
+    Some(out)
+}
+
+/// A recorded frame as Annex B for the PS muxer; key frames get the stream's parameter sets
+/// in front when they do not carry them (RTSP ingest keeps them in the sample entry only).
+pub fn frame_annexb(f: &EncodedFrame) -> Vec<u8> {
+    let body = avcc_to_annexb(&f.data);
+    if !f.is_key {
+        return body;
+    }
+    let has_sps = split_annexb(&body).iter().any(|n| match f.params.codec {
+        Codec::H264 => n[0] & 0x1f == 7,
+        Codec::H265 => (n[0] >> 1) & 0x3f == 33,
+    });
+    if has_sps {
+        return body;
+    }
+    let mut o = Vec::with_capacity(body.len() + 128);
+    for ps in parameter_sets(&f.params.sample_entry) {
+        o.extend_from_slice(&[0, 0, 0, 1]);
+        o.extend_from_slice(&ps);
+    }
+    o.extend_from_slice(&body);
+    o
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -128,6 +128,10 @@ async fn stream_once(transport: MediaTransport, h265: bool) {
         }
     );
     assert_eq!((got[0].params.width, got[0].params.height), (320, 240));
+    // The sample entry built from the in-band SPS/PPS gives them back (cascade re-sends them).
+    let sets = custos_gb28181::h26x::parameter_sets(&got[0].params.sample_entry);
+    let types: Vec<u8> = sets.iter().map(|n| n[0] & 0x1f).collect();
+    assert_eq!(types, vec![7, 8]);
     for (w, (pts, _)) in got.windows(2).zip(frames.iter().skip(1)) {
         assert_eq!(w[1].pts_90k - w[0].pts_90k, 3600, "25 fps at 90 kHz");
         assert_eq!(w[1].pts_90k as u32, *pts);

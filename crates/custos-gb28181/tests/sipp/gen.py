@@ -146,6 +146,8 @@ invite = """<?xml version="1.0" encoding="UTF-8"?>
      port/transport/setup the test passes (-key mport, mproto, msetup); the test harness sends
      the PS over RTP itself. Ends on the platform's BYE. -->
 <scenario name="gb device invite">
+  <!-- A platform query (Catalog, DeviceInfo) is only acknowledged. -->
+  <recv request="MESSAGE" optional="true" next="message"/>
   <recv request="INVITE">
     <action>
       <ereg regexp="y=([0-9]+)" search_in="body" check_it="true" assign_to="junk,ssrc"/>
@@ -180,5 +182,8 @@ f=
   </send>
   <recv request="ACK"/>
   <recv request="BYE"/>
-""" + OK200 + TAIL
+""" + OK200 + """  <nop next="end"/>
+  <label id="message"/>
+""" + OK200 + """  <label id="end"/>
+""" + TAIL
 open("device_invite.xml", "w").write(invite)

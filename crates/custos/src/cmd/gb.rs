@@ -118,6 +118,7 @@ pub struct Gb {
     offered: Arc<Offered>,
     feeders: Vec<tokio::task::JoinHandle<()>>,
     stop: watch::Sender<bool>,
+    store: Store,
 }
 
 impl Gb {
@@ -188,6 +189,7 @@ impl Gb {
             offered,
             feeders: Vec::new(),
             stop,
+            store: rt.store.clone(),
         }))
     }
 
@@ -256,6 +258,12 @@ impl Gb {
         }
         // Feeders' drop guards sent BYE; give them a moment to leave.
         tokio::time::sleep(Duration::from_millis(100)).await;
+        for d in self.platform.devices().iter().filter(|d| d.online) {
+            let _ = self
+                .store
+                .gb_set_online(&d.id, false, Some("platform stopped"), now())
+                .await;
+        }
     }
 }
 
