@@ -18,6 +18,8 @@
 pub mod cascade;
 pub mod digest;
 pub mod h26x;
+#[doc(hidden)]
+pub mod loadgen;
 pub mod manscdp;
 pub mod media;
 pub mod platform;

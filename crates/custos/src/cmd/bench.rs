@@ -18,6 +18,9 @@ pub enum Which {
     Ingest(IngestArgs),
     /// Ledger appends, inclusion proofs and verification against raw I/O + hashing.
     Ledger(super::bench_ledger::LedgerArgs),
+    /// GB/T 28181: registrations/s, keepalives/s, PS demux throughput against memcpy.
+    #[cfg(feature = "gb28181")]
+    Gb28181(super::bench_gb::Args),
 }
 
 #[derive(clap::Args)]
@@ -42,6 +45,8 @@ pub async fn run(w: Which) -> Result<()> {
         Which::Ledger(a) => {
             tokio::task::spawn_blocking(move || super::bench_ledger::run(a)).await?
         }
+        #[cfg(feature = "gb28181")]
+        Which::Gb28181(a) => super::bench_gb::run(a).await,
     }
 }
 

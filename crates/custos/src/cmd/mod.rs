@@ -1,6 +1,8 @@
 //! One module per subcommand.
 
 pub mod bench;
+#[cfg(feature = "gb28181")]
+pub mod bench_gb;
 pub mod bench_ledger;
 pub mod capacity;
 pub mod demo;
