@@ -72,8 +72,11 @@ pub struct Upper {
     provider: Arc<dyn MediaProvider>,
     status: Mutex<UpperStatus>,
     /// Call-ID → (stop signal, the sender waiting for ACK).
-    dialogs: Mutex<HashMap<String, (watch::Sender<bool>, Option<SendPlan>)>>,
+    dialogs: Mutex<HashMap<String, Dialog>>,
 }
+
+/// An upper's INVITE dialog: its stop signal and, until the ACK, what to send.
+type Dialog = (watch::Sender<bool>, Option<SendPlan>);
 
 struct SendPlan {
     source: FrameSource,
@@ -389,7 +392,7 @@ async fn send_media(
                     sent += 1;
                     // Pace bursts (the cached GOP at start) so that the receiver's socket
                     // buffer is not overrun: at most 16 packets per millisecond (~22 MB/s).
-                    if sent % 16 == 0 {
+                    if sent.is_multiple_of(16) {
                         tokio::time::sleep(Duration::from_millis(1)).await;
                     }
                 }

@@ -132,15 +132,15 @@ impl FrameBuilder {
             out.extend_from_slice(&(n.len() as u32).to_be_bytes());
             out.extend_from_slice(n);
         }
-        if changed || self.params.is_none() {
-            if let (Some(sps), Some(pps)) = (&self.sps, &self.pps) {
-                self.params = Some(Arc::new(custos_ingest::params_from_parameter_sets(
-                    codec,
-                    self.vps.as_deref(),
-                    sps,
-                    pps,
-                )?));
-            }
+        if (changed || self.params.is_none())
+            && let (Some(sps), Some(pps)) = (&self.sps, &self.pps)
+        {
+            self.params = Some(Arc::new(custos_ingest::params_from_parameter_sets(
+                codec,
+                self.vps.as_deref(),
+                sps,
+                pps,
+            )?));
         }
         let Some(params) = &self.params else {
             return Ok(None);

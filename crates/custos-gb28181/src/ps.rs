@@ -133,7 +133,7 @@ impl PsDemuxer {
                 }
             }
             0xB9 => Step::Consumed(4),
-            0xBB | 0xBC..=0xFF => {
+            0xBB..=0xFF => {
                 if b.len() < 6 {
                     return Step::NeedMore;
                 }

@@ -13,6 +13,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
+// The shared helpers re-export the camera simulator; `custos demo` starts its own here.
+#[allow(unused_imports)]
+use common::Camsim as _;
 
 const DEVICE: &str = "34020000001320000001";
 
@@ -321,14 +324,9 @@ fn i2_cascade_upper_platform_receives_decodable_ps() {
     let mut pkts: Vec<Vec<u8>> = Vec::new();
     let mut buf = vec![0u8; 65536];
     // Until the stream stops (BYE) for 3 s.
-    loop {
-        match rtp.recv(&mut buf) {
-            Ok(n) => {
-                pkts.push(buf[..n].to_vec());
-                rtp.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
-            }
-            Err(_) => break,
-        }
+    while let Ok(n) = rtp.recv(&mut buf) {
+        pkts.push(buf[..n].to_vec());
+        rtp.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
     }
     let sipp_out = loop {
         if let Some(st) = sipp.try_wait().unwrap() {
