@@ -187,3 +187,81 @@ f=
 """ + OK200 + """  <label id="end"/>
 """ + TAIL
 open("device_invite.xml", "w").write(invite)
+
+# Events: alarm, catalog NOTIFY (subscription), PTZ and subscription answers, unregister.
+ev = """<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE scenario SYSTEM "sipp.dtd">
+<!-- A GB device that registers, waits while the test subscribes to its catalog and sends a
+     PTZ command (answered by device_events_ooc.xml), then raises an alarm, NOTIFYs a catalog
+     change (one channel added) and unregisters (Expires: 0). -->
+<scenario name="gb device events">
+"""
+ev += reg(1) + '  <recv response="401" auth="true"/>\n' + reg(2, "12345678")
+ev += '  <recv response="200"/>\n  <pause milliseconds="2000"/>\n'
+ev += msg(f'<?xml version="1.0" encoding="GB2312"?>\n<Notify>\n<CmdType>Alarm</CmdType>\n<SN>5</SN>\n'
+          f'<DeviceID>{dev}</DeviceID>\n<AlarmPriority>1</AlarmPriority>\n<AlarmMethod>5</AlarmMethod>\n'
+          f'<AlarmTime>2026-11-27T10:00:00</AlarmTime>\n<AlarmDescription>motion</AlarmDescription>\n</Notify>', 5, "al")
+ev += '  <pause milliseconds="300"/>\n'
+ev += f"""  <send retrans="500">
+    <![CDATA[
+NOTIFY sip:{HDR} SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];rport;branch=[branch]
+From: <sip:{dev}@3402000000>;tag=[pid]nt
+To: <sip:{HDR}>
+Call-ID: [call_id]
+CSeq: 6 NOTIFY
+Event: Catalog
+Subscription-State: active;expires=60
+Max-Forwards: 70
+Content-Type: Application/MANSCDP+xml
+Content-Length: [len]
+
+<?xml version="1.0" encoding="UTF-8"?>
+<Notify>
+<CmdType>Catalog</CmdType>
+<SN>6</SN>
+<DeviceID>{dev}</DeviceID>
+<SumNum>1</SumNum>
+<DeviceList Num="1">
+<Item><DeviceID>34020000001310000009</DeviceID><Name>New gate</Name><Status>ON</Status><Event>ADD</Event></Item>
+</DeviceList>
+</Notify>
+    ]]>
+  </send>
+  <recv response="200"/>
+"""
+ev += reg(7, "12345678", 0) + '  <recv response="200"/>\n' + TAIL
+open("device_events.xml", "w").write(ev)
+
+evooc = """<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE scenario SYSTEM "sipp.dtd">
+<!-- The device's answers to the platform's SUBSCRIBE (Catalog) and MESSAGEs (PTZ control, the
+     platform's answer to an alarm); logs what it got for the test to check. -->
+<scenario name="gb device events answers">
+  <recv request="SUBSCRIBE" optional="true" next="subscribe"/>
+  <recv request="MESSAGE">
+    <action>
+      <ereg regexp="&lt;CmdType&gt;([A-Za-z]+)&lt;" search_in="body" check_it="true" assign_to="m0,cmd"/>
+      <ereg regexp="PTZCmd&gt;([0-9A-F]+)&lt;" search_in="body" assign_to="p0,ptz"/>
+    </action>
+  </recv>
+  <nop><action><log message="got [$m0] [$cmd] ptz=[$ptz] [$p0]"/></action></nop>
+""" + OK200 + """  <nop next="end"/>
+  <label id="subscribe"/>
+  <nop><action><log message="got SUBSCRIBE"/></action></nop>
+  <send>
+    <![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]sub
+[last_Call-ID:]
+[last_CSeq:]
+Expires: 60
+Content-Length: 0
+
+    ]]>
+  </send>
+  <label id="end"/>
+""" + TAIL
+open("device_events_ooc.xml", "w").write(evooc)
