@@ -162,3 +162,87 @@ async fn i1_gb_device_h264_ps_over_rtp_tcp_passive() {
 async fn i1_gb_device_h264_ps_over_rtp_tcp_active() {
     stream_once(MediaTransport::TcpActive, false).await;
 }
+
+/// I1: device-side playback. The INVITE says `s=Playback` with `u=`, the time range and a
+/// history SSRC (leading 1); the device streams, then reports the end of its recording with
+/// MediaStatus 121, and the platform ends the session with BYE.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn i1_gb_device_playback_ends_on_media_status_121() {
+    let dir = tempfile::tempdir().unwrap();
+    let frames = ps_frames(&gst_ps(dir.path(), 50, false));
+    let p = platform(Duration::from_secs(30), false).await;
+    let mut events = p.subscribe();
+    let args: Vec<String> = [
+        "-sf",
+        scenario("device_media.xml").to_str().unwrap(),
+        "-oocsf",
+        scenario("device_playback.xml").to_str().unwrap(),
+        "-i",
+        "127.0.0.1",
+        "-p",
+        &free_port().to_string(),
+        "-key",
+        "mport",
+        "9",
+        "-d",
+        "1500",
+        "-trace_logs",
+        "-log_file",
+        dir.path().join("sipp.log").to_str().unwrap(),
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let target = p.local_addr();
+    let d2 = dir.path().to_owned();
+    let sipp_task = tokio::spawn(async move { sipp(target, &args, &d2).await });
+    loop {
+        match tokio::time::timeout(Duration::from_secs(20), events.recv()).await {
+            Ok(Ok(PlatformEvent::Registered { .. })) => break,
+            Ok(_) => continue,
+            Err(_) => panic!("sipp device did not register"),
+        }
+    }
+    let (start, end) = (1_795_766_400u64, 1_795_770_000u64);
+    let mut s = p
+        .invite(DEVICE, Mode::Playback { start, end }, MediaTransport::Udp)
+        .await
+        .expect("playback INVITE answered");
+    assert!(
+        s.ssrc >= 1_000_000_000,
+        "history SSRC starts with 1: {}",
+        s.ssrc
+    );
+    let u = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    for f in rtp_packets(&frames, s.ssrc) {
+        for pkt in f {
+            u.send_to(&pkt, ("127.0.0.1", s.local_port)).await.unwrap();
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let mut n = 0;
+    let reason = loop {
+        match tokio::time::timeout(Duration::from_secs(10), s.frames.recv()).await {
+            Ok(Some(StreamEvent::Frame(_))) => n += 1,
+            Ok(Some(StreamEvent::Interrupted { reason })) => break reason,
+            other => panic!("{other:?} after {n} frames"),
+        }
+    };
+    assert_eq!(n, frames.len());
+    assert!(reason.contains("MediaStatus 121"), "{reason}");
+    let (ok, diag) = sipp_task_or_kill(sipp_task).await;
+    let log = std::fs::read_to_string(dir.path().join("sipp.log")).unwrap_or_default();
+    assert!(log.contains("got BYE after MediaStatus"), "{log}");
+    assert!(
+        log.contains(&format!("s=Playback t={start} {end} u={DEVICE}:0")),
+        "{log}\n{ok} {diag}"
+    );
+}
+
+/// The device's main call (registered, idle) never ends by itself: stop it.
+async fn sipp_task_or_kill(t: tokio::task::JoinHandle<(bool, String)>) -> (bool, String) {
+    // Give the out-of-call scenario time to take the BYE.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    t.abort();
+    (true, String::new())
+}

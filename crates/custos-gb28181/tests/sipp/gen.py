@@ -265,3 +265,55 @@ Content-Length: 0
   <label id="end"/>
 """ + TAIL
 open("device_events_ooc.xml", "w").write(evooc)
+
+# Device playback: answer a Playback INVITE, then report the end of the file (MediaStatus 121).
+pb = """<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE scenario SYSTEM "sipp.dtd">
+<!-- The device's side of a playback INVITE (s=Playback, u=, t=start end, history SSRC y=1...):
+     answers with the platform's SSRC and media port [mport] over UDP, and after the -d pause of
+     streaming (sent by the test) reports the end of the recording with MediaStatus 121; the
+     platform must then BYE. -->
+<scenario name="gb device playback">
+  <recv request="MESSAGE" optional="true" next="message"/>
+  <recv request="INVITE">
+    <action>
+      <ereg regexp="y=([0-9]+)" search_in="body" check_it="true" assign_to="y0,ssrc"/>
+      <ereg regexp="s=([A-Za-z]+)" search_in="body" check_it="true" assign_to="s0,sname"/>
+      <ereg regexp="t=([0-9]+ [0-9]+)" search_in="body" check_it="true" assign_to="t0,range"/>
+      <ereg regexp="u=([0-9]+:0)" search_in="body" check_it="true" assign_to="u0,uri"/>
+    </action>
+  </recv>
+  <nop><action><log message="INVITE [$y0] [$s0] [$t0] [$u0] ssrc=[$ssrc] s=[$sname] t=[$range] u=[$uri]"/></action></nop>
+  <send>
+    <![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]pb
+[last_Call-ID:]
+[last_CSeq:]
+Contact: <sip:34020000001320000001@[local_ip]:[local_port]>
+Content-Type: APPLICATION/SDP
+Content-Length: [len]
+
+v=0
+o=34020000001320000001 0 0 IN IP4 127.0.0.1
+s=Playback
+c=IN IP4 127.0.0.1
+t=[$range]
+m=video [mport] RTP/AVP 96
+a=sendonly
+a=rtpmap:96 PS/90000
+y=[$ssrc]
+    ]]>
+  </send>
+  <recv request="ACK"/>
+  <pause/>
+""" + msg(f'<?xml version="1.0" encoding="GB2312"?>\n<Notify>\n<CmdType>MediaStatus</CmdType>\n<SN>9</SN>\n'
+          f'<DeviceID>{dev}</DeviceID>\n<NotifyType>121</NotifyType>\n</Notify>', 30, "ms") + """  <recv request="BYE"/>
+  <nop><action><log message="got BYE after MediaStatus"/></action></nop>
+""" + OK200 + """  <nop next="end"/>
+  <label id="message"/>
+""" + OK200 + """  <label id="end"/>
+""" + TAIL
+open("device_playback.xml", "w").write(pb)
