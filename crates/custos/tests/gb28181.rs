@@ -275,6 +275,8 @@ fn i1_i2_gb_device_recorded_exported_and_listed() {
         "{}",
         String::from_utf8_lossy(&dec.stderr)
     );
+    // Audited like any camera: the ledger and every segment verify.
+    custos_ok(&["verify", "--data", data.to_str().unwrap()]);
     let after = gb_devices(&data);
     assert_eq!(after[0]["online"], false, "{after}");
     assert_eq!(after[0]["offline_reason"], "platform stopped");

@@ -158,7 +158,12 @@ impl Gb {
                 s.live.clone(),
             ));
         }
-        tokio::spawn(persist(platform.clone(), rt.store.clone(), tx));
+        tokio::spawn(persist(
+            platform.clone(),
+            rt.store.clone(),
+            rt.journal.clone(),
+            tx,
+        ));
         if let Some(up) = &a.sip_upper {
             let (id, addr) = up
                 .split_once('@')
@@ -216,6 +221,17 @@ impl Gb {
             return Ok(());
         }
         let name = CameraName::new(channel.clone())?;
+        // Configuration changes are run records (E4), as for configured cameras.
+        if rt.store.camera_by_name(&channel).await.is_err() {
+            let entry = custos_ledger::NewEntry::new(
+                "gb28181 platform",
+                custos_ledger::Action::ConfigChange,
+                format!("camera/{channel}"),
+            )
+            .details(serde_json::json!({"change": "camera added", "source": "GB/T 28181 device", "retention": RetentionClass::Standard30d.to_string()}));
+            let j = rt.journal.clone();
+            tokio::task::spawn_blocking(move || j.record(entry)).await??;
+        }
         let cam_id = rt
             .store
             .upsert_camera(&name, RetentionClass::Standard30d, now())
@@ -324,7 +340,12 @@ async fn feed(
 }
 
 /// Writes what the platform learns to the store and asks for new video channels to record.
-async fn persist(p: Platform, store: Store, new_channels: mpsc::UnboundedSender<String>) {
+async fn persist(
+    p: Platform,
+    store: Store,
+    journal: custos_footage::Journal,
+    new_channels: mpsc::UnboundedSender<String>,
+) {
     let mut ev = p.subscribe();
     loop {
         let e = match ev.recv().await {
