@@ -231,6 +231,23 @@ fn i1_i2_gb_device_recorded_exported_and_listed() {
         d["registry_status"], "pending",
         "A2: pending until accepted"
     );
+    // I4: the device's alarm is an active alarm (and a ledger entry, checked by verify below).
+    let health: serde_json::Value = serde_json::from_str(&custos_ok(&[
+        "health",
+        "--data",
+        data.to_str().unwrap(),
+        "--json",
+    ]))
+    .unwrap();
+    assert!(
+        health["alarms"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["message"].as_str().unwrap_or("").contains("door forced")),
+        "{}",
+        health["alarms"]
+    );
     let table = custos_ok(&["gb", "devices", "--data", data.to_str().unwrap()]);
     assert!(
         table.contains(DEVICE) && table.contains("online"),

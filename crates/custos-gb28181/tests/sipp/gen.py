@@ -132,12 +132,16 @@ open("device_answers.xml", "w").write(ooc)
 # Media: register, stay registered while the test streams, and answer the platform's INVITE.
 media = """<?xml version="1.0" encoding="UTF-8"?>
 <!DOCTYPE scenario SYSTEM "sipp.dtd">
-<!-- A GB device that registers and then stays silent; the test kills it when done. The
-     INVITE is answered out of this call by device_invite.xml. -->
+<!-- A GB device that registers, raises one alarm and then stays silent; the test kills it
+     when done. The INVITE is answered out of this call by device_invite.xml. -->
 <scenario name="gb device registered">
 """
 media += reg(1) + '  <recv response="401" auth="true"/>\n' + reg(2, "12345678")
-media += '  <recv response="200"/>\n  <pause milliseconds="120000"/>\n' + TAIL
+media += '  <recv response="200"/>\n'
+media += msg(f'<?xml version="1.0" encoding="GB2312"?>\n<Notify>\n<CmdType>Alarm</CmdType>\n<SN>3</SN>\n'
+             f'<DeviceID>{dev}</DeviceID>\n<AlarmPriority>2</AlarmPriority>\n<AlarmMethod>2</AlarmMethod>\n'
+             f'<AlarmTime>2026-11-27T10:00:00</AlarmTime>\n<AlarmDescription>door forced</AlarmDescription>\n</Notify>', 3, "al")
+media += '  <pause milliseconds="120000"/>\n' + TAIL
 open("device_media.xml", "w").write(media)
 
 invite = """<?xml version="1.0" encoding="UTF-8"?>
