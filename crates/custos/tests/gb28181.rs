@@ -294,6 +294,10 @@ fn i1_i2_gb_device_recorded_exported_and_listed() {
     );
     // Audited like any camera: the ledger and every segment verify.
     custos_ok(&["verify", "--data", data.to_str().unwrap()]);
+    assert!(
+        tree_contains(&data, b"GB/T 28181 Notify Alarm"),
+        "I4: the alarm is in the ledger"
+    );
     let after = gb_devices(&data);
     assert_eq!(after[0]["online"], false, "{after}");
     assert_eq!(after[0]["offline_reason"], "platform stopped");
@@ -418,4 +422,24 @@ fn i2_cascade_upper_platform_receives_decodable_ps() {
     let _ =
         std::fs::File::open(dir.path().join("sipp.log")).and_then(|mut f| f.read_to_string(&mut s));
     assert!(s.contains("catalog"), "sipp saw our catalog: {s}");
+    // E2: the upper platform's live view was registered in the ledger, which verifies.
+    custos_ok(&["verify", "--data", data.to_str().unwrap()]);
+    assert!(
+        tree_contains(&data, b"gb28181 upper platform 34010000002000000001"),
+        "no ledger entry for the upper platform's view"
+    );
+}
+
+/// Whether any file under `dir` (except footage) contains `needle`.
+fn tree_contains(dir: &Path, needle: &[u8]) -> bool {
+    std::fs::read_dir(dir).unwrap().any(|e| {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            !p.ends_with("footage") && tree_contains(&p, needle)
+        } else {
+            std::fs::read(&p)
+                .map(|b| b.windows(needle.len()).any(|w| w == needle))
+                .unwrap_or(false)
+        }
+    })
 }

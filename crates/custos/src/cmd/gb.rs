@@ -61,11 +61,13 @@ fn listen_addr(s: &str) -> Result<SocketAddr> {
 }
 
 /// Our cameras as the upper platform sees them.
-#[derive(Default)]
 struct Offered {
     /// (20-digit channel id, display name, live frames)
     channels: Mutex<Vec<(String, String, LiveHub)>>,
     domain: String,
+    /// The upper platform, as the actor of its views in the ledger.
+    upper: String,
+    journal: custos_footage::Journal,
 }
 
 impl MediaProvider for Offered {
@@ -90,12 +92,28 @@ impl MediaProvider for Offered {
     }
 
     fn live(&self, channel: &str) -> Option<FrameSource> {
-        self.channels
+        let (name, hub) = self
+            .channels
             .lock()
             .unwrap()
             .iter()
             .find(|(id, _, _)| id == channel)
-            .map(|(_, _, hub)| FrameSource::Live(hub.subscribe()))
+            .map(|(_, name, hub)| (name.clone(), hub.clone()))?;
+        // A live view by the upper platform is an access like any other (E2): registered in
+        // the ledger before the first frame leaves, refused if it cannot be registered.
+        match self.journal.register_access(
+            &format!("gb28181 upper platform {}", self.upper),
+            custos_ledger::Action::View,
+            &format!("camera/{name}"),
+            Some("GB/T 28181 cascade live view"),
+            serde_json::json!({"channel": channel}),
+        ) {
+            Ok(_) => Some(FrameSource::Live(hub.subscribe())),
+            Err(e) => {
+                tracing::error!(error = %e, %channel, "upper platform view refused");
+                None
+            }
+        }
     }
 }
 
@@ -145,6 +163,13 @@ impl Gb {
         let offered = Arc::new(Offered {
             channels: Mutex::new(Vec::new()),
             domain: a.sip_id[..10].to_owned(),
+            upper: a
+                .sip_upper
+                .as_deref()
+                .and_then(|u| u.split_once('@'))
+                .map(|(id, _)| id.to_owned())
+                .unwrap_or_default(),
+            journal: rt.journal.clone(),
         });
         for (i, s) in rt
             .streams
@@ -414,6 +439,26 @@ async fn persist(
                     }
                 }
                 PlatformEvent::Alarm { device, fields } => {
+                    // I4: alarm events enter the same timeline and audit as footage.
+                    let j = journal.clone();
+                    let entry = custos_ledger::NewEntry::new(
+                        format!("gb28181 device {device}"),
+                        custos_ledger::Action::Other("alarm".into()),
+                        format!("gb28181/{device}"),
+                    )
+                    .details(serde_json::json!({
+                        "source": "GB/T 28181 Notify Alarm",
+                        "fields": fields.iter().cloned().collect::<std::collections::BTreeMap<_, _>>(),
+                    }));
+                    match tokio::task::spawn_blocking(move || j.record(entry)).await {
+                        Ok(Ok(_)) => {}
+                        Ok(Err(e)) => {
+                            tracing::warn!(error = %e, "could not record GB alarm in the ledger")
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %e, "could not record GB alarm in the ledger")
+                        }
+                    }
                     let desc: Vec<String> =
                         fields.iter().map(|(k, v)| format!("{k}={v}")).collect();
                     store
