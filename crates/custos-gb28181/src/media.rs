@@ -99,6 +99,8 @@ enum Rx {
 
 /// No RTP for this long ends a session.
 const NO_MEDIA: Duration = Duration::from_secs(10);
+/// How long packets wait for a missing earlier one before it counts as lost.
+const REORDER_WAIT: Duration = Duration::from_millis(300);
 
 impl Platform {
     /// INVITEs `channel` (on the device that owns it) and starts receiving.
@@ -384,16 +386,31 @@ async fn receive(
     };
     let mut buf = vec![0u8; 65536];
     let mut src = src;
+    let mut idle = Duration::ZERO;
     loop {
+        // While packets wait for a missing one, give it REORDER_WAIT before declaring it lost.
+        let wait = if jitter.held() > 0 {
+            REORDER_WAIT
+        } else {
+            NO_MEDIA
+        };
         let got: std::io::Result<usize> = tokio::select! {
             r = async {
                 match &mut src {
-                    Src::Udp(s) => tokio::time::timeout(NO_MEDIA, s.recv(&mut buf)).await,
-                    Src::Tcp(s) => tokio::time::timeout(NO_MEDIA, s.read(&mut buf)).await,
+                    Src::Udp(s) => tokio::time::timeout(wait, s.recv(&mut buf)).await,
+                    Src::Tcp(s) => tokio::time::timeout(wait, s.read(&mut buf)).await,
                 }
             } => match r {
-                Ok(r) => r,
-                Err(_) => return format!("no media for {}s", NO_MEDIA.as_secs()),
+                Ok(r) => {
+                    idle = Duration::ZERO;
+                    r
+                }
+                Err(_) if jitter.held() > 0 => {
+                    idle += wait;
+                    jitter.flush(&mut jout);
+                    Ok(usize::MAX)
+                }
+                Err(_) => return format!("no media for {}s", (idle + wait).as_secs()),
             },
             _ = stop.changed() => return stop.borrow().clone().unwrap_or_else(|| "stopped".into()),
         };
@@ -404,6 +421,7 @@ async fn receive(
         };
         let mut pkts = Vec::new();
         match &src {
+            _ if n == usize::MAX => {} // overdue packets released above
             Src::Udp(_) => pkts.push(buf[..n].to_vec()),
             Src::Tcp(_) => {
                 framer.push(&buf[..n]);

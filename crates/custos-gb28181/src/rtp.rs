@@ -159,7 +159,12 @@ impl JitterBuffer {
         self.held = old.into_iter().map(|(k, v)| (k - by, v)).collect();
     }
 
-    /// Releases everything held (end of stream).
+    /// Packets held back waiting for a missing one.
+    pub fn held(&self) -> usize {
+        self.held.len()
+    }
+
+    /// Releases everything held (end of stream, or the missing packet is overdue).
     pub fn flush(&mut self, out: &mut Vec<Jitter>) {
         self.drain(out, true);
     }

@@ -14,6 +14,11 @@ use custos_gb28181::{MediaTransport, Mode, PlatformEvent};
 use tokio::io::AsyncWriteExt;
 
 async fn stream_once(transport: MediaTransport, h265: bool) {
+    stream_with_loss(transport, h265, None).await
+}
+
+/// Streams 75 frames; with `drop_frame = Some(i)` the first packet of frame `i` is lost (UDP).
+async fn stream_with_loss(transport: MediaTransport, h265: bool, drop_frame: Option<usize>) {
     let dir = tempfile::tempdir().unwrap();
     let frames = ps_frames(&gst_ps(dir.path(), 75, h265));
     assert_eq!(frames.len(), 75);
@@ -75,6 +80,9 @@ async fn stream_once(transport: MediaTransport, h265: bool) {
                     if i % 5 == 2 && f.len() > 2 {
                         f.swap(0, 1);
                     }
+                    if Some(i) == drop_frame {
+                        f.remove(0);
+                    }
                     for pkt in f {
                         u.send_to(&pkt, ("127.0.0.1", port)).await.unwrap();
                     }
@@ -100,8 +108,19 @@ async fn stream_once(transport: MediaTransport, h265: bool) {
             }
         }
     });
+    // After a loss, frames up to the next key frame (every 25th) cannot be decoded and are
+    // dropped; the stream resumes there.
+    let expected: Vec<u32> = match drop_frame {
+        None => frames.iter().map(|f| f.0).collect(),
+        Some(d) => frames
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i < d || *i >= d.div_ceil(25) * 25)
+            .map(|(_, f)| f.0)
+            .collect(),
+    };
     let mut got = Vec::new();
-    while got.len() < frames.len() {
+    while got.len() < expected.len() {
         match tokio::time::timeout(Duration::from_secs(15), s.frames.recv()).await {
             Ok(Some(StreamEvent::Frame(f))) => got.push(f),
             Ok(other) => panic!("stream ended early: {other:?} after {} frames", got.len()),
@@ -132,9 +151,12 @@ async fn stream_once(transport: MediaTransport, h265: bool) {
     let sets = custos_gb28181::h26x::parameter_sets(&got[0].params.sample_entry);
     let types: Vec<u8> = sets.iter().map(|n| n[0] & 0x1f).collect();
     assert_eq!(types, vec![7, 8]);
-    for (w, (pts, _)) in got.windows(2).zip(frames.iter().skip(1)) {
-        assert_eq!(w[1].pts_90k - w[0].pts_90k, 3600, "25 fps at 90 kHz");
-        assert_eq!(w[1].pts_90k as u32, *pts);
+    let got_pts: Vec<u32> = got.iter().map(|f| f.pts_90k as u32).collect();
+    assert_eq!(got_pts, expected, "every frame, in order, 90 kHz PTS kept");
+    if drop_frame.is_none() {
+        for w in got.windows(2) {
+            assert_eq!(w[1].pts_90k - w[0].pts_90k, 3600, "25 fps at 90 kHz");
+        }
     }
     // Everything decodes.
     let es = dir.path().join("out.es");
@@ -144,13 +166,20 @@ async fn stream_once(transport: MediaTransport, h265: bool) {
     }
     std::fs::write(&es, annexb).unwrap();
     let (n, diag) = ffprobe_frames(&es, Some(if h265 { "hevc" } else { "h264" }));
-    assert_eq!(n, frames.len() as u64, "{diag}");
+    assert_eq!(n, expected.len() as u64, "{diag}");
     assert!(!diag.to_lowercase().contains("error"), "{diag}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn i1_gb_device_h264_ps_over_rtp_udp_with_reordering() {
     stream_once(MediaTransport::Udp, false).await;
+}
+
+/// Loss tolerance: a lost packet costs the frames up to the next key frame, nothing more, and
+/// what is kept decodes without error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn i1_gb_device_udp_loss_resyncs_at_next_key_frame() {
+    stream_with_loss(MediaTransport::Udp, false, Some(30)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
