@@ -298,7 +298,28 @@ fn i1_i2_gb_device_recorded_exported_and_listed() {
         tree_contains(&data, b"GB/T 28181 Notify Alarm"),
         "I4: the alarm is in the ledger"
     );
+    // A2: the administrator accepts the device into the registry.
+    custos_ok(&[
+        "gb",
+        "accept",
+        "--data",
+        data.to_str().unwrap(),
+        DEVICE,
+        "--by",
+        "admin",
+    ]);
+    let no = custos(&[
+        "gb",
+        "accept",
+        "--data",
+        data.to_str().unwrap(),
+        "34020000001320000999",
+        "--by",
+        "admin",
+    ]);
+    assert_eq!(no.status.code(), Some(3), "unknown device: {}", stderr(&no));
     let after = gb_devices(&data);
+    assert_eq!(after[0]["registry_status"], "accepted");
     assert_eq!(after[0]["online"], false, "{after}");
     assert_eq!(after[0]["offline_reason"], "platform stopped");
 }

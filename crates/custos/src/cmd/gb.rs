@@ -491,16 +491,74 @@ pub struct DevicesArgs {
     pub json: bool,
 }
 
+#[derive(clap::Args)]
+pub struct RegistryArgs {
+    /// Data directory.
+    #[arg(long, default_value = "custos-data")]
+    pub data: PathBuf,
+    /// The device's 20-digit code.
+    pub device: String,
+    /// One of its channels (default: the device itself).
+    #[arg(long)]
+    pub channel: Option<String>,
+    /// Who decides (recorded in the ledger).
+    #[arg(long)]
+    pub by: String,
+}
+
 #[derive(clap::Subcommand)]
 pub enum Cmd {
     /// GB/T 28181 devices that registered, with online state and channels.
     Devices(DevicesArgs),
+    /// Accept a device (or one channel) that registered into the device registry (A2).
+    Accept(RegistryArgs),
+    /// Reject a device (or one channel) from the device registry (A2).
+    Reject(RegistryArgs),
 }
 
 pub async fn run(c: Cmd) -> Result<()> {
     match c {
         Cmd::Devices(a) => devices(a).await,
+        Cmd::Accept(a) => decide(a, "accepted").await,
+        Cmd::Reject(a) => decide(a, "rejected").await,
     }
+}
+
+/// The administrator's registry decision (A2), recorded in the ledger first (E4).
+async fn decide(a: RegistryArgs, status: &str) -> Result<()> {
+    let (d, store) = super::open(&a.data).await?;
+    let devs = store.gb_devices().await?;
+    let dev = devs.iter().find(|x| x.id == a.device).ok_or_else(|| {
+        custos_core::err!(
+            NotFound,
+            "no GB device {} has registered; see custos gb devices",
+            a.device
+        )
+    })?;
+    if let Some(c) = &a.channel
+        && !dev.channels.iter().any(|x| &x.id == c)
+    {
+        return Err(
+            custos_core::err!(NotFound, "GB device {} has no channel {c}", a.device).into(),
+        );
+    }
+    let object = match &a.channel {
+        Some(c) => format!("gb28181/{}/{c}", a.device),
+        None => format!("gb28181/{}", a.device),
+    };
+    let (journal, _) = custos_footage::Journal::open(&d)?;
+    journal.record(
+        custos_ledger::NewEntry::new(&a.by, custos_ledger::Action::AdminChange, object)
+            .details(serde_json::json!({"change": "device registry", "status": status})),
+    )?;
+    store
+        .gb_set_registry_status(&a.device, a.channel.as_deref(), status)
+        .await?;
+    println!(
+        "{} {status}",
+        a.channel.as_deref().unwrap_or(a.device.as_str())
+    );
+    Ok(())
 }
 
 async fn devices(a: DevicesArgs) -> Result<()> {
