@@ -78,6 +78,12 @@ enum Cmd {
         #[command(subcommand)]
         cmd: cmd::compliance::InspectCmd,
     },
+    /// GB/T 28181: registered devices and channels.
+    #[cfg(feature = "gb28181")]
+    Gb {
+        #[command(subcommand)]
+        cmd: cmd::gb::Cmd,
+    },
     /// Benchmarks.
     Bench {
         #[command(subcommand)]
@@ -135,6 +141,8 @@ fn main() -> ExitCode {
             Cmd::Complaint { cmd } => cmd::compliance::complaint_cmd(cmd).await,
             Cmd::Inspect { cmd } => cmd::compliance::inspect_cmd(cmd).await,
             Cmd::Bench { which } => cmd::bench::run(which).await,
+            #[cfg(feature = "gb28181")]
+            Cmd::Gb { cmd } => cmd::gb::run(cmd).await,
         }
     });
     match r {

@@ -20,6 +20,9 @@ pub enum Which {
     Ledger(super::bench_ledger::LedgerArgs),
     /// Full compliance rule scan of a generated registry against a plain SQL scan.
     Compliance(super::bench_compliance::ComplianceArgs),
+    /// GB/T 28181: registrations/s, keepalives/s, PS demux throughput against memcpy.
+    #[cfg(feature = "gb28181")]
+    Gb28181(super::bench_gb::Args),
 }
 
 #[derive(clap::Args)]
@@ -45,6 +48,8 @@ pub async fn run(w: Which) -> Result<()> {
         Which::Ledger(a) => {
             tokio::task::spawn_blocking(move || super::bench_ledger::run(a)).await?
         }
+        #[cfg(feature = "gb28181")]
+        Which::Gb28181(a) => super::bench_gb::run(a).await,
     }
 }
 
