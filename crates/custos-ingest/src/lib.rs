@@ -15,4 +15,4 @@ pub mod timing;
 pub use custos_core::frame::StreamEvent;
 pub use health::{Health, HealthSnapshot, StreamState};
 pub use live::{LiveEvent, LiveHub, LiveSubscription};
-pub use supervisor::{ProbeInfo, Source, Transport, probe, run_stream};
+pub use supervisor::{ProbeInfo, Source, Transport, params_from_parameter_sets, probe, run_stream};

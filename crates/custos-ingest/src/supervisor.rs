@@ -339,6 +339,60 @@ fn h265_irap(data: &[u8]) -> bool {
     false
 }
 
+/// Stream parameters (sample entry, RFC 6381 codec, size) from raw parameter-set NAL units
+/// (no start code or length prefix), for sources that carry H.264/H.265 in another framing
+/// (GB/T 28181 PS over RTP). `vps` is required for H.265 and ignored for H.264.
+pub fn params_from_parameter_sets(
+    codec: Codec,
+    vps: Option<&[u8]>,
+    sps: &[u8],
+    pps: &[u8],
+) -> Result<VideoParams> {
+    use base64::Engine as _;
+    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    let (enc, fmtp) = match codec {
+        Codec::H264 => (
+            "h264",
+            format!(
+                "packetization-mode=1;sprop-parameter-sets={},{}",
+                b64(sps),
+                b64(pps)
+            ),
+        ),
+        Codec::H265 => {
+            let vps = vps.ok_or_else(|| {
+                Error::new(
+                    ErrorKind::Protocol,
+                    "H.265 stream has no VPS before its SPS",
+                )
+            })?;
+            (
+                "h265",
+                format!(
+                    "sprop-vps={};sprop-sps={};sprop-pps={}",
+                    b64(vps),
+                    b64(sps),
+                    b64(pps)
+                ),
+            )
+        }
+    };
+    let d =
+        retina::codec::Depacketizer::new("video", enc, 90_000, None, Some(&fmtp)).map_err(|e| {
+            Error::new(
+                ErrorKind::Protocol,
+                format!("bad {enc} parameter sets: {e}"),
+            )
+        })?;
+    match d.parameters() {
+        Some(retina::codec::ParametersRef::Video(v)) => video_params(v),
+        _ => Err(Error::new(
+            ErrorKind::Protocol,
+            format!("{enc} parameter sets do not describe a video stream"),
+        )),
+    }
+}
+
 fn video_params(v: &retina::codec::VideoParameters) -> Result<VideoParams> {
     let codec = if v.rfc6381_codec().starts_with("avc1") {
         Codec::H264

@@ -88,7 +88,7 @@ pub async fn visible_cameras(st: &AppState, caller: &Caller) -> ApiResult<Vec<Ca
                     .stream
                     .parse()
                     .ok()
-                    .is_some_and(|k| st.live.contains_key(&(name.clone(), k))),
+                    .is_some_and(|k| st.live_stream(&name, k).is_some()),
                 completeness_24h: h.completeness_pct,
                 gaps_24h: h.gaps_24h,
             })

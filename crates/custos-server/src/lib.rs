@@ -171,7 +171,7 @@ pub fn state(
         store,
         journal,
         accounts,
-        live,
+        live: std::sync::RwLock::new(live),
         placements,
         web_dir,
         started: Instant::now(),

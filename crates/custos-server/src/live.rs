@@ -49,7 +49,7 @@ pub async fn live(
     // serves its main stream.
     let candidates: Vec<(StreamKind, crate::state::LiveStream)> = [want, StreamKind::Main]
         .into_iter()
-        .filter_map(|k| st.live.get(&(name.clone(), k)).map(|s| (k, s.clone())))
+        .filter_map(|k| st.live_stream(&name, k).map(|s| (k, s)))
         .collect();
     let online = |s: &crate::state::LiveStream| {
         s.health.snapshot().state == custos_ingest::StreamState::Online

@@ -43,7 +43,8 @@ pub struct Inner {
     pub store: Store,
     pub journal: Journal,
     pub accounts: custos_auth::Accounts,
-    pub live: HashMap<(String, StreamKind), LiveStream>,
+    /// Streams recorded by this process (grows when GB/T 28181 channels attach).
+    pub live: std::sync::RwLock<HashMap<(String, StreamKind), LiveStream>>,
     pub placements: Placements,
     pub web_dir: Option<PathBuf>,
     pub started: Instant,
@@ -64,6 +65,24 @@ impl std::ops::Deref for AppState {
 }
 
 impl AppState {
+    /// The live stream of `camera`/`kind`, if this process records it.
+    pub fn live_stream(&self, camera: &str, kind: StreamKind) -> Option<LiveStream> {
+        self.live
+            .read()
+            .expect("live map")
+            .get(&(camera.to_owned(), kind))
+            .cloned()
+    }
+
+    /// Makes a newly recorded stream available for live view.
+    pub fn add_live(&self, camera: &str, kind: StreamKind, s: LiveStream) {
+        self.live
+            .write()
+            .expect("live map")
+            .entry((camera.to_owned(), kind))
+            .or_insert(s);
+    }
+
     /// Decides `action` on `camera` for `caller` with the one policy function (E1, D5, E10).
     /// A denial is written to the ledger (best effort: the request is refused either way).
     pub async fn authorize_camera(

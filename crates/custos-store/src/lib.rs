@@ -13,6 +13,10 @@ mod accounts;
 pub use accounts::{
     AccountId, AccountRow, LoginFailures, NewAccount, NewSession, SessionKind, SessionRow,
 };
+mod gb28181;
+pub mod registry;
+
+pub use gb28181::{GbChannel, GbDevice};
 
 use std::path::Path;
 use std::str::FromStr;

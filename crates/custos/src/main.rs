@@ -55,6 +55,35 @@ enum Cmd {
         #[command(subcommand)]
         cmd: cmd::users::Cmd,
     },
+    /// Basic-information registry: load, import/export device lists, file documents.
+    Registry {
+        #[command(subcommand)]
+        cmd: cmd::registry::Cmd,
+    },
+    /// Run the compliance rule scan and list the findings.
+    Findings(cmd::compliance::FindingsArgs),
+    /// Move a system through its lifecycle, with evidence documents.
+    Lifecycle(cmd::compliance::LifecycleArgs),
+    /// Printable compliance report (HTML or PDF) of a system or jurisdiction.
+    Report(cmd::compliance::ReportArgs),
+    /// Public catalogue of systems that must connect (no confidential field).
+    Catalogue(cmd::compliance::CatalogueArgs),
+    /// Complaints about the supervising agencies (append-only).
+    Complaint {
+        #[command(subcommand)]
+        cmd: cmd::compliance::ComplaintCmd,
+    },
+    /// Inspections: checklists, answers, rectification orders.
+    Inspect {
+        #[command(subcommand)]
+        cmd: cmd::compliance::InspectCmd,
+    },
+    /// GB/T 28181: registered devices and channels.
+    #[cfg(feature = "gb28181")]
+    Gb {
+        #[command(subcommand)]
+        cmd: cmd::gb::Cmd,
+    },
     /// Benchmarks.
     Bench {
         #[command(subcommand)]
@@ -104,7 +133,16 @@ fn main() -> ExitCode {
             Cmd::VerifyBundle(a) => cmd::evidence::run_verify(a).await,
             Cmd::Hold { cmd } => cmd::hold::run(cmd).await,
             Cmd::Users { cmd } => cmd::users::run(cmd).await,
+            Cmd::Registry { cmd } => cmd::registry::run(cmd).await,
+            Cmd::Findings(a) => cmd::compliance::findings(a).await,
+            Cmd::Lifecycle(a) => cmd::compliance::lifecycle_cmd(a).await,
+            Cmd::Report(a) => cmd::compliance::report_cmd(a).await,
+            Cmd::Catalogue(a) => cmd::compliance::catalogue(a).await,
+            Cmd::Complaint { cmd } => cmd::compliance::complaint_cmd(cmd).await,
+            Cmd::Inspect { cmd } => cmd::compliance::inspect_cmd(cmd).await,
             Cmd::Bench { which } => cmd::bench::run(which).await,
+            #[cfg(feature = "gb28181")]
+            Cmd::Gb { cmd } => cmd::gb::run(cmd).await,
         }
     });
     match r {

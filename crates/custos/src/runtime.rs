@@ -260,6 +260,12 @@ impl Runtime {
         Ok((tx, health))
     }
 
+    /// Changes to `true` when [`Runtime::stop`] begins: frame sources that are not started by
+    /// the runtime (GB/T 28181 media) stop on it and drop their senders.
+    pub fn shutdown_signal(&self) -> watch::Receiver<bool> {
+        self.shutdown.subscribe()
+    }
+
     /// Stops ingest, lets every recorder write its buffered GOP and seal, and waits for all.
     pub async fn stop(self) -> Result<()> {
         let _ = self.shutdown.send(true);

@@ -18,6 +18,11 @@ pub enum Which {
     Ingest(IngestArgs),
     /// Ledger appends, inclusion proofs and verification against raw I/O + hashing.
     Ledger(super::bench_ledger::LedgerArgs),
+    /// Full compliance rule scan of a generated registry against a plain SQL scan.
+    Compliance(super::bench_compliance::ComplianceArgs),
+    /// GB/T 28181: registrations/s, keepalives/s, PS demux throughput against memcpy.
+    #[cfg(feature = "gb28181")]
+    Gb28181(super::bench_gb::Args),
 }
 
 #[derive(clap::Args)]
@@ -39,9 +44,12 @@ pub struct IngestArgs {
 pub async fn run(w: Which) -> Result<()> {
     match w {
         Which::Ingest(a) => tokio::task::spawn_blocking(move || ingest(a)).await?,
+        Which::Compliance(a) => super::bench_compliance::run(a).await,
         Which::Ledger(a) => {
             tokio::task::spawn_blocking(move || super::bench_ledger::run(a)).await?
         }
+        #[cfg(feature = "gb28181")]
+        Which::Gb28181(a) => super::bench_gb::run(a).await,
     }
 }
 

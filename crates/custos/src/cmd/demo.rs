@@ -33,6 +33,8 @@ pub struct Args {
     pub segment_seconds: u32,
     #[command(flatten)]
     pub web: super::serve::WebArgs,
+    #[command(flatten)]
+    pub sip: super::gb::SipArgs,
 }
 
 /// The demo's logins, kept in `DATA/demo-logins.toml` (mode 0600) so a second demo run on
@@ -171,7 +173,8 @@ pub async fn run(a: Args) -> Result<()> {
         cameras,
         server: Default::default(),
     };
-    let rt = Runtime::start(&a.data, &cfg).await?;
+    let mut rt = Runtime::start(&a.data, &cfg).await?;
+    let mut gb = super::gb::Gb::start(&a.sip, &rt).await?;
     for l in &rt.recovery.lines {
         eprintln!("recovery: {l}");
     }
@@ -234,6 +237,14 @@ pub async fn run(a: Args) -> Result<()> {
     let why = loop {
         tokio::select! {
             w = &mut stop => break w,
+            ch = super::gb::Gb::next_channel(&mut gb) => {
+                if let Some(g) = gb.as_mut() {
+                    match g.attach(&mut rt, ch, a.segment_seconds).await {
+                        Ok(_) => super::serve::sync_live(&started.state, &rt),
+                        Err(e) => eprintln!("warning: cannot record GB channel: {e:#}"),
+                    }
+                }
+            }
             _ = tick.tick() => {
                 if tty {
                     print!("\x1b[2J\x1b[H");
@@ -247,6 +258,9 @@ pub async fn run(a: Args) -> Result<()> {
     let streams_final = status_table(&rt.streams);
     let data = rt.data.clone();
     started.server.stop().await;
+    if let Some(g) = gb {
+        g.stop().await;
+    }
     rt.stop().await?;
     drop(sim);
     println!("{streams_final}");

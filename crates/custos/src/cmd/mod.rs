@@ -1,15 +1,25 @@
 //! One module per subcommand.
 
 pub mod bench;
+pub mod bench_compliance;
+#[cfg(feature = "gb28181")]
+pub mod bench_gb;
 pub mod bench_ledger;
 pub mod capacity;
+pub mod compliance;
 pub mod demo;
 pub mod evidence;
 pub mod export;
+#[cfg(feature = "gb28181")]
+pub mod gb;
+#[cfg(not(feature = "gb28181"))]
+#[path = "gb_off.rs"]
+pub mod gb;
 pub mod health;
 pub mod hold;
 pub mod record;
 pub mod recordings;
+pub mod registry;
 pub mod serve;
 pub mod users;
 pub mod verify;

@@ -24,6 +24,8 @@ pub struct Args {
     /// Start even if no camera answers now (keep retrying them).
     #[arg(long)]
     pub keep_trying: bool,
+    #[command(flatten)]
+    pub sip: super::gb::SipArgs,
 }
 
 /// Probes every camera once; prints one line per failure. Fails when no camera can be
@@ -60,8 +62,11 @@ pub async fn preflight(cfg: &Config, keep_trying: bool) -> Result<()> {
 
 pub async fn run(a: Args) -> Result<()> {
     let cfg = Config::load(&a.config)?;
-    preflight(&cfg, a.keep_trying).await?;
-    let rt = Runtime::start(&a.data, &cfg).await?;
+    if !cfg.cameras.is_empty() {
+        preflight(&cfg, a.keep_trying).await?;
+    }
+    let mut rt = Runtime::start(&a.data, &cfg).await?;
+    let mut gb = super::gb::Gb::start(&a.sip, &rt).await?;
     for l in &rt.recovery.lines {
         eprintln!("recovery: {l}");
     }
@@ -70,9 +75,25 @@ pub async fn run(a: Args) -> Result<()> {
         cfg.cameras.len(),
         a.data.display()
     );
-    let why = wait_for_stop(a.for_).await;
+    let stop = wait_for_stop(a.for_);
+    tokio::pin!(stop);
+    let why = loop {
+        tokio::select! {
+            w = &mut stop => break w,
+            ch = super::gb::Gb::next_channel(&mut gb) => {
+                if let Some(g) = gb.as_mut()
+                    && let Err(e) = g.attach(&mut rt, ch, cfg.segment_seconds).await
+                {
+                    eprintln!("warning: cannot record GB channel: {e:#}");
+                }
+            }
+        }
+    };
     eprintln!("{why}: sealing open segments…");
     let n = rt.streams.len();
+    if let Some(g) = gb {
+        g.stop().await;
+    }
     rt.stop().await?;
     eprintln!("stopped; {n} stream(s) sealed");
     Ok(())

@@ -28,6 +28,8 @@ pub struct Args {
     pub config: Option<PathBuf>,
     #[command(flatten)]
     pub web: WebArgs,
+    #[command(flatten)]
+    pub sip: super::gb::SipArgs,
     /// Stop cleanly after this long (e.g. 90s); default: until Ctrl-C or SIGTERM.
     #[arg(long = "for", value_parser = super::parse_duration)]
     pub for_: Option<Duration>,
@@ -71,6 +73,7 @@ pub fn placement(cam: &crate::config::CameraConfig) -> Placement {
 /// What a person needs to log in, printed once.
 pub struct Started {
     pub server: custos_server::Running,
+    pub state: custos_server::AppState,
     pub url: String,
     pub admin_password: Option<String>,
     pub fingerprint: Option<String>,
@@ -147,7 +150,7 @@ pub async fn start_server(
         web_dir(&web.web),
     );
     let server = custos_server::start(
-        st,
+        st.clone(),
         custos_server::ServerConfig {
             listen,
             tls: tls.clone(),
@@ -162,6 +165,7 @@ pub async fn start_server(
     Ok(Started {
         url: format!("{scheme}://{host}/"),
         server,
+        state: st,
         admin_password,
         fingerprint,
     })
@@ -181,6 +185,20 @@ pub async fn open_accounts_with(
     let accounts = custos_auth::Accounts::open(&rt.store, rt.journal.clone()).await?;
     let generated = accounts.bootstrap_admin(admin_password).await?;
     Ok((accounts, generated))
+}
+
+/// Streams attached after the server started (GB/T 28181 channels) get live view too.
+pub fn sync_live(st: &custos_server::AppState, rt: &Runtime) {
+    for s in &rt.streams {
+        st.add_live(
+            s.camera.as_str(),
+            s.kind,
+            LiveStream {
+                hub: s.live.clone(),
+                health: s.health.clone(),
+            },
+        );
+    }
 }
 
 pub fn print_started(s: &Started) {
@@ -210,10 +228,11 @@ pub async fn run(a: Args) -> Result<()> {
             a.data.display()
         );
     }
-    let rt = Runtime::start(&a.data, &cfg).await?;
+    let mut rt = Runtime::start(&a.data, &cfg).await?;
     for l in &rt.recovery.lines {
         eprintln!("recovery: {l}");
     }
+    let mut gb = super::gb::Gb::start(&a.sip, &rt).await?;
     let (accounts, admin) = open_accounts(&rt).await?;
     let started = start_server(&rt, &cfg, &a.web, accounts, admin).await?;
     print_started(&started);
@@ -222,9 +241,26 @@ pub async fn run(a: Args) -> Result<()> {
         cfg.cameras.len(),
         a.data.display()
     );
-    let why = wait_for_stop(a.for_).await;
+    let stop = wait_for_stop(a.for_);
+    tokio::pin!(stop);
+    let why = loop {
+        tokio::select! {
+            w = &mut stop => break w,
+            ch = super::gb::Gb::next_channel(&mut gb) => {
+                if let Some(g) = gb.as_mut() {
+                    match g.attach(&mut rt, ch, cfg.segment_seconds).await {
+                        Ok(_) => sync_live(&started.state, &rt),
+                        Err(e) => eprintln!("warning: cannot record GB channel: {e:#}"),
+                    }
+                }
+            }
+        }
+    };
     eprintln!("{why}: closing connections and sealing open segments…");
     started.server.stop().await;
+    if let Some(g) = gb {
+        g.stop().await;
+    }
     let n = rt.streams.len();
     rt.stop().await?;
     eprintln!("stopped; {n} stream(s) sealed");

@@ -1,0 +1,78 @@
+//! J3: complaints about the supervising agencies (001 art. 25). Anyone may submit one without an
+//! account. Each complaint is recorded in the ledger first (its canonical JSON and SHA-256) and
+//! then stored in a table that refuses UPDATE and DELETE by trigger, so the supervised agency
+//! cannot alter it; [`verify`] re-hashes every stored complaint against its recorded hash.
+
+use custos_core::{Error, ErrorKind, Result, Time90k};
+use custos_footage::Journal;
+use custos_ledger::{Action, NewEntry};
+use custos_store::Store;
+use custos_store::registry::ComplaintRow;
+use sha2::{Digest, Sha256};
+
+const MAX_BODY: usize = 20_000;
+
+fn canonical(submitted_at: Time90k, against: &str, body: &str, contact: Option<&str>) -> String {
+    serde_json::json!({
+        "submitted_90k": submitted_at.0, "against": against, "body": body, "contact": contact,
+    })
+    .to_string()
+}
+
+/// Submits a complaint. `contact` is optional (anonymous complaints are accepted).
+pub async fn submit(
+    store: &Store,
+    journal: &Journal,
+    against: &str,
+    body: &str,
+    contact: Option<&str>,
+    now: Time90k,
+) -> Result<ComplaintRow> {
+    if against.trim().is_empty() || body.trim().is_empty() {
+        return Err(Error::new(
+            ErrorKind::InvalidArgument,
+            "a complaint names the agency or person it is about and says what happened",
+        ));
+    }
+    if body.len() > MAX_BODY {
+        return Err(Error::new(
+            ErrorKind::InvalidArgument,
+            format!("a complaint is at most {MAX_BODY} bytes; attach the rest by other means"),
+        ));
+    }
+    let canon = canonical(now, against, body, contact);
+    let sha = hex::encode(Sha256::digest(canon.as_bytes()));
+    let seq = journal.record(
+        NewEntry::new(
+            "public",
+            Action::Other("ComplaintSubmitted".into()),
+            "complaints",
+        )
+        .details(serde_json::json!({ "sha256": sha, "complaint": canon })),
+    )?;
+    let mut row = ComplaintRow {
+        id: 0,
+        submitted_at: now,
+        against: against.to_owned(),
+        body: body.to_owned(),
+        contact: contact.map(str::to_owned),
+        sha256: sha,
+        ledger_seq: seq as i64,
+    };
+    row.id = store.add_complaint(&row).await?;
+    Ok(row)
+}
+
+/// Complaints whose stored content no longer matches the hash recorded with them (ids).
+pub async fn verify(store: &Store) -> Result<Vec<i64>> {
+    Ok(store
+        .complaints()
+        .await?
+        .into_iter()
+        .filter(|c| {
+            let canon = canonical(c.submitted_at, &c.against, &c.body, c.contact.as_deref());
+            hex::encode(Sha256::digest(canon.as_bytes())) != c.sha256
+        })
+        .map(|c| c.id)
+        .collect())
+}

@@ -1,0 +1,677 @@
+//! Printable reports (J1/J2) per system or per jurisdiction: compliance summary, findings by
+//! article with their consequences, filing status, health and completeness chart, and a
+//! coverage plan — devices, fields of view, places and residences drawn as SVG on a plain
+//! vector base (no map tiles). HTML is built here; PDF is printed by headless Chromium.
+//!
+//! The plan shows positions, which are confidential (A3): building a report is a
+//! `ReadBasicInfo` decision and an audited read, like any other. The public catalogue of
+//! systems that must connect (I1) carries no confidential field and needs no permission.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::Path;
+use std::process::Command;
+
+use chrono::{DateTime, Utc};
+use custos_core::access::{Action as AccessAction, Principal};
+use custos_core::compliance::findings::{Consequence, FineCondition, Liable, Measure};
+use custos_core::{Error, ErrorKind, Result};
+use custos_footage::Journal;
+use custos_ledger::{Action, NewEntry};
+use custos_store::Store;
+use custos_store::registry::{DeviceRow, FindingRow, PlaceRow, ResidenceRow, SystemRow};
+
+use crate::access::{require, system_scope};
+use crate::convert;
+
+/// What a report covers.
+#[derive(Clone, Debug)]
+pub enum Scope {
+    System(String),
+    /// An administrative division code or prefix (e.g. `3201` for all of Nanjing).
+    Jurisdiction(String),
+}
+
+/// Escapes text for HTML.
+pub fn esc(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => o.push_str("&amp;"),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '"' => o.push_str("&quot;"),
+            '\'' => o.push_str("&#39;"),
+            c => o.push(c),
+        }
+    }
+    o
+}
+
+fn measure(m: &Measure) -> &'static str {
+    match m {
+        Measure::Warning => "warning",
+        Measure::RectifyWithinLimit => "order to rectify within a time limit",
+        Measure::RemoveImmediately => "remove immediately",
+        Measure::StopUse => "stop use",
+        Measure::RepairImmediately => "repair immediately",
+    }
+}
+
+/// One line per measure and fine, e.g. "unit ¥10,000–30,000 if not rectified in time (001 art. 29)".
+pub fn consequence_text(c: &Consequence) -> String {
+    let yuan = |n: u32| {
+        let s = n.to_string();
+        let mut o = String::new();
+        for (i, ch) in s.chars().enumerate() {
+            if i > 0 && (s.len() - i).is_multiple_of(3) {
+                o.push(',');
+            }
+            o.push(ch);
+        }
+        format!("¥{o}")
+    };
+    let mut parts: Vec<String> = c.measures.iter().map(|m| measure(m).to_owned()).collect();
+    for f in &c.fines {
+        let who = match f.liable {
+            Liable::Unit => "unit",
+            Liable::ResponsiblePerson => "responsible person",
+            Liable::Individual => "individual",
+        };
+        let when = match f.condition {
+            FineCondition::Always => "",
+            FineCondition::IfNotRectifiedInTime => " if not rectified in time",
+            FineCondition::IfSerious => " if serious",
+            FineCondition::IfUnauthorisedRemoval => " for unauthorised removal",
+        };
+        parts.push(format!(
+            "fine {who} {}–{}{when}{} ({})",
+            yuan(f.min_yuan),
+            yuan(f.max_yuan),
+            if f.or_warning { " or warning" } else { "" },
+            f.article
+        ));
+    }
+    parts.join("; ")
+}
+
+struct Data {
+    title: String,
+    systems: Vec<SystemRow>,
+    devices: Vec<DeviceRow>,
+    findings: Vec<FindingRow>,
+    places: Vec<PlaceRow>,
+    residences: Vec<ResidenceRow>,
+}
+
+async fn gather(
+    store: &Store,
+    journal: &Journal,
+    p: &Principal,
+    scope: &Scope,
+    now: DateTime<Utc>,
+) -> Result<Data> {
+    let all = store.systems().await?;
+    let (title, systems): (String, Vec<SystemRow>) = match scope {
+        Scope::System(id) => (
+            format!("System {id}"),
+            all.into_iter().filter(|s| &s.id == id).collect(),
+        ),
+        Scope::Jurisdiction(code) => (
+            format!("Jurisdiction {code}"),
+            all.into_iter()
+                .filter(|s| s.division.starts_with(code.as_str()))
+                .collect(),
+        ),
+    };
+    if systems.is_empty() {
+        return Err(Error::new(
+            ErrorKind::NotFound,
+            format!("no system in {title}; check the id or division code"),
+        ));
+    }
+    for s in &systems {
+        require(
+            journal,
+            p,
+            AccessAction::ReadBasicInfo,
+            system_scope(s),
+            &format!("system/{}/report", s.id),
+            now,
+        )?;
+    }
+    journal.register_access(
+        &p.id,
+        Action::ConfidentialRead,
+        &format!("report/{title}"),
+        Some("compliance report"),
+        serde_json::json!({ "systems": systems.iter().map(|s| &s.id).collect::<Vec<_>>(), "fields": ["positions", "fov", "codes"] }),
+    )?;
+    let mut devices = Vec::new();
+    let mut findings = Vec::new();
+    for s in &systems {
+        devices.extend(store.devices(Some(&s.id)).await?);
+        findings.extend(store.findings(Some(&s.id), false).await?);
+    }
+    if matches!(scope, Scope::Jurisdiction(_)) {
+        // Places with no device belong to no system (B1 coverage gaps).
+        findings.extend(
+            store
+                .findings(None, false)
+                .await?
+                .into_iter()
+                .filter(|f| f.system_id.is_none()),
+        );
+    }
+    let used: std::collections::HashSet<&str> = devices
+        .iter()
+        .filter_map(|d| d.place_id.as_deref())
+        .collect();
+    let place_findings: std::collections::HashSet<String> = findings
+        .iter()
+        .filter_map(|f| f.subject.strip_prefix("place:").map(str::to_owned))
+        .collect();
+    let places = store
+        .places()
+        .await?
+        .into_iter()
+        .filter(|p| used.contains(p.id.as_str()) || place_findings.contains(&p.id))
+        .collect();
+    let residences = store.residences().await?;
+    Ok(Data {
+        title,
+        systems,
+        devices,
+        findings,
+        places,
+        residences,
+    })
+}
+
+/// The coverage plan: an SVG of devices (dots: green online, red offline), fields of view,
+/// places with an outline, and residences (hatched), fitted to the devices' extent.
+pub fn plan_svg(devices: &[DeviceRow], places: &[PlaceRow], residences: &[ResidenceRow]) -> String {
+    const W: f64 = 760.0;
+    const H: f64 = 520.0;
+    let mut pts: Vec<(f64, f64)> = devices
+        .iter()
+        .filter_map(|d| Some((d.lon?, d.lat?)))
+        .collect();
+    for d in devices {
+        if let Some(Ok(p)) = d.fov.as_deref().map(convert::parse_polygon) {
+            pts.extend(p.iter().map(|q| (q.lon, q.lat)));
+        }
+    }
+    let mut svg = format!(
+        r##"<svg xmlns="http://www.w3.org/2000/svg" class="plan" width="{W}" height="{H}" viewBox="0 0 {W} {H}"><rect width="{W}" height="{H}" fill="#f8f8f4" stroke="#999"/>"##
+    );
+    if pts.is_empty() {
+        svg.push_str(r##"<text x="20" y="40" fill="#555">No device has a registered position.</text></svg>"##);
+        return svg;
+    }
+    let (mut x0, mut y0, mut x1, mut y1) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
+    for (x, y) in &pts {
+        x0 = x0.min(*x);
+        y0 = y0.min(*y);
+        x1 = x1.max(*x);
+        y1 = y1.max(*y);
+    }
+    let pad = ((x1 - x0).max(y1 - y0) * 0.08).max(0.0005);
+    let (x0, y0, x1, y1) = (x0 - pad, y0 - pad, x1 + pad, y1 + pad);
+    // Equirectangular with the latitude's cosine, scaled to fit.
+    let k = (y0.to_radians() + y1.to_radians()).mul_add(0.5, 0.0).cos();
+    let s = (W / ((x1 - x0) * k)).min(H / (y1 - y0));
+    let px = |lon: f64, lat: f64| ((lon - x0) * k * s, H - (lat - y0) * s);
+    let poly = |p: &[custos_core::compliance::geo::LonLat]| {
+        p.iter()
+            .map(|q| {
+                let (x, y) = px(q.lon, q.lat);
+                format!("{x:.1},{y:.1}")
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    // Grid every ~100 m as the vector base.
+    let step = 0.001;
+    let mut g = (x0 / step).ceil() * step;
+    while g < x1 {
+        let (x, _) = px(g, y0);
+        let _ = write!(
+            svg,
+            r##"<line x1="{x:.1}" y1="0" x2="{x:.1}" y2="{H}" stroke="#e4e4dc"/>"##
+        );
+        g += step;
+    }
+    let mut g = (y0 / step).ceil() * step;
+    while g < y1 {
+        let (_, y) = px(x0, g);
+        let _ = write!(
+            svg,
+            r##"<line x1="0" y1="{y:.1}" x2="{W}" y2="{y:.1}" stroke="#e4e4dc"/>"##
+        );
+        g += step;
+    }
+    for r in residences {
+        if let Ok(p) = convert::parse_polygon(&r.polygon) {
+            if p.iter()
+                .all(|q| q.lon < x0 || q.lon > x1 || q.lat < y0 || q.lat > y1)
+            {
+                continue;
+            }
+            let _ = write!(
+                svg,
+                r##"<polygon class="residence" points="{}" fill="#d9c7a3" fill-opacity="0.6" stroke="#8a6d3b"><title>residence {}</title></polygon>"##,
+                poly(&p),
+                esc(&r.id)
+            );
+        }
+    }
+    for pl in places {
+        if let Some(Ok(p)) = pl.polygon.as_deref().map(convert::parse_polygon) {
+            let color = if pl.category.starts_with("prohibited") {
+                "#c0392b"
+            } else {
+                "#2c6fbb"
+            };
+            let _ = write!(
+                svg,
+                r##"<polygon class="place" points="{}" fill="none" stroke="{color}" stroke-dasharray="4 3"><title>{} ({})</title></polygon>"##,
+                poly(&p),
+                esc(&pl.name),
+                esc(&pl.category)
+            );
+        }
+    }
+    for d in devices {
+        if let Some(Ok(p)) = d.fov.as_deref().map(convert::parse_polygon) {
+            let _ = write!(
+                svg,
+                r##"<polygon class="fov" points="{}" fill="#f1c40f" fill-opacity="0.25" stroke="#b7950b" stroke-width="0.5"/>"##,
+                poly(&p)
+            );
+        }
+    }
+    for d in devices {
+        if let (Some(lon), Some(lat)) = (d.lon, d.lat) {
+            let (x, y) = px(lon, lat);
+            let c = if d.online { "#1e8449" } else { "#c0392b" };
+            let _ = write!(
+                svg,
+                r##"<circle class="device" cx="{x:.1}" cy="{y:.1}" r="3.5" fill="{c}"><title>{} {}</title></circle>"##,
+                esc(&d.code),
+                esc(&d.name)
+            );
+        }
+    }
+    let _ = write!(
+        svg,
+        r##"<text x="10" y="{}" font-size="11" fill="#333">grid 0.001° ≈ 100 m · <tspan fill="#1e8449">● online</tspan> <tspan fill="#c0392b">● offline</tspan> · yellow: field of view · brown: residence · dashed: place</text></svg>"##,
+        H - 8.0
+    );
+    svg
+}
+
+fn bar_chart(rows: &[(String, f64, f64)]) -> String {
+    // (label, online fraction, mean completeness)
+    let h = 24.0 * rows.len() as f64 + 30.0;
+    let mut s = format!(
+        r##"<svg xmlns="http://www.w3.org/2000/svg" class="chart" width="760" height="{h}" viewBox="0 0 760 {h}">"##
+    );
+    for (i, (label, on, comp)) in rows.iter().enumerate() {
+        let y = 10.0 + i as f64 * 24.0;
+        let _ = write!(
+            s,
+            r##"<text x="0" y="{:.0}" font-size="11">{}</text><rect x="160" y="{y:.0}" width="{:.1}" height="9" fill="#1e8449"/><rect x="160" y="{:.0}" width="{:.1}" height="9" fill="#2c6fbb"/><text x="575" y="{:.0}" font-size="10">online {:.1}% · recorded {:.1}%</text>"##,
+            y + 12.0,
+            esc(label),
+            on * 400.0,
+            y + 10.0,
+            comp * 400.0,
+            y + 12.0,
+            on * 100.0,
+            comp * 100.0
+        );
+    }
+    s.push_str("</svg>");
+    s
+}
+
+/// Renders the report as a self-contained HTML page.
+pub async fn render_html(
+    store: &Store,
+    journal: &Journal,
+    p: &Principal,
+    scope: &Scope,
+    now: DateTime<Utc>,
+) -> Result<String> {
+    let d = gather(store, journal, p, scope, now).await?;
+    let mut h = String::new();
+    let _ = write!(
+        h,
+        r#"<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>Compliance report — {t}</title>
+<style>body{{font-family:sans-serif;font-size:12px;margin:24px;color:#222}}h1{{font-size:20px}}h2{{font-size:15px;border-bottom:1px solid #999;margin-top:24px}}
+table{{border-collapse:collapse;width:100%;margin:6px 0}}td,th{{border:1px solid #bbb;padding:3px 5px;text-align:left;vertical-align:top}}th{{background:#eee}}
+.critical{{color:#a00;font-weight:bold}}.high{{color:#c0392b}}.medium{{color:#b9770e}}.low{{color:#555}}@media print{{h2{{page-break-after:avoid}}}}</style></head><body>
+<h1>Compliance report — {t}</h1><p>Generated {now} for {who}. Confidential: contains positions and address codes (001 art. 6).</p>"#,
+        t = esc(&d.title),
+        now = now.to_rfc3339(),
+        who = esc(&p.id)
+    );
+    // Summary.
+    let mut by_sev: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut by_status: BTreeMap<&str, usize> = BTreeMap::new();
+    for f in &d.findings {
+        *by_sev.entry(f.severity.as_str()).or_default() += 1;
+        *by_status.entry(f.status.as_str()).or_default() += 1;
+    }
+    let online = d.devices.iter().filter(|x| x.online).count();
+    let _ = write!(
+        h,
+        "<h2>Compliance summary</h2><table><tr><th>Systems</th><td>{}</td><th>Devices</th><td>{}</td><th>Online</th><td>{}</td></tr>\
+         <tr><th>Findings</th><td>{}</td><th>By severity</th><td>{}</td><th>By status</th><td>{}</td></tr></table>",
+        d.systems.len(),
+        d.devices.len(),
+        online,
+        d.findings.len(),
+        esc(&by_sev
+            .iter()
+            .map(|(k, v)| format!("{k}: {v}"))
+            .collect::<Vec<_>>()
+            .join(", ")),
+        esc(&by_status
+            .iter()
+            .map(|(k, v)| format!("{k}: {v}"))
+            .collect::<Vec<_>>()
+            .join(", ")),
+    );
+    // Findings by article.
+    let mut by_art: BTreeMap<String, Vec<&FindingRow>> = BTreeMap::new();
+    for f in &d.findings {
+        for a in f.articles.split("; ") {
+            by_art.entry(a.to_owned()).or_default().push(f);
+        }
+    }
+    h.push_str("<h2>Findings by article</h2>");
+    if by_art.is_empty() {
+        h.push_str("<p>No open findings.</p>");
+    }
+    for (art, fs) in &by_art {
+        let _ = write!(
+            h,
+            "<h3>{}</h3><table><tr><th>Finding</th><th>Severity</th><th>Status</th><th>Deadline</th><th>What is wrong</th><th>Consequence</th></tr>",
+            esc(art)
+        );
+        for f in fs {
+            let c: Consequence = serde_json::from_str(&f.consequence).unwrap_or_default();
+            let _ = write!(
+                h,
+                "<tr><td>{}</td><td class=\"{sev}\">{sev}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(&f.id),
+                esc(&f.status),
+                f.deadline.to_rfc3339().get(..10).unwrap_or(""),
+                esc(&f.message),
+                esc(&consequence_text(&c)),
+                sev = esc(&f.severity),
+            );
+        }
+        h.push_str("</table>");
+    }
+    // Filing status.
+    h.push_str("<h2>Lifecycle and filing status</h2><table><tr><th>System</th><th>Name</th><th>State</th><th>Accepted</th><th>Filed</th><th>Open deadlines</th></tr>");
+    for s in &d.systems {
+        let dl = crate::lifecycle::deadlines(store, &s.id)
+            .await
+            .map(|v| {
+                v.iter()
+                    .map(|x| format!("{:?} by {}", x.kind, x.due))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            })
+            .unwrap_or_default();
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&s.id),
+            esc(&s.name),
+            esc(&s.state),
+            esc(s.accepted_on.as_deref().unwrap_or("—")),
+            esc(s.filed_on.as_deref().unwrap_or("not filed")),
+            esc(&dl)
+        );
+    }
+    h.push_str("</table>");
+    // D4: checks, maintenance and assessments.
+    h.push_str("<h2>Inspection, maintenance and assessment records</h2><table><tr><th>System</th><th>Date</th><th>Kind</th><th>By</th><th>Device</th><th>Result</th></tr>");
+    for s in &d.systems {
+        for m in store.maintenance(&s.id).await? {
+            let _ = write!(
+                h,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(&s.id),
+                esc(&m.on_date),
+                esc(&m.kind),
+                esc(&m.by_unit),
+                esc(m.device_code.as_deref().unwrap_or("")),
+                esc(&m.result)
+            );
+        }
+    }
+    h.push_str("</table>");
+    // Health chart.
+    let rows: Vec<(String, f64, f64)> = d
+        .systems
+        .iter()
+        .take(60)
+        .map(|s| {
+            let ds: Vec<&DeviceRow> = d.devices.iter().filter(|x| x.system_id == s.id).collect();
+            let n = ds.len().max(1) as f64;
+            let on = ds.iter().filter(|x| x.online).count() as f64 / n;
+            let comp = ds
+                .iter()
+                .map(|x| x.completeness.unwrap_or(0.0))
+                .sum::<f64>()
+                / n;
+            (s.id.clone(), on, comp)
+        })
+        .collect();
+    h.push_str("<h2>Health and recording completeness</h2>");
+    h.push_str(&bar_chart(&rows));
+    // Plan.
+    h.push_str("<h2>Coverage plan</h2>");
+    let drawn: Vec<DeviceRow> = d.devices.iter().take(5000).cloned().collect();
+    h.push_str(&plan_svg(&drawn, &d.places, &d.residences));
+    // Devices.
+    h.push_str("<h2>Devices</h2><table><tr><th>Code</th><th>Name</th><th>Kind</th><th>Place</th><th>Signage</th><th>Online</th><th>Retention</th></tr>");
+    for x in d.devices.iter().take(2000) {
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&x.code),
+            esc(&x.name),
+            esc(&x.kind),
+            esc(x.place_id.as_deref().unwrap_or("")),
+            if x.signage { "yes" } else { "no" },
+            if x.online { "yes" } else { "no" },
+            esc(&x.retention)
+        );
+    }
+    h.push_str("</table></body></html>\n");
+    Ok(h)
+}
+
+/// Prints an HTML file to PDF with headless Chromium (`CUSTOS_CHROMIUM` overrides the binary).
+pub fn html_to_pdf(html: &Path, pdf: &Path) -> Result<()> {
+    let chromium = std::env::var("CUSTOS_CHROMIUM").unwrap_or_else(|_| "chromium".to_owned());
+    let profile = tempfile_dir()?;
+    let abs = std::fs::canonicalize(html)
+        .map_err(|e| Error::io(format!("resolving {}", html.display()), e))?;
+    let out = Command::new("timeout")
+        .arg("60")
+        .arg(&chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--no-pdf-header-footer",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(format!("--print-to-pdf={}", pdf.display()))
+        .arg(format!("file://{}", abs.display()))
+        .output();
+    let _ = std::fs::remove_dir_all(&profile);
+    let out = out.map_err(|e| {
+        Error::new(
+            ErrorKind::Unavailable,
+            format!(
+                "cannot run {chromium} to print the PDF: {e}; install chromium (scripts/setup)"
+            ),
+        )
+    })?;
+    if !out.status.success() || !pdf.exists() {
+        return Err(Error::new(
+            ErrorKind::Internal,
+            format!(
+                "{chromium} failed to print {} ({}): {}",
+                html.display(),
+                out.status,
+                String::from_utf8_lossy(&out.stderr)
+                    .lines()
+                    .last()
+                    .unwrap_or("")
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn tempfile_dir() -> Result<std::path::PathBuf> {
+    let d = std::env::temp_dir().join(format!(
+        "custos-chromium-{}-{}",
+        std::process::id(),
+        Utc::now().timestamp_nanos_opt().unwrap_or(0)
+    ));
+    std::fs::create_dir_all(&d).map_err(|e| Error::io("creating a Chromium profile dir", e))?;
+    Ok(d)
+}
+
+/// Writes the report to `out`: `.html` as is, `.pdf` through Chromium (the HTML beside it).
+pub async fn write_report(
+    store: &Store,
+    journal: &Journal,
+    p: &Principal,
+    scope: &Scope,
+    out: &Path,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let html = render_html(store, journal, p, scope, now).await?;
+    let is_pdf = out.extension().and_then(|e| e.to_str()) == Some("pdf");
+    let html_path = if is_pdf {
+        out.with_extension("html")
+    } else {
+        out.to_path_buf()
+    };
+    std::fs::write(&html_path, html)
+        .map_err(|e| Error::io(format!("writing {}", html_path.display()), e))?;
+    if is_pdf {
+        html_to_pdf(&html_path, out)?;
+    }
+    journal.record(
+        NewEntry::new(&p.id, Action::Export, format!("report/{}", out.display()))
+            .details(serde_json::json!({ "scope": format!("{scope:?}") })),
+    )?;
+    Ok(())
+}
+
+/// One entry of the public catalogue (I1): no position, code, device type or plan.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct CatalogueEntry {
+    pub name: String,
+    pub division: String,
+    pub using_unit: String,
+    pub state: String,
+    pub cameras: usize,
+}
+
+/// I1: the public catalogue of systems that must connect to the sharing platform.
+pub async fn catalogue(store: &Store) -> Result<Vec<CatalogueEntry>> {
+    let units: BTreeMap<String, String> = store
+        .units()
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u.name))
+        .collect();
+    let mut out = Vec::new();
+    for s in store
+        .systems()
+        .await?
+        .into_iter()
+        .filter(|s| s.must_connect)
+    {
+        let cameras = store
+            .devices(Some(&s.id))
+            .await?
+            .iter()
+            .filter(|d| d.kind == "camera")
+            .count();
+        out.push(CatalogueEntry {
+            name: s.public_name.clone().unwrap_or_else(|| s.name.clone()),
+            division: s.division.chars().take(6).collect(),
+            using_unit: s
+                .using_unit
+                .as_ref()
+                .and_then(|u| units.get(u).cloned())
+                .unwrap_or_default(),
+            state: s.state.clone(),
+            cameras,
+        });
+    }
+    Ok(out)
+}
+
+/// The catalogue as HTML (`.html`), JSON (`.json`) or CSV (anything else).
+pub fn catalogue_file(entries: &[CatalogueEntry], out: &Path) -> Result<()> {
+    let ext = out.extension().and_then(|e| e.to_str()).unwrap_or("");
+    let body = match ext {
+        "json" => serde_json::to_string_pretty(entries).expect("serialisable"),
+        "html" => {
+            let mut h = String::from(
+                "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>Systems that must connect</title></head><body><h1>Public video systems that must connect to the sharing platform</h1><table border=\"1\"><tr><th>System</th><th>Division</th><th>Using unit</th><th>State</th><th>Cameras</th></tr>",
+            );
+            for e in entries {
+                let _ = write!(
+                    h,
+                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                    esc(&e.name),
+                    esc(&e.division),
+                    esc(&e.using_unit),
+                    esc(&e.state),
+                    e.cameras
+                );
+            }
+            h.push_str("</table></body></html>\n");
+            h
+        }
+        _ => {
+            let mut w = csv::Writer::from_writer(Vec::new());
+            let _ = w.write_record(["name", "division", "using_unit", "state", "cameras"]);
+            for e in entries {
+                let _ = w.write_record([
+                    e.name.as_str(),
+                    &e.division,
+                    &e.using_unit,
+                    &e.state,
+                    &e.cameras.to_string(),
+                ]);
+            }
+            String::from_utf8(w.into_inner().map_err(|e| {
+                Error::new(ErrorKind::Internal, format!("writing the catalogue: {e}"))
+            })?)
+            .expect("utf-8")
+        }
+    };
+    std::fs::write(out, body).map_err(|e| Error::io(format!("writing {}", out.display()), e))
+}

@@ -1,0 +1,368 @@
+//! `custos findings | lifecycle | report | catalogue | complaint | inspect` (B–D, I1, J1–J3):
+//! the compliance engine of `custos-registry` on the command line.
+//!
+//! The command line is the local operator: it acts as the person named by `--by`, holding the
+//! inspector role over every division in the registry (whoever runs it can read the database
+//! anyway). Every action is still decided by the policy and recorded in the ledger; the web
+//! console does the same with authenticated accounts.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use chrono::Utc;
+use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
+use custos_core::access::{Classification, Principal, Role, Scope};
+use custos_core::compliance::{Jurisdiction, LifecycleState};
+use custos_core::{Error, ErrorKind};
+use custos_registry::{complaint, convert, inspection, lifecycle, report, scan};
+use custos_store::Store;
+
+use super::registry::open_or_create;
+
+/// The local operator as a principal: inspector over every registered division.
+async fn local_operator(store: &Store, by: &str) -> Result<Principal> {
+    if by.trim().is_empty() {
+        return Err(Error::new(ErrorKind::InvalidArgument, "--by must name a person").into());
+    }
+    let mut p = Principal::new(by).with_clearance(Classification::Confidential);
+    let mut divs: Vec<String> = store
+        .systems()
+        .await?
+        .into_iter()
+        .map(|s| s.division)
+        .collect();
+    divs.sort();
+    divs.dedup();
+    for d in divs {
+        p = p.with_grant(Role::Inspector, Scope::organisation(d));
+    }
+    Ok(p)
+}
+
+#[derive(clap::Args)]
+pub struct FindingsArgs {
+    #[arg(long, default_value = "custos-data")]
+    pub data: PathBuf,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Only this system's findings.
+    #[arg(long)]
+    pub system: Option<String>,
+    /// Jurisdiction for places (B1): strictest (default), national_draft, anhui, yangzhou,
+    /// chongqing, shenzhen. Devices and systems use their system's profile.
+    #[arg(long, default_value = "strictest")]
+    pub profile: String,
+    #[arg(long, default_value = "scanner")]
+    pub by: String,
+}
+
+/// Runs the rule scan, saves the findings and lists them.
+pub async fn findings(a: FindingsArgs) -> Result<()> {
+    let j: Jurisdiction = convert::jurisdiction(&a.profile)?;
+    let (_, store, journal) = open_or_create(&a.data).await?;
+    let s = scan::scan_and_save(&store, &journal, &a.by, Utc::now(), &j).await?;
+    for (what, why) in &s.unreadable {
+        eprintln!("warning: {what} could not be checked: {why}");
+    }
+    let rows = store.findings(a.system.as_deref(), false).await?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+        return Ok(());
+    }
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED).set_header([
+        "finding", "severity", "status", "deadline", "articles", "what",
+    ]);
+    for f in &rows {
+        t.add_row([
+            f.id.clone(),
+            f.severity.clone(),
+            f.status.clone(),
+            f.deadline.to_rfc3339().chars().take(10).collect(),
+            f.articles.clone(),
+            f.message.clone(),
+        ]);
+    }
+    println!("{t}");
+    println!(
+        "{} device(s) scanned, {} finding(s){}",
+        s.devices,
+        rows.len(),
+        a.system
+            .as_deref()
+            .map(|x| format!(" for system {x}"))
+            .unwrap_or_default()
+    );
+    Ok(())
+}
+
+#[derive(clap::Args)]
+pub struct LifecycleArgs {
+    /// System id.
+    pub system: String,
+    #[arg(long, default_value = "custos-data")]
+    pub data: PathBuf,
+    /// Target state: planned, design_reviewed, under_construction, accepted, filed, operating,
+    /// adjusting, decommissioned.
+    #[arg(long)]
+    pub to: String,
+    /// Archived document ids offered as evidence (see `custos registry document`).
+    #[arg(long, num_args = 0..)]
+    pub evidence: Vec<i64>,
+    /// Legal date of the transition (YYYY-MM-DD); default today (China Standard Time).
+    #[arg(long)]
+    pub on: Option<String>,
+    #[arg(long)]
+    pub by: String,
+}
+
+pub async fn lifecycle_cmd(a: LifecycleArgs) -> Result<()> {
+    let to: LifecycleState = a.to.parse()?;
+    let on = match &a.on {
+        Some(d) => convert::parse_date(d)?,
+        None => custos_core::compliance::lifecycle::legal_date(Utc::now()),
+    };
+    let (_, store, journal) = open_or_create(&a.data).await?;
+    let t = lifecycle::transition(
+        &store,
+        &journal,
+        &lifecycle::Request {
+            system_id: &a.system,
+            to,
+            on,
+            evidence: &a.evidence,
+            by: &a.by,
+        },
+        Utc::now(),
+    )
+    .await?;
+    println!(
+        "system {}: {} → {} on {} (ledger entry {})",
+        t.system_id, t.from_state, t.to_state, t.on_date, t.ledger_seq
+    );
+    for d in lifecycle::deadlines(&store, &a.system).await? {
+        println!("deadline: {:?} by {}", d.kind, d.due);
+    }
+    Ok(())
+}
+
+#[derive(clap::Args)]
+pub struct ReportArgs {
+    #[arg(long, default_value = "custos-data")]
+    pub data: PathBuf,
+    #[arg(
+        long,
+        conflicts_with = "jurisdiction",
+        required_unless_present = "jurisdiction"
+    )]
+    pub system: Option<String>,
+    /// Administrative division code (or prefix).
+    #[arg(long)]
+    pub jurisdiction: Option<String>,
+    /// report.pdf or report.html.
+    #[arg(short = 'o', long)]
+    pub output: PathBuf,
+    #[arg(long, default_value = "inspector")]
+    pub by: String,
+}
+
+pub async fn report_cmd(a: ReportArgs) -> Result<()> {
+    let (_, store, journal) = open_or_create(&a.data).await?;
+    let p = local_operator(&store, &a.by).await?;
+    let scope = match (a.system, a.jurisdiction) {
+        (Some(s), _) => report::Scope::System(s),
+        (None, Some(j)) => report::Scope::Jurisdiction(j),
+        (None, None) => unreachable!("clap requires one"),
+    };
+    report::write_report(&store, &journal, &p, &scope, &a.output, Utc::now()).await?;
+    println!("report written to {}", a.output.display());
+    Ok(())
+}
+
+#[derive(clap::Args)]
+pub struct CatalogueArgs {
+    #[arg(long, default_value = "custos-data")]
+    pub data: PathBuf,
+    /// catalogue.html, .json or .csv.
+    #[arg(short = 'o', long)]
+    pub output: PathBuf,
+}
+
+/// I1: the public catalogue of systems that must connect (no confidential field).
+pub async fn catalogue(a: CatalogueArgs) -> Result<()> {
+    let (_, store, _) = open_or_create(&a.data).await?;
+    let c = report::catalogue(&store).await?;
+    report::catalogue_file(&c, &a.output)?;
+    println!("{} system(s) written to {}", c.len(), a.output.display());
+    Ok(())
+}
+
+#[derive(clap::Subcommand)]
+pub enum ComplaintCmd {
+    /// Submit a complaint (no account needed).
+    Submit {
+        #[arg(long, default_value = "custos-data")]
+        data: PathBuf,
+        /// The agency or person complained about.
+        #[arg(long)]
+        against: String,
+        #[arg(long)]
+        text: String,
+        #[arg(long)]
+        contact: Option<String>,
+    },
+    /// List complaints and check none was altered.
+    List {
+        #[arg(long, default_value = "custos-data")]
+        data: PathBuf,
+    },
+}
+
+pub async fn complaint_cmd(c: ComplaintCmd) -> Result<()> {
+    match c {
+        ComplaintCmd::Submit {
+            data,
+            against,
+            text,
+            contact,
+        } => {
+            let (_, store, journal) = open_or_create(&data).await?;
+            let r = complaint::submit(
+                &store,
+                &journal,
+                &against,
+                &text,
+                contact.as_deref(),
+                crate::runtime::now(),
+            )
+            .await?;
+            println!(
+                "complaint {} recorded (sha256 {}, ledger entry {}); it cannot be altered",
+                r.id, r.sha256, r.ledger_seq
+            );
+        }
+        ComplaintCmd::List { data } => {
+            let (_, store, _) = open_or_create(&data).await?;
+            let mut t = Table::new();
+            t.load_preset(UTF8_FULL_CONDENSED).set_header([
+                "id",
+                "submitted",
+                "against",
+                "text",
+                "ledger",
+            ]);
+            for c in store.complaints().await? {
+                t.add_row([
+                    c.id.to_string(),
+                    c.submitted_at.to_rfc3339(),
+                    c.against,
+                    c.body,
+                    c.ledger_seq.to_string(),
+                ]);
+            }
+            println!("{t}");
+            let bad = complaint::verify(&store).await?;
+            if !bad.is_empty() {
+                return Err(Error::new(
+                    ErrorKind::DataLoss,
+                    format!("complaint(s) {bad:?} no longer match their recorded hash"),
+                )
+                .into());
+            }
+        }
+    }
+    Ok(())
+}
+
+#[derive(clap::Subcommand)]
+pub enum InspectCmd {
+    /// Print the checklist of an inspection type.
+    Checklist { kind: String },
+    /// Start an inspection of a system; prints its id.
+    Start {
+        #[arg(long, default_value = "custos-data")]
+        data: PathBuf,
+        #[arg(long)]
+        system: String,
+        /// construction, acceptance, rectification, network_security, operation_maintenance,
+        /// information_management, filing.
+        #[arg(long = "type")]
+        kind: String,
+        #[arg(long)]
+        by: String,
+    },
+    /// Answer an item: pass, fail or not_applicable.
+    Answer {
+        id: i64,
+        item: String,
+        answer: String,
+        #[arg(long, default_value = "")]
+        note: String,
+        #[arg(long, default_value = "custos-data")]
+        data: PathBuf,
+        #[arg(long)]
+        by: String,
+    },
+    /// Finish: failed items and open findings become a rectification order.
+    Finish {
+        id: i64,
+        /// Days to rectify (default: the jurisdiction's period).
+        #[arg(long)]
+        days: Option<i64>,
+        #[arg(long, default_value = "custos-data")]
+        data: PathBuf,
+        #[arg(long)]
+        by: String,
+    },
+}
+
+pub async fn inspect_cmd(c: InspectCmd) -> Result<()> {
+    match c {
+        InspectCmd::Checklist { kind } => {
+            let mut t = Table::new();
+            t.load_preset(UTF8_FULL_CONDENSED)
+                .set_header(["item", "question", "article"]);
+            for i in inspection::checklist(&kind)? {
+                t.add_row([i.key, i.question, i.article]);
+            }
+            println!("{t}");
+        }
+        InspectCmd::Start {
+            data,
+            system,
+            kind,
+            by,
+        } => {
+            let (_, store, journal) = open_or_create(&data).await?;
+            let p = local_operator(&store, &by).await?;
+            let id = inspection::start(&store, &journal, &p, &system, &kind, Utc::now()).await?;
+            println!("inspection {id} started ({kind} of system {system})");
+        }
+        InspectCmd::Answer {
+            id,
+            item,
+            answer,
+            note,
+            data,
+            by,
+        } => {
+            let (_, store, _) = open_or_create(&data).await?;
+            let p = local_operator(&store, &by).await?;
+            inspection::answer(&store, &p, id, &item, &answer, &note).await?;
+            println!("inspection {id}: {item} = {answer}");
+        }
+        InspectCmd::Finish { id, days, data, by } => {
+            let (_, store, journal) = open_or_create(&data).await?;
+            let p = local_operator(&store, &by).await?;
+            match inspection::finish(&store, &journal, &p, id, days, Utc::now()).await? {
+                Some(o) => println!(
+                    "inspection {id} finished: rectification order {} due {}: {}",
+                    o.id, o.deadline, o.items
+                ),
+                None => println!("inspection {id} finished: nothing to rectify"),
+            }
+        }
+    }
+    Ok(())
+}
