@@ -66,6 +66,15 @@ function check(cond, what) {
   log(`ok: ${what}`);
 }
 
+/** Waits for `selector`; a timeout fails the check `what` (instead of a bare timeout). */
+async function waitFor(page, selector, what, timeout = 15000) {
+  try {
+    await page.waitForSelector(selector, { timeout });
+  } catch {
+    check(false, `${what} (nothing matched ${selector} within ${timeout} ms)`);
+  }
+}
+
 async function shot(page, name) {
   const path = join(ARTIFACTS, `${name}.png`);
   await page.screenshot({ path });
@@ -204,7 +213,7 @@ async function policePart(page) {
   await page.click('#fit-recordings');
   await page.waitForTimeout(400);
   await requestExport(page, 'case 2026-042: e2e export check');
-  await page.waitForSelector('#export .banner.ok a', { timeout: 30000 });
+  await waitFor(page, '#export .banner.ok a', "E1 police officer's export is ready", 30000);
   const href = await page.getAttribute('#export .banner.ok a', 'href');
   const res = await page.request.get(new URL(href, BASE).toString());
   const body = await res.body();
@@ -233,7 +242,7 @@ async function run(page) {
   check(tiles.length >= 2, `wall shows a tile per camera (${JSON.stringify(tiles)})`);
   check(tiles.every(([, s]) => s === 'sub'), 'tiles use the sub stream');
   const tile = '.tile .live[data-state=playing] video';
-  await page.waitForSelector(tile, { timeout: 20000 });
+  await waitFor(page, tile, 'E2 a live tile starts playing', 20000);
   await assertAdvances(page, tile, 'E2 live tile');
   await assertNotBlank(page, tile, 'E2 live tile');
   // E2: the player stays at the live edge (no growing backlog): buffered ahead of the play head.
@@ -251,7 +260,7 @@ async function run(page) {
   const first = (await page.$$eval('.tile', (els) => els.map((e) => e.getAttribute('aria-label'))))[0];
   const t0 = Date.now();
   await page.dblclick('.tile >> nth=0');
-  await page.waitForSelector('.full .live[data-stream=main][data-state=playing]', { timeout: 15000 });
+  await waitFor(page, '.full .live[data-stream=main][data-state=playing]', 'E2 full screen plays the main stream');
   const clickToFrame = Date.now() - t0;
   const ff = Number(await page.getAttribute('.full .live', 'data-first-frame-ms'));
   results.timings.click_to_first_frame_ms = clickToFrame;
@@ -263,9 +272,9 @@ async function run(page) {
 
   // E7: the timeline of the stopped camera shows a gap.
   await page.goto(`${BASE}#/camera/${encodeURIComponent(GAP_CAMERA)}`);
-  await page.waitForSelector(`svg.timeline[data-camera="${GAP_CAMERA}"] rect.span`, { timeout: 15000 });
+  await waitFor(page, `svg.timeline[data-camera="${GAP_CAMERA}"] rect.span`, `E7 timeline of ${GAP_CAMERA} shows recorded spans`);
   await page.click('#fit-recordings');
-  await page.waitForSelector('svg.timeline rect.gap', { timeout: 15000 });
+  await waitFor(page, 'svg.timeline rect.gap', `E7 timeline of ${GAP_CAMERA} shows a gap`);
   const gaps = await page.$$eval('svg.timeline rect.gap', (els) => els.map((e) => [Number(e.dataset.start), Number(e.dataset.end)]));
   check(gaps.length >= 1, `E7 timeline of ${GAP_CAMERA} shows a gap (${gaps.map(([a, b]) => `${((b - a) / 1000).toFixed(1)} s`).join(', ')})`);
   await page.waitForTimeout(500);
@@ -281,7 +290,7 @@ async function run(page) {
   const at = span.a + 2000;
   const x = span.x + ((at - span.a) / (span.b - span.a)) * span.w;
   await page.mouse.click(box.x + x, box.y + 20);
-  await page.waitForSelector('video#playback', { timeout: 10000 });
+  await waitFor(page, 'video#playback', 'E7 a click on the timeline opens playback', 10000);
   await page.waitForFunction(() => {
     const v = document.querySelector('video#playback');
     return v && v.readyState >= 2 && v.currentTime > 0.2;
@@ -294,7 +303,7 @@ async function run(page) {
 
   // E1: a watch operator may not export; the refusal names the request.
   await requestExport(page, 'e2e: operator export must be refused');
-  await page.waitForSelector('#export .banner.denied', { timeout: 10000 });
+  await waitFor(page, '#export .banner.denied', 'E1 export by a watch operator is refused', 10000);
   const refused = await page.textContent('#export .banner.denied');
   check(
     refused.includes('POST /api/exports') && !/csrf/i.test(refused),
@@ -317,7 +326,7 @@ async function run(page) {
   // D5/E1: a watch operator without scope sees no tile.
   await login(page, NOSCOPE_USER, NOSCOPE_PASSWORD);
   await startShift(page);
-  await page.waitForSelector('#no-cameras', { timeout: 15000 });
+  await waitFor(page, '#no-cameras', `D5 ${NOSCOPE_USER} (no scope) is told there is no camera to view`);
   const n = await page.locator('.tile').count();
   check(n === 0, `D5 ${NOSCOPE_USER} (no scope) sees no tile (${n} tiles)`);
   await shot(page, '06-no-scope');
@@ -362,8 +371,8 @@ try {
     ],
   });
   const page = ctx.pages()[0] ?? (await ctx.newPage());
-  page.on('console', (m) => {
-    if (m.type() === 'error') log(`browser console: ${m.text()}`);
+  page.on('response', (r) => {
+    if (r.status() >= 400) log(`HTTP ${r.status()} ${r.request().method()} ${new URL(r.url()).pathname}`);
   });
   page.on('pageerror', (e) => log(`page error: ${e.message}`));
   try {
