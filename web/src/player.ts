@@ -21,6 +21,12 @@ export interface PlayerOptions {
 
 const MAX_AHEAD_S = 1.0;
 const LIVE_TARGET_S = 0.15;
+/** During the first STARTUP_MS of a connection the play head is held within STARTUP_AHEAD_S. */
+const STARTUP_MS = 2500;
+const STARTUP_AHEAD_S = 0.35;
+/** Lags between CATCH_UP_ABOVE_S and MAX_AHEAD_S are closed by playing at CATCH_UP_RATE. */
+const CATCH_UP_ABOVE_S = 0.4;
+const CATCH_UP_RATE = 1.1;
 const MAX_QUEUE = 45;
 const KEEP_BEHIND_S = 10;
 const TRIM_AFTER_S = 30;
@@ -231,7 +237,10 @@ export class LivePlayer {
         if (this.ms !== ms) return;
         const sb = ms.addSourceBuffer(this.mime);
         sb.mode = 'segments';
-        sb.addEventListener('updateend', () => this.pump());
+        sb.addEventListener('updateend', () => {
+          this.chase();
+          this.pump();
+        });
         sb.addEventListener('error', () => this.scheduleRetry(this.backoffMs, 'decoder error', true));
         this.sb = sb;
         this.pump();
@@ -295,6 +304,15 @@ export class LivePlayer {
       this.scheduleRetry(this.backoffMs, 'no data', true);
       return;
     }
+    this.chase();
+  }
+
+  /**
+   * Keeps the play head at the live edge: jumps there when the play head is outside the
+   * buffered media (first fragments, or after a skip) or more than MAX_AHEAD_S behind.
+   * Runs after every append and on the timer.
+   */
+  private chase() {
     const v = this.video;
     const b = v.buffered;
     if (b.length > 0) {
@@ -303,8 +321,16 @@ export class LivePlayer {
       const inside = Array.from({ length: b.length }, (_, i) => i).some(
         (i) => v.currentTime >= b.start(i) && v.currentTime <= b.end(i),
       );
-      if (end - v.currentTime > MAX_AHEAD_S || !inside) {
+      // While the server's cached GOP arrives (faster than real time) hold the play head
+      // closer; afterwards jump only when more than MAX_AHEAD_S behind and close smaller
+      // lags by playing slightly faster.
+      const starting = performance.now() - this.started < STARTUP_MS;
+      const ahead = end - v.currentTime;
+      if (ahead > (starting ? STARTUP_AHEAD_S : MAX_AHEAD_S) || !inside) {
         v.currentTime = Math.max(lastStart, end - LIVE_TARGET_S);
+        v.playbackRate = 1;
+      } else {
+        v.playbackRate = ahead > CATCH_UP_ABOVE_S ? CATCH_UP_RATE : 1;
       }
       if (v.paused) v.play().catch(() => undefined);
       if (!this.firstFrame && v.currentTime > 0 && v.readyState >= 2) this.markFirstFrame();
