@@ -256,6 +256,12 @@ async function run(page) {
   results.timings.tile_first_frame_ms = tileFirst;
   await shot(page, '01-wall');
 
+  // Layout keys: 3 → 9 tiles, 2 → back to 4.
+  await page.keyboard.press('3');
+  await waitFor(page, '.wall.grid-9', 'key 3 switches the wall to 9 tiles', 5000);
+  await page.keyboard.press('2');
+  await waitFor(page, '.wall.grid-4 .tile .live[data-state=playing]', 'key 2 switches back to 4 playing tiles', 10000);
+
   // E2: click to first frame (full screen, main stream).
   const first = (await page.$$eval('.tile', (els) => els.map((e) => e.getAttribute('aria-label'))))[0];
   const t0 = Date.now();

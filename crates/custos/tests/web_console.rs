@@ -3,7 +3,8 @@
 //! playwright-core running `web/e2e/console.e2e.mjs`. Screenshots and the script's
 //! `results.json` are kept under `$CARGO_TARGET_DIR/test-artifacts/web/`.
 //!
-//! Needs what `scripts/setup` installs: `chromium`, `node`, `web/node_modules` and `web/dist`.
+//! Needs what `scripts/setup` installs: `chromium`, `node` and `web/node_modules`. The console
+//! is built from the current sources into `$CARGO_TARGET_DIR/test-artifacts/web-dist`.
 
 mod common;
 
@@ -55,7 +56,23 @@ fn e1_e2_e7_d5_web_console_in_chromium() {
     let web = repo().join("web");
     require(Path::new(CHROMIUM), "Debian package chromium");
     require(&web.join("node_modules/playwright-core"), "npm ci in web/");
-    require(&web.join("dist/index.html"), "npm run build in web/");
+
+    // The console under test is built from the current sources (type check included).
+    let dist = artifacts_dir().with_file_name("web-dist");
+    let build = Command::new("timeout")
+        .args(["-k", "5", "180", "npm", "run", "build", "--", "--outDir"])
+        .arg(&dist)
+        .arg("--emptyOutDir")
+        .current_dir(&web)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run npm");
+    assert!(
+        build.status.success(),
+        "npm run build failed:\n{}{}",
+        stdout(&build),
+        stderr(&build)
+    );
 
     let mut sim = Camsim::start(&CamsimOptions {
         cameras: 2,
@@ -76,7 +93,6 @@ fn e1_e2_e7_d5_web_console_in_chromium() {
         10,
         &[("cam1", sim.url(1), &s1), ("cam2", sim.url(2), &s2)],
     );
-    let dist = repo().join("web/dist");
     let mut server = serve(&data, Some(&cfg), &["--web", dist.to_str().unwrap()]);
     assert!(
         server.base.starts_with("https://"),
