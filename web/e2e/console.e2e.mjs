@@ -307,6 +307,15 @@ async function run(page) {
   check((await page.$eval('video#playback', (v) => v.playbackRate)) === 2, 'playback speed 2×');
   await shot(page, '04-playback');
 
+  // Frame step: pause, then one frame forward (1/fps ≈ 0.067 s at 15 fps).
+  await page.click('#play-pause');
+  await page.waitForFunction(() => document.querySelector('video#playback').paused, null, { timeout: 5000 });
+  const before = await currentTime(page, 'video#playback');
+  await page.click('#frame-forward');
+  await page.waitForTimeout(300);
+  const after = await currentTime(page, 'video#playback');
+  check(after - before > 0.03 && after - before < 0.15, `frame step forward moves ${((after - before) * 1000).toFixed(0)} ms`);
+
   // E1: a watch operator may not export; the refusal names the request.
   await requestExport(page, 'e2e: operator export must be refused');
   await waitFor(page, '#export .banner.denied', 'E1 export by a watch operator is refused', 10000);

@@ -237,7 +237,7 @@ export function CameraPage({ name }: { name: string }) {
         <span class="spacer" />
         {play && (
           <>
-            <button type="button" onClick={() => step(-1)} title={`${t('frame_back')} (,)`}>
+            <button type="button" id="frame-back" onClick={() => step(-1)} title={`${t('frame_back')} (,)`}>
               {t('frame_back')}
             </button>
             <button
@@ -251,7 +251,7 @@ export function CameraPage({ name }: { name: string }) {
             >
               {paused ? t('play') : t('pause')}
             </button>
-            <button type="button" onClick={() => step(1)} title={`${t('frame_forward')} (.)`}>
+            <button type="button" id="frame-forward" onClick={() => step(1)} title={`${t('frame_forward')} (.)`}>
               {t('frame_forward')}
             </button>
             <label>
