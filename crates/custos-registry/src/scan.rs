@@ -166,7 +166,7 @@ pub async fn scan(store: &Store, now: DateTime<Utc>, area: &Jurisdiction) -> Res
     let mut found: Vec<(Finding, String)> = Vec::new();
     let mut unreadable = Vec::new();
     out.devices = store
-        .for_each_device(|row| {
+        .for_each_device_for_rules(|row| {
             let d = match convert::device_record(row) {
                 Ok(d) => d,
                 Err(e) => {
