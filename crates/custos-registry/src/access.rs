@@ -39,7 +39,7 @@ pub fn require(
     object: &str,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    let r = Resource::at(location, action.floor().max(Classification::Public));
+    let r = Resource::at(location, action.floor());
     match decide(p, action, &r, now) {
         Decision::Allow => Ok(()),
         Decision::Deny(reason) => {

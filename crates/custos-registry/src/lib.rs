@@ -37,11 +37,3 @@ pub mod lifecycle;
 pub mod report;
 pub mod scan;
 pub mod suspicious;
-
-use chrono::{DateTime, Utc};
-use custos_core::Time90k;
-
-/// The current time as both representations (callers pass `now` everywhere for tests).
-pub fn to_time90k(t: DateTime<Utc>) -> Time90k {
-    Time90k::from_datetime(t)
-}

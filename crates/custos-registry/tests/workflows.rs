@@ -87,15 +87,9 @@ async fn a2_import_1000_rows_reports_exactly_the_10_bad() {
     }
     drop(f);
     let mut calls = 0;
-    let r = import::import_file(
-        &e.store,
-        &e.journal,
-        &path,
-        None,
-        "clerk",
-        Time90k::from_datetime(now()),
-        &mut |_, _| calls += 1,
-    )
+    let r = import::import_file(&e.store, &e.journal, &path, None, "clerk", &mut |_, _| {
+        calls += 1
+    })
     .await
     .unwrap();
     let got: Vec<(usize, &str)> = r
@@ -129,17 +123,9 @@ async fn a2_export_xlsx_csv_round_trip() {
         import::write_devices(&all, &out, import::Format::from_str(fmt).unwrap()).unwrap();
         let e2 = env().await;
         compliant(&e2).await;
-        let r = import::import_file(
-            &e2.store,
-            &e2.journal,
-            &out,
-            None,
-            "clerk",
-            Time90k::from_datetime(now()),
-            &mut noop,
-        )
-        .await
-        .unwrap();
+        let r = import::import_file(&e2.store, &e2.journal, &out, None, "clerk", &mut noop)
+            .await
+            .unwrap();
         assert!(r.errors.is_empty(), "{fmt}: {:?}", r.errors);
         let mut back = e2.store.devices(None).await.unwrap();
         let mut want = all.clone();

@@ -218,7 +218,6 @@ async fn import_cmd(a: ImportArgs) -> Result<()> {
         &a.file,
         a.system.as_deref(),
         &a.by,
-        crate::runtime::now(),
         &mut |done, total| {
             pb.set_length(total as u64);
             pb.set_position(done as u64);
