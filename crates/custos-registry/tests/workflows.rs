@@ -639,3 +639,55 @@ async fn j2_report_pdf_renders_and_contains_findings() {
             .any(|x| x.action == Action::ConfidentialRead && x.actor == "insp1")
     );
 }
+
+/// I4: an access-control device registers like a camera and its events enter the linked
+/// camera's timeline and the ledger; a camera cannot report alarm events.
+#[tokio::test]
+async fn i4_alarm_events_on_timeline_and_ledger() {
+    let e = env().await;
+    compliant(&e).await;
+    let mut door = good_camera(0, "s1", "p-market");
+    door.code = common::code(135, 77);
+    door.kind = "access_control".into();
+    door.camera_name = Some("gate".into());
+    e.store.upsert_devices(&[door.clone()]).await.unwrap();
+    let at = Time90k::from_datetime(now());
+    let ev = custos_registry::alarm::record_event(
+        &e.store,
+        &e.journal,
+        &door.code,
+        "door_forced",
+        at,
+        serde_json::json!({"door": "east"}),
+        at,
+    )
+    .await
+    .unwrap();
+    assert_eq!(ev.kind, "access_control:door_forced");
+    let tl = e
+        .store
+        .camera_events(
+            "gate",
+            at - Duration90k::from_secs(1),
+            at + Duration90k::from_secs(1),
+        )
+        .await
+        .unwrap();
+    assert_eq!(tl.len(), 1);
+    let entry = e.entries().pop().unwrap();
+    assert_eq!(entry.action, Action::Other("DeviceEvent".into()));
+    assert_eq!(entry.details["event"], "door_forced");
+    let cam = common::code(132, 1);
+    let err = custos_registry::alarm::record_event(
+        &e.store,
+        &e.journal,
+        &cam,
+        "intrusion",
+        at,
+        serde_json::json!({}),
+        at,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidArgument);
+}

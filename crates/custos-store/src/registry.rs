@@ -1775,6 +1775,37 @@ impl Store {
         .map_err(|e| db_err("saving event", e))
     }
 
+    /// Events of a camera with `from <= at < to`, oldest first (the timeline: D6 reports, I4
+    /// alarm and access-control events of devices linked to it).
+    pub async fn camera_events(
+        &self,
+        camera: &str,
+        from: Time90k,
+        to: Time90k,
+    ) -> Result<Vec<EventRow>> {
+        let rows = sqlx::query(
+            "SELECT id, kind, camera, at_90k, body, created_90k FROM reg_event
+             WHERE camera = ? AND at_90k >= ? AND at_90k < ? ORDER BY at_90k, id",
+        )
+        .bind(camera)
+        .bind(from.0)
+        .bind(to.0)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| db_err("listing camera events", e))?;
+        Ok(rows
+            .iter()
+            .map(|r| EventRow {
+                id: r.get(0),
+                kind: r.get(1),
+                camera: r.get(2),
+                at: Time90k(r.get(3)),
+                body: r.get(4),
+                created_at: Time90k(r.get(5)),
+            })
+            .collect())
+    }
+
     /// Events with id > `after`, oldest first (the console and police side poll or stream this).
     pub async fn events_since(&self, after: i64, limit: i64) -> Result<Vec<EventRow>> {
         let rows = sqlx::query(
