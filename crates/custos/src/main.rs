@@ -71,6 +71,8 @@ enum Cmd {
         #[command(subcommand)]
         cmd: cmd::compliance::InspectCmd,
     },
+    /// Report suspicious information seen on a camera: bookmark, hold, notify the police.
+    ReportSuspicious(cmd::compliance::SuspiciousArgs),
     /// Benchmarks.
     Bench {
         #[command(subcommand)]
@@ -125,6 +127,7 @@ fn main() -> ExitCode {
             Cmd::Catalogue(a) => cmd::compliance::catalogue(a).await,
             Cmd::Complaint { cmd } => cmd::compliance::complaint_cmd(cmd).await,
             Cmd::Inspect { cmd } => cmd::compliance::inspect_cmd(cmd).await,
+            Cmd::ReportSuspicious(a) => cmd::compliance::suspicious_cmd(a).await,
             Cmd::Bench { which } => cmd::bench::run(which).await,
         }
     });

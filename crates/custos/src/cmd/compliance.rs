@@ -366,3 +366,64 @@ pub async fn inspect_cmd(c: InspectCmd) -> Result<()> {
     }
     Ok(())
 }
+
+#[derive(clap::Args)]
+pub struct SuspiciousArgs {
+    #[arg(long, default_value = "custos-data")]
+    pub data: PathBuf,
+    /// Recorder camera name.
+    #[arg(long)]
+    pub camera: String,
+    /// The moment (RFC 3339).
+    #[arg(long, value_parser = super::parse_time, allow_hyphen_values = true)]
+    pub at: custos_core::Time90k,
+    /// What was seen (goes to the police).
+    #[arg(long)]
+    pub note: String,
+    /// Footage held before the moment.
+    #[arg(long, default_value = "5m", value_parser = super::parse_duration)]
+    pub before: std::time::Duration,
+    /// Footage held after the moment.
+    #[arg(long, default_value = "10m", value_parser = super::parse_duration)]
+    pub after: std::time::Duration,
+    /// The watch operator reporting.
+    #[arg(long)]
+    pub by: String,
+}
+
+/// D6: report suspicious information: bookmark, hold, police notification.
+pub async fn suspicious_cmd(a: SuspiciousArgs) -> Result<()> {
+    let (_, store, journal) = open_or_create(&a.data).await?;
+    // Where the camera sits: its registry device if it has one, else the local organisation.
+    let location = match store.devices_of_camera(&a.camera).await?.first() {
+        Some(d) => {
+            let s = store.system(&d.system_id).await?;
+            custos_registry::access::device_scope(&s, d)
+        }
+        None => Scope::organisation("local"),
+    };
+    let org = Scope::organisation(location.path()[0].to_owned());
+    let p = Principal::new(&a.by)
+        .with_clearance(Classification::Internal)
+        .with_grant(Role::WatchOperator, org);
+    let r = custos_registry::suspicious::report(
+        &store,
+        &journal,
+        &p,
+        &custos_registry::suspicious::Suspicious {
+            camera: &a.camera,
+            location,
+            at: a.at,
+            note: &a.note,
+            before: custos_core::Duration90k::from_std(a.before),
+            after: custos_core::Duration90k::from_std(a.after),
+        },
+        Utc::now(),
+    )
+    .await?;
+    println!(
+        "reported: bookmark {}, hold {} on {} .. {}, police notified (event {}, ledger entry {})",
+        r.bookmark_id, r.hold_id, r.hold_from, r.hold_to, r.event_id, r.ledger_seq
+    );
+    Ok(())
+}
