@@ -1315,8 +1315,9 @@ impl Store {
     // ---- findings (J1/J2) ----
 
     /// Saves one scan's findings: new ones are inserted as open; ones seen before keep their
-    /// status and get the new message and `last_seen`; open ones the scan no longer sees are
-    /// marked resolved (`resolved_at`), re-opened if seen again. One transaction.
+    /// status and get the new message and `last_seen`; ones the scan no longer sees are marked
+    /// resolved (`resolved_at`), current again if seen again; a verified one seen again is a
+    /// recurrence and opens afresh (new detection time and deadline). One transaction.
     pub async fn save_scan(&self, found: &[FindingRow], now: Time90k) -> Result<()> {
         let mut tx = self
             .pool
@@ -1330,7 +1331,11 @@ impl Store {
                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?)
                  ON CONFLICT (id) DO UPDATE SET message = excluded.message,
                     articles = excluded.articles, consequence = excluded.consequence,
-                    last_seen_90k = excluded.last_seen_90k, resolved_90k = NULL",
+                    last_seen_90k = excluded.last_seen_90k, resolved_90k = NULL,
+                    detected_90k = iif(status = 'verified', excluded.detected_90k, detected_90k),
+                    deadline_90k = iif(status = 'verified', excluded.deadline_90k, deadline_90k),
+                    order_id = iif(status = 'verified', NULL, order_id),
+                    status = iif(status = 'verified', 'open', status)",
             )
             .bind(&f.id)
             .bind(&f.rule)
