@@ -591,16 +591,33 @@ async fn j2_report_pdf_renders_and_contains_findings() {
     .await
     .unwrap();
     let scope = report::Scope::System("s1".into());
-    let err = report::render_html(&e.store, &e.journal, &watch_operator("op"), &scope, now())
-        .await
-        .unwrap_err();
+    let err = report::render_html(
+        &e.store,
+        &e.journal,
+        &watch_operator("op"),
+        &scope,
+        None,
+        now(),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::PermissionDenied);
+    // An uploaded site plan (SVG) under the market, drawn beneath the devices.
+    let plan_file = e.dir.path().join("site.svg");
+    std::fs::write(
+        &plan_file,
+        r##"<svg xmlns="http://www.w3.org/2000/svg" width="100" height="100"><rect width="100" height="100" fill="#ccd"/></svg>"##,
+    )
+    .unwrap();
+    let plan = report::PlanImage::load(&plan_file, "118.779,32.039,118.782,32.041").unwrap();
+    assert!(report::PlanImage::load(&plan_file, "118.78,32.04,118.77,32.05").is_err());
     let pdf = e.dir.path().join("report.pdf");
     report::write_report(
         &e.store,
         &e.journal,
         &inspector("insp1"),
         &scope,
+        Some(&plan),
         &pdf,
         now(),
     )
@@ -608,6 +625,7 @@ async fn j2_report_pdf_renders_and_contains_findings() {
     .unwrap();
     let html = std::fs::read_to_string(pdf.with_extension("html")).unwrap();
     assert!(html.contains("<svg") && html.contains("class=\"device\""));
+    assert!(html.contains("class=\"site-plan\"") && html.contains("data:image/svg+xml;base64,"));
     let png = e.dir.path().join("page");
     let st = std::process::Command::new("timeout")
         .args(["60", "pdftoppm", "-png", "-r", "50", "-f", "1", "-l", "1"])

@@ -165,9 +165,19 @@ pub struct ReportArgs {
     pub output: PathBuf,
     #[arg(long, default_value = "inspector")]
     pub by: String,
+    /// An uploaded site plan (.png, .jpg, .svg) to draw the coverage plan on.
+    #[arg(long, requires = "plan_bounds")]
+    pub plan: Option<PathBuf>,
+    /// The plan's WGS-84 bounds: west,south,east,north.
+    #[arg(long)]
+    pub plan_bounds: Option<String>,
 }
 
 pub async fn report_cmd(a: ReportArgs) -> Result<()> {
+    let plan = match (&a.plan, &a.plan_bounds) {
+        (Some(f), Some(b)) => Some(report::PlanImage::load(f, b)?),
+        _ => None,
+    };
     let (_, store, journal) = open_or_create(&a.data).await?;
     let p = local_operator(&store, &a.by).await?;
     let scope = match (a.system, a.jurisdiction) {
@@ -175,7 +185,16 @@ pub async fn report_cmd(a: ReportArgs) -> Result<()> {
         (None, Some(j)) => report::Scope::Jurisdiction(j),
         (None, None) => unreachable!("clap requires one"),
     };
-    report::write_report(&store, &journal, &p, &scope, &a.output, Utc::now()).await?;
+    report::write_report(
+        &store,
+        &journal,
+        &p,
+        &scope,
+        plan.as_ref(),
+        &a.output,
+        Utc::now(),
+    )
+    .await?;
     println!("report written to {}", a.output.display());
     Ok(())
 }
