@@ -479,3 +479,21 @@ async fn a2_unreadable_stored_device_is_reported() {
     );
     assert!(s.findings.is_empty());
 }
+
+/// D1 thresholds are the deployment's policy (no text fixes them): the scan applies the area
+/// policy to every system, each still under its own texts.
+#[tokio::test]
+async fn d1_policy_threshold_is_configurable() {
+    let e = env().await;
+    compliant(&e).await;
+    let t = Time90k::from_datetime(now());
+    e.store
+        .set_device_health(&common::code(132, 1), true, None, Some(0.96), t)
+        .await
+        .unwrap();
+    assert_eq!(rules(&e).await, set(&["D1.recording-incomplete"]));
+    let mut lenient = Jurisdiction::default();
+    lenient.policy.min_recording_completeness = 0.95;
+    let s = scan::scan(&e.store, now(), &lenient).await.unwrap();
+    assert!(s.findings.is_empty(), "{:?}", s.findings);
+}

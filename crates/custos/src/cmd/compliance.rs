@@ -53,13 +53,23 @@ pub struct FindingsArgs {
     /// chongqing, shenzhen. Devices and systems use their system's profile.
     #[arg(long, default_value = "strictest")]
     pub profile: String,
+    /// TOML file of policy thresholds (offline_grace_minutes, min_recording_completeness,
+    /// duty_log_max_gap_hours, training_valid_days, rectification_days); default: the strict ones.
+    #[arg(long)]
+    pub policy: Option<PathBuf>,
     #[arg(long, default_value = "scanner")]
     pub by: String,
 }
 
 /// Runs the rule scan, saves the findings and lists them.
 pub async fn findings(a: FindingsArgs) -> Result<()> {
-    let j: Jurisdiction = convert::jurisdiction(&a.profile)?;
+    let mut j: Jurisdiction = convert::jurisdiction(&a.profile)?;
+    if let Some(p) = &a.policy {
+        let text = std::fs::read_to_string(p)
+            .map_err(|e| Error::io(format!("reading {}", p.display()), e))?;
+        j.policy = toml::from_str(&text)
+            .map_err(|e| Error::new(ErrorKind::InvalidArgument, format!("{}: {e}", p.display())))?;
+    }
     let (_, store, journal) = open_or_create(&a.data).await?;
     let s = scan::scan_and_save(&store, &journal, &a.by, Utc::now(), &j).await?;
     for (what, why) in &s.unreadable {
