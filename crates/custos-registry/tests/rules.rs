@@ -67,6 +67,46 @@ async fn b1_mandatory_place_without_working_camera() {
     };
     e.store.upsert_place(&school).await.unwrap();
     assert_eq!(rules(&e).await, set(&["B1.coverage"]));
+    // A finding about a place with no device belongs to no system; an inspector of the
+    // division may still order its rectification, someone without the role may not.
+    scan::scan_and_save(
+        &e.store,
+        &e.journal,
+        "scanner",
+        now(),
+        &Jurisdiction::default(),
+    )
+    .await
+    .unwrap();
+    let id = "B1.coverage:place:p-school";
+    assert_eq!(e.store.finding(id).await.unwrap().system_id, None);
+    let err = custos_registry::findings::advance(
+        &e.store,
+        &e.journal,
+        &watch_operator("op"),
+        id,
+        custos_core::compliance::FindingStatus::RectificationOrdered,
+        "",
+        None,
+        None,
+        now(),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.kind(), custos_core::ErrorKind::PermissionDenied);
+    custos_registry::findings::advance(
+        &e.store,
+        &e.journal,
+        &inspector("insp"),
+        id,
+        custos_core::compliance::FindingStatus::RectificationOrdered,
+        "",
+        None,
+        None,
+        now(),
+    )
+    .await
+    .unwrap();
     e.store
         .upsert_devices(&[good_camera(2, "s1", "p-school")])
         .await

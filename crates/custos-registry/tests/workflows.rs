@@ -196,6 +196,11 @@ async fn c1_c4_lifecycle_with_evidence() {
         )
         .await
     };
+    // A transition dated in the future is refused.
+    let err = go(LifecycleState::DesignReviewed, &days_ago(-3), &[])
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidArgument);
     // Skipping ahead is refused.
     let err = go(LifecycleState::Accepted, &days_ago(50), &[])
         .await
