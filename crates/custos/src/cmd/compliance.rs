@@ -84,7 +84,8 @@ pub async fn findings(a: FindingsArgs) -> Result<()> {
     t.load_preset(UTF8_FULL_CONDENSED).set_header([
         "finding", "severity", "status", "deadline", "articles", "what",
     ]);
-    for f in &rows {
+    const SHOWN: usize = 500;
+    for f in rows.iter().take(SHOWN) {
         t.add_row([
             f.id.clone(),
             f.severity.clone(),
@@ -95,6 +96,12 @@ pub async fn findings(a: FindingsArgs) -> Result<()> {
         ]);
     }
     println!("{t}");
+    if rows.len() > SHOWN {
+        println!(
+            "… and {} more; use --json or --system to see them all",
+            rows.len() - SHOWN
+        );
+    }
     println!(
         "{} device(s) scanned, {} finding(s){}",
         s.devices,
