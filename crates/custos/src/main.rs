@@ -66,13 +66,13 @@ enum Cmd {
         #[command(subcommand)]
         cmd: cmd::compliance::ComplaintCmd,
     },
+    /// Report suspicious information seen on a camera: bookmark, hold, notify the police.
+    ReportSuspicious(cmd::compliance::SuspiciousArgs),
     /// Inspections: checklists, answers, rectification orders.
     Inspect {
         #[command(subcommand)]
         cmd: cmd::compliance::InspectCmd,
     },
-    /// Report suspicious information seen on a camera: bookmark, hold, notify the police.
-    ReportSuspicious(cmd::compliance::SuspiciousArgs),
     /// Benchmarks.
     Bench {
         #[command(subcommand)]
@@ -126,8 +126,8 @@ fn main() -> ExitCode {
             Cmd::Report(a) => cmd::compliance::report_cmd(a).await,
             Cmd::Catalogue(a) => cmd::compliance::catalogue(a).await,
             Cmd::Complaint { cmd } => cmd::compliance::complaint_cmd(cmd).await,
-            Cmd::Inspect { cmd } => cmd::compliance::inspect_cmd(cmd).await,
             Cmd::ReportSuspicious(a) => cmd::compliance::suspicious_cmd(a).await,
+            Cmd::Inspect { cmd } => cmd::compliance::inspect_cmd(cmd).await,
             Cmd::Bench { which } => cmd::bench::run(which).await,
         }
     });
