@@ -73,6 +73,8 @@ enum Cmd {
         #[command(subcommand)]
         cmd: cmd::compliance::ComplaintCmd,
     },
+    /// Report suspicious information seen on a camera: bookmark, hold, notify the police.
+    ReportSuspicious(cmd::compliance::SuspiciousArgs),
     /// Inspections: checklists, answers, rectification orders.
     Inspect {
         #[command(subcommand)]
@@ -139,6 +141,7 @@ fn main() -> ExitCode {
             Cmd::Report(a) => cmd::compliance::report_cmd(a).await,
             Cmd::Catalogue(a) => cmd::compliance::catalogue(a).await,
             Cmd::Complaint { cmd } => cmd::compliance::complaint_cmd(cmd).await,
+            Cmd::ReportSuspicious(a) => cmd::compliance::suspicious_cmd(a).await,
             Cmd::Inspect { cmd } => cmd::compliance::inspect_cmd(cmd).await,
             Cmd::Bench { which } => cmd::bench::run(which).await,
             #[cfg(feature = "gb28181")]
