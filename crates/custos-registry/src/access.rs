@@ -39,7 +39,7 @@ pub fn require(
     object: &str,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    let r = Resource::at(location, action.floor().max(Classification::Public));
+    let r = Resource::at(location, action.floor());
     match decide(p, action, &r, now) {
         Decision::Allow => Ok(()),
         Decision::Deny(reason) => {
@@ -62,6 +62,30 @@ pub fn require(
             ))
         }
     }
+}
+
+/// As [`require`], allowed if the action is allowed at any of `locations` (e.g. a finding about
+/// a place that belongs to no system: any division the principal covers). A refusal is
+/// recorded once, for the first location.
+pub fn require_any(
+    journal: &Journal,
+    p: &Principal,
+    action: custos_core::access::Action,
+    locations: Vec<Scope>,
+    object: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    if locations
+        .iter()
+        .any(|l| decide(p, action, &Resource::at(l.clone(), action.floor()), now).is_allowed())
+    {
+        return Ok(());
+    }
+    let first = locations
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| Scope::organisation("registry"));
+    require(journal, p, action, first, object, now)
 }
 
 /// Records a confidential read before it happens; failure refuses the read.

@@ -139,10 +139,10 @@ pub async fn generate(store: &Store, n: u64, now: DateTime<Utc>) -> Result<Gener
             )
             .await?;
     }
-    // In slices of 50,000 so no statement runs long.
+    // In slices of 10,000 so no statement runs long.
     let mut first = 0;
     while first < n {
-        let k = (n - first).min(50_000);
+        let k = (n - first).min(10_000);
         store
             .generate_synthetic_devices(first, k, g.systems, g.places, now90)
             .await?;

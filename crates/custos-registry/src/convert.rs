@@ -15,7 +15,7 @@ use custos_core::compliance::{
 };
 use custos_core::retention::RetentionClass;
 use custos_core::{Error, ErrorKind, Result, Time90k};
-use custos_store::registry::{ChangeRow, DeviceRow, PlaceRow, SystemRow};
+use custos_store::registry::{ChangeRow, DeviceRuleRow, PlaceRow, SystemRow};
 
 fn bad(msg: String) -> Error {
     Error::new(ErrorKind::InvalidArgument, msg)
@@ -218,7 +218,7 @@ pub fn place_record(p: &PlaceRow) -> Result<PlaceRecord> {
 /// A stored device as the rules see it (taking the row: its strings move, nothing is copied).
 /// The code is validated again (rows written by other tools must not slip through); errors
 /// name the device.
-pub fn device_record(d: DeviceRow) -> Result<DeviceRecord> {
+pub fn device_record(d: DeviceRuleRow) -> Result<DeviceRecord> {
     let what = |e: Error| e.context(format!("device {}", d.code));
     let code = DeviceCode::parse(&d.code)
         .map_err(|e| Error::new(ErrorKind::DataLoss, format!("stored device code: {e}")))?;

@@ -13,7 +13,7 @@ use custos_ledger::{Action, NewEntry};
 use custos_store::Store;
 use custos_store::registry::{FindingEventRow, FindingRow};
 
-use crate::access::{require, system_scope};
+use crate::access::{require, require_any, system_scope};
 
 pub fn status_str(s: FindingStatus) -> &'static str {
     match s {
@@ -72,18 +72,30 @@ pub async fn advance(
     } else {
         AccessAction::CreateFinding
     };
-    let scope = match &f.system_id {
-        Some(s) => system_scope(&store.system(s).await?),
-        None => Scope::organisation("registry"),
-    };
-    require(
-        journal,
-        p,
-        action,
-        scope,
-        &format!("finding/{finding_id}"),
-        now,
-    )?;
+    let object = format!("finding/{finding_id}");
+    match &f.system_id {
+        Some(s) => require(
+            journal,
+            p,
+            action,
+            system_scope(&store.system(s).await?),
+            &object,
+            now,
+        )?,
+        None => {
+            // A place with no device belongs to no system: any division of the registry.
+            let mut divisions: Vec<String> = store
+                .systems()
+                .await?
+                .into_iter()
+                .map(|s| s.division)
+                .collect();
+            divisions.sort();
+            divisions.dedup();
+            let scopes = divisions.into_iter().map(Scope::organisation).collect();
+            require_any(journal, p, action, scopes, &object, now)?
+        }
+    }
     let seq = journal.record(
         NewEntry::new(
             &p.id,

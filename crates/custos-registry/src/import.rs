@@ -14,7 +14,7 @@ use std::str::FromStr;
 use custos_core::compliance::DeviceCode;
 use custos_core::compliance::places::check_placement;
 use custos_core::retention::RetentionClass;
-use custos_core::{Error, ErrorKind, Result, Time90k};
+use custos_core::{Error, ErrorKind, Result};
 use custos_footage::Journal;
 use custos_ledger::{Action, NewEntry};
 use custos_store::Store;
@@ -387,7 +387,6 @@ pub async fn import_file(
     path: &Path,
     default_system: Option<&str>,
     by: &str,
-    now: Time90k,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<ImportReport> {
     let bytes =
@@ -470,7 +469,6 @@ pub async fn import_file(
         progress(done, total);
     }
     report.imported = done;
-    let _ = now;
     Ok(report)
 }
 

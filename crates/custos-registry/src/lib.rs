@@ -14,6 +14,7 @@
 //! - [`inspection`]: J1 checklists per inspection type and rectification orders;
 //! - [`complaint`]: J3 complaints (append-only, in the ledger);
 //! - [`suspicious`]: D6 reports (bookmark, legal hold, police notification event);
+//! - [`alarm`]: I4 events of alarm and access-control devices on the same timeline and ledger;
 //! - [`report`]: printable HTML and PDF reports with an SVG coverage plan, and the public I1
 //!   catalogue;
 //! - [`bench`]: the synthetic registry of `custos bench compliance`.
@@ -26,6 +27,7 @@
 #![forbid(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod access;
+pub mod alarm;
 pub mod archive;
 pub mod bench;
 pub mod complaint;
@@ -37,11 +39,3 @@ pub mod lifecycle;
 pub mod report;
 pub mod scan;
 pub mod suspicious;
-
-use chrono::{DateTime, Utc};
-use custos_core::Time90k;
-
-/// The current time as both representations (callers pass `now` everywhere for tests).
-pub fn to_time90k(t: DateTime<Utc>) -> Time90k {
-    Time90k::from_datetime(t)
-}

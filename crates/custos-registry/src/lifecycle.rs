@@ -42,6 +42,15 @@ pub async fn transition(
     r: &Request<'_>,
     now: DateTime<Utc>,
 ) -> Result<TransitionRow> {
+    if r.on > lifecycle::legal_date(now) {
+        return Err(Error::new(
+            ErrorKind::InvalidArgument,
+            format!(
+                "a transition is recorded when it has happened; {} is in the future",
+                r.on
+            ),
+        ));
+    }
     let sys = store.system(r.system_id).await?;
     let j = convert::jurisdiction(&sys.profile)?;
     let from = LifecycleState::from_str(&sys.state)?;

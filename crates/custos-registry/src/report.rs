@@ -188,15 +188,89 @@ async fn gather(
     })
 }
 
+/// An uploaded site plan (PNG, JPEG or SVG) and the WGS-84 bounds it covers: the coverage plan
+/// is drawn over it instead of the plain grid.
+#[derive(Clone, Debug)]
+pub struct PlanImage {
+    pub mime: String,
+    pub bytes: Vec<u8>,
+    pub west: f64,
+    pub south: f64,
+    pub east: f64,
+    pub north: f64,
+}
+
+impl PlanImage {
+    /// Reads an image file; `bounds` is `west,south,east,north` in degrees.
+    pub fn load(path: &Path, bounds: &str) -> Result<PlanImage> {
+        let mime = match path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(|e| e.to_ascii_lowercase())
+            .as_deref()
+        {
+            Some("png") => "image/png",
+            Some("jpg" | "jpeg") => "image/jpeg",
+            Some("svg") => "image/svg+xml",
+            _ => {
+                return Err(Error::new(
+                    ErrorKind::InvalidArgument,
+                    format!("{}: a plan is a .png, .jpg or .svg file", path.display()),
+                ));
+            }
+        };
+        let b: Vec<f64> = bounds
+            .split(',')
+            .map(|x| x.trim().parse::<f64>())
+            .collect::<std::result::Result<_, _>>()
+            .map_err(|_| {
+                Error::new(
+                    ErrorKind::InvalidArgument,
+                    format!("plan bounds {bounds:?}: write west,south,east,north in degrees"),
+                )
+            })?;
+        if b.len() != 4 || b[0] >= b[2] || b[1] >= b[3] {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                format!(
+                    "plan bounds {bounds:?}: write west,south,east,north with west < east, south < north"
+                ),
+            ));
+        }
+        convert::check_lon_lat(b[0], b[1])?;
+        convert::check_lon_lat(b[2], b[3])?;
+        let bytes =
+            std::fs::read(path).map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+        Ok(PlanImage {
+            mime: mime.to_owned(),
+            bytes,
+            west: b[0],
+            south: b[1],
+            east: b[2],
+            north: b[3],
+        })
+    }
+}
+
 /// The coverage plan: an SVG of devices (dots: green online, red offline), fields of view,
-/// places with an outline, and residences (hatched), fitted to the devices' extent.
-pub fn plan_svg(devices: &[DeviceRow], places: &[PlaceRow], residences: &[ResidenceRow]) -> String {
+/// places with an outline, and residences, fitted to the devices' extent (and the uploaded
+/// plan's, if any, drawn underneath; otherwise a plain 0.001° grid).
+pub fn plan_svg(
+    devices: &[DeviceRow],
+    places: &[PlaceRow],
+    residences: &[ResidenceRow],
+    plan: Option<&PlanImage>,
+) -> String {
     const W: f64 = 760.0;
     const H: f64 = 520.0;
     let mut pts: Vec<(f64, f64)> = devices
         .iter()
         .filter_map(|d| Some((d.lon?, d.lat?)))
         .collect();
+    if let Some(p) = plan {
+        pts.push((p.west, p.south));
+        pts.push((p.east, p.north));
+    }
     for d in devices {
         if let Some(Ok(p)) = d.fov.as_deref().map(convert::parse_polygon) {
             pts.extend(p.iter().map(|q| (q.lon, q.lat)));
@@ -231,6 +305,19 @@ pub fn plan_svg(devices: &[DeviceRow], places: &[PlaceRow], residences: &[Reside
             .collect::<Vec<_>>()
             .join(" ")
     };
+    if let Some(p) = plan {
+        use base64::Engine as _;
+        let (ix, iy) = px(p.west, p.north);
+        let (jx, jy) = px(p.east, p.south);
+        let _ = write!(
+            svg,
+            r##"<image class="site-plan" x="{ix:.1}" y="{iy:.1}" width="{:.1}" height="{:.1}" preserveAspectRatio="none" href="data:{};base64,{}"/>"##,
+            jx - ix,
+            jy - iy,
+            p.mime,
+            base64::engine::general_purpose::STANDARD.encode(&p.bytes)
+        );
+    }
     // Grid every ~100 m as the vector base.
     let step = 0.001;
     let mut g = (x0 / step).ceil() * step;
@@ -342,6 +429,7 @@ pub async fn render_html(
     journal: &Journal,
     p: &Principal,
     scope: &Scope,
+    plan: Option<&PlanImage>,
     now: DateTime<Utc>,
 ) -> Result<String> {
     let d = gather(store, journal, p, scope, now).await?;
@@ -479,7 +567,7 @@ table{{border-collapse:collapse;width:100%;margin:6px 0}}td,th{{border:1px solid
     // Plan.
     h.push_str("<h2>Coverage plan</h2>");
     let drawn: Vec<DeviceRow> = d.devices.iter().take(5000).cloned().collect();
-    h.push_str(&plan_svg(&drawn, &d.places, &d.residences));
+    h.push_str(&plan_svg(&drawn, &d.places, &d.residences, plan));
     // Devices.
     h.push_str("<h2>Devices</h2><table><tr><th>Code</th><th>Name</th><th>Kind</th><th>Place</th><th>Signage</th><th>Online</th><th>Retention</th></tr>");
     for x in d.devices.iter().take(2000) {
@@ -564,10 +652,11 @@ pub async fn write_report(
     journal: &Journal,
     p: &Principal,
     scope: &Scope,
+    plan: Option<&PlanImage>,
     out: &Path,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    let html = render_html(store, journal, p, scope, now).await?;
+    let html = render_html(store, journal, p, scope, plan, now).await?;
     let is_pdf = out.extension().and_then(|e| e.to_str()) == Some("pdf");
     let html_path = if is_pdf {
         out.with_extension("html")

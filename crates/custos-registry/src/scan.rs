@@ -117,16 +117,21 @@ fn topic(s: &str) -> Option<TrainingTopic> {
     })
 }
 
-/// Runs every rule over the stored registry. `area` is the jurisdiction for places (B1).
+/// Runs every rule over the stored registry. `area` is the jurisdiction for places (B1); its
+/// policy (thresholds no text fixes: offline grace, completeness, duty-log gap, training
+/// validity, rectification period) applies to every system, each under its own texts.
 pub async fn scan(store: &Store, now: DateTime<Utc>, area: &Jurisdiction) -> Result<Scan> {
     let mut out = Scan::default();
     let changes = store.changes().await?;
     let duty: HashMap<String, Time90k> = store.last_duty_logs().await?.into_iter().collect();
     let mut systems: HashMap<String, (SystemRecord, Jurisdiction)> = HashMap::new();
     for s in store.systems().await? {
-        match convert::system_record(&s, &changes, duty.get(&s.id).copied())
-            .and_then(|r| Ok((r, convert::jurisdiction(&s.profile)?)))
-        {
+        match convert::system_record(&s, &changes, duty.get(&s.id).copied()).and_then(|r| {
+            // The system's texts, the deployment's thresholds.
+            let mut j = convert::jurisdiction(&s.profile)?;
+            j.policy = area.policy.clone();
+            Ok((r, j))
+        }) {
             Ok(v) => {
                 systems.insert(s.id.clone(), v);
             }
@@ -166,7 +171,7 @@ pub async fn scan(store: &Store, now: DateTime<Utc>, area: &Jurisdiction) -> Res
     let mut found: Vec<(Finding, String)> = Vec::new();
     let mut unreadable = Vec::new();
     out.devices = store
-        .for_each_device(|row| {
+        .for_each_device_for_rules(|row| {
             let d = match convert::device_record(row) {
                 Ok(d) => d,
                 Err(e) => {

@@ -67,6 +67,46 @@ async fn b1_mandatory_place_without_working_camera() {
     };
     e.store.upsert_place(&school).await.unwrap();
     assert_eq!(rules(&e).await, set(&["B1.coverage"]));
+    // A finding about a place with no device belongs to no system; an inspector of the
+    // division may still order its rectification, someone without the role may not.
+    scan::scan_and_save(
+        &e.store,
+        &e.journal,
+        "scanner",
+        now(),
+        &Jurisdiction::default(),
+    )
+    .await
+    .unwrap();
+    let id = "B1.coverage:place:p-school";
+    assert_eq!(e.store.finding(id).await.unwrap().system_id, None);
+    let err = custos_registry::findings::advance(
+        &e.store,
+        &e.journal,
+        &watch_operator("op"),
+        id,
+        custos_core::compliance::FindingStatus::RectificationOrdered,
+        "",
+        None,
+        None,
+        now(),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.kind(), custos_core::ErrorKind::PermissionDenied);
+    custos_registry::findings::advance(
+        &e.store,
+        &e.journal,
+        &inspector("insp"),
+        id,
+        custos_core::compliance::FindingStatus::RectificationOrdered,
+        "",
+        None,
+        None,
+        now(),
+    )
+    .await
+    .unwrap();
     e.store
         .upsert_devices(&[good_camera(2, "s1", "p-school")])
         .await
@@ -478,4 +518,22 @@ async fn a2_unreadable_stored_device_is_reported() {
         s.unreadable
     );
     assert!(s.findings.is_empty());
+}
+
+/// D1 thresholds are the deployment's policy (no text fixes them): the scan applies the area
+/// policy to every system, each still under its own texts.
+#[tokio::test]
+async fn d1_policy_threshold_is_configurable() {
+    let e = env().await;
+    compliant(&e).await;
+    let t = Time90k::from_datetime(now());
+    e.store
+        .set_device_health(&common::code(132, 1), true, None, Some(0.96), t)
+        .await
+        .unwrap();
+    assert_eq!(rules(&e).await, set(&["D1.recording-incomplete"]));
+    let mut lenient = Jurisdiction::default();
+    lenient.policy.min_recording_completeness = 0.95;
+    let s = scan::scan(&e.store, now(), &lenient).await.unwrap();
+    assert!(s.findings.is_empty(), "{:?}", s.findings);
 }

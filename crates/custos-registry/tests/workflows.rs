@@ -87,15 +87,9 @@ async fn a2_import_1000_rows_reports_exactly_the_10_bad() {
     }
     drop(f);
     let mut calls = 0;
-    let r = import::import_file(
-        &e.store,
-        &e.journal,
-        &path,
-        None,
-        "clerk",
-        Time90k::from_datetime(now()),
-        &mut |_, _| calls += 1,
-    )
+    let r = import::import_file(&e.store, &e.journal, &path, None, "clerk", &mut |_, _| {
+        calls += 1
+    })
     .await
     .unwrap();
     let got: Vec<(usize, &str)> = r
@@ -129,17 +123,9 @@ async fn a2_export_xlsx_csv_round_trip() {
         import::write_devices(&all, &out, import::Format::from_str(fmt).unwrap()).unwrap();
         let e2 = env().await;
         compliant(&e2).await;
-        let r = import::import_file(
-            &e2.store,
-            &e2.journal,
-            &out,
-            None,
-            "clerk",
-            Time90k::from_datetime(now()),
-            &mut noop,
-        )
-        .await
-        .unwrap();
+        let r = import::import_file(&e2.store, &e2.journal, &out, None, "clerk", &mut noop)
+            .await
+            .unwrap();
         assert!(r.errors.is_empty(), "{fmt}: {:?}", r.errors);
         let mut back = e2.store.devices(None).await.unwrap();
         let mut want = all.clone();
@@ -210,6 +196,11 @@ async fn c1_c4_lifecycle_with_evidence() {
         )
         .await
     };
+    // A transition dated in the future is refused.
+    let err = go(LifecycleState::DesignReviewed, &days_ago(-3), &[])
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidArgument);
     // Skipping ahead is refused.
     let err = go(LifecycleState::Accepted, &days_ago(50), &[])
         .await
@@ -605,16 +596,33 @@ async fn j2_report_pdf_renders_and_contains_findings() {
     .await
     .unwrap();
     let scope = report::Scope::System("s1".into());
-    let err = report::render_html(&e.store, &e.journal, &watch_operator("op"), &scope, now())
-        .await
-        .unwrap_err();
+    let err = report::render_html(
+        &e.store,
+        &e.journal,
+        &watch_operator("op"),
+        &scope,
+        None,
+        now(),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::PermissionDenied);
+    // An uploaded site plan (SVG) under the market, drawn beneath the devices.
+    let plan_file = e.dir.path().join("site.svg");
+    std::fs::write(
+        &plan_file,
+        r##"<svg xmlns="http://www.w3.org/2000/svg" width="100" height="100"><rect width="100" height="100" fill="#ccd"/></svg>"##,
+    )
+    .unwrap();
+    let plan = report::PlanImage::load(&plan_file, "118.779,32.039,118.782,32.041").unwrap();
+    assert!(report::PlanImage::load(&plan_file, "118.78,32.04,118.77,32.05").is_err());
     let pdf = e.dir.path().join("report.pdf");
     report::write_report(
         &e.store,
         &e.journal,
         &inspector("insp1"),
         &scope,
+        Some(&plan),
         &pdf,
         now(),
     )
@@ -622,6 +630,7 @@ async fn j2_report_pdf_renders_and_contains_findings() {
     .unwrap();
     let html = std::fs::read_to_string(pdf.with_extension("html")).unwrap();
     assert!(html.contains("<svg") && html.contains("class=\"device\""));
+    assert!(html.contains("class=\"site-plan\"") && html.contains("data:image/svg+xml;base64,"));
     let png = e.dir.path().join("page");
     let st = std::process::Command::new("timeout")
         .args(["60", "pdftoppm", "-png", "-r", "50", "-f", "1", "-l", "1"])
@@ -652,4 +661,56 @@ async fn j2_report_pdf_renders_and_contains_findings() {
             .iter()
             .any(|x| x.action == Action::ConfidentialRead && x.actor == "insp1")
     );
+}
+
+/// I4: an access-control device registers like a camera and its events enter the linked
+/// camera's timeline and the ledger; a camera cannot report alarm events.
+#[tokio::test]
+async fn i4_alarm_events_on_timeline_and_ledger() {
+    let e = env().await;
+    compliant(&e).await;
+    let mut door = good_camera(0, "s1", "p-market");
+    door.code = common::code(135, 77);
+    door.kind = "access_control".into();
+    door.camera_name = Some("gate".into());
+    e.store.upsert_devices(&[door.clone()]).await.unwrap();
+    let at = Time90k::from_datetime(now());
+    let ev = custos_registry::alarm::record_event(
+        &e.store,
+        &e.journal,
+        &door.code,
+        "door_forced",
+        at,
+        serde_json::json!({"door": "east"}),
+        at,
+    )
+    .await
+    .unwrap();
+    assert_eq!(ev.kind, "access_control:door_forced");
+    let tl = e
+        .store
+        .camera_events(
+            "gate",
+            at - Duration90k::from_secs(1),
+            at + Duration90k::from_secs(1),
+        )
+        .await
+        .unwrap();
+    assert_eq!(tl.len(), 1);
+    let entry = e.entries().pop().unwrap();
+    assert_eq!(entry.action, Action::Other("DeviceEvent".into()));
+    assert_eq!(entry.details["event"], "door_forced");
+    let cam = common::code(132, 1);
+    let err = custos_registry::alarm::record_event(
+        &e.store,
+        &e.journal,
+        &cam,
+        "intrusion",
+        at,
+        serde_json::json!({}),
+        at,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidArgument);
 }

@@ -130,7 +130,8 @@ pub fn app(st: AppState) -> Router {
                 .fallback(tower_http::services::ServeFile::new(index)),
         );
     }
-    app.layer(SetResponseHeaderLayer::overriding(
+    app.layer(tower_http::trace::TraceLayer::new_for_http())
+    .layer(SetResponseHeaderLayer::overriding(
         header::STRICT_TRANSPORT_SECURITY,
         HeaderValue::from_static("max-age=31536000"),
     ))

@@ -73,6 +73,28 @@ pub struct ResidenceRow {
     pub polygon: String,
 }
 
+/// The columns of a device the compliance rules read (B2–B4, D1, F1): what the scan streams.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+pub struct DeviceRuleRow {
+    pub code: String,
+    pub system_id: String,
+    pub place_id: Option<String>,
+    #[serde(deserialize_with = "int_bool")]
+    pub public_area: bool,
+    #[serde(deserialize_with = "int_bool")]
+    pub signage: bool,
+    #[serde(deserialize_with = "int_bool")]
+    pub activated: bool,
+    #[serde(deserialize_with = "int_bool")]
+    pub privacy_mask: bool,
+    pub fov: Option<String>,
+    pub retention: String,
+    #[serde(deserialize_with = "int_bool")]
+    pub online: bool,
+    pub offline_since: Option<Time90k>,
+    pub completeness: Option<f64>,
+}
+
 /// A device (A2, I4) with its latest health (D1).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -302,15 +324,28 @@ const DEVICE_PAGE_SQL: &str = "SELECT max(rid), json_group_array(json_array(code
 /// One page of devices after rowid `after`: (last rowid, JSON), (None, _) past the end.
 async fn device_page(
     conn: &mut sqlx::SqliteConnection,
+    sql: &'static str,
     after: i64,
 ) -> Result<(Option<i64>, String)> {
-    let r = sqlx::query(DEVICE_PAGE_SQL)
+    let r = sqlx::query(sql)
         .bind(after)
         .bind(DEVICE_PAGE)
         .fetch_one(&mut *conn)
         .await
         .map_err(|e| db_err("scanning devices", e))?;
     Ok((r.get(0), r.get(1)))
+}
+
+/// The rule columns of every device, as [`DeviceRuleRow`] (booleans as 0/1).
+const DEVICE_RULE_PAGE_SQL: &str = "SELECT max(rid), json_group_array(json_array(code,
+    system_id, place_id, public_area, signage, activated, privacy_mask, fov, retention, online,
+    offline_since_90k, completeness))
+    FROM (SELECT rowid AS rid, code, system_id, place_id, public_area, signage, activated,
+          privacy_mask, fov, retention, online, offline_since_90k, completeness
+          FROM reg_device WHERE rowid > ? ORDER BY rowid LIMIT ?)";
+
+fn int_bool<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<bool, D::Error> {
+    Ok(i64::deserialize(d)? != 0)
 }
 
 fn device_from_row(r: &SqliteRow) -> DeviceRow {
@@ -852,23 +887,35 @@ impl Store {
             .map_err(|e| db_err("counting devices", e))
     }
 
-    /// Streams every device to `f` without holding them all in memory (the rule scan).
-    ///
-    /// Rows are read in pages of [`DEVICE_PAGE`] by rowid; SQLite packs each page into one JSON
-    /// array (one result row), so the per-row cost of the driver is paid once per page. The next
-    /// page is requested before `f` runs over the current one, so SQLite (on its own thread)
-    /// builds page k+1 while this thread decodes and checks page k.
-    pub async fn for_each_device(&self, mut f: impl FnMut(DeviceRow)) -> Result<u64> {
+    /// Streams every device to `f` without holding them all in memory.
+    pub async fn for_each_device(&self, f: impl FnMut(DeviceRow)) -> Result<u64> {
+        self.paged(DEVICE_PAGE_SQL, f).await
+    }
+
+    /// Streams every device's rule columns to `f` (the rule scan; see [`DeviceRuleRow`]).
+    pub async fn for_each_device_for_rules(&self, f: impl FnMut(DeviceRuleRow)) -> Result<u64> {
+        self.paged(DEVICE_RULE_PAGE_SQL, f).await
+    }
+
+    /// Pages through `sql` (rows after a rowid, packed by SQLite into one JSON array per page
+    /// of [`DEVICE_PAGE`]), so the driver's per-row cost is paid once per page. The next page is
+    /// requested before `f` runs over the current one: SQLite (on its own thread) builds page
+    /// k+1 while this thread decodes and checks page k.
+    async fn paged<T: serde::de::DeserializeOwned>(
+        &self,
+        sql: &'static str,
+        mut f: impl FnMut(T),
+    ) -> Result<u64> {
         let mut conn = self
             .pool
             .acquire()
             .await
             .map_err(|e| db_err("scanning devices", e))?;
-        let mut page = device_page(&mut conn, i64::MIN).await?;
+        let mut page = device_page(&mut conn, sql, i64::MIN).await?;
         let mut n = 0u64;
         while let (Some(last), json) = page {
             let work = async {
-                let rows: Vec<DeviceRow> = serde_json::from_str(&json).map_err(|e| {
+                let rows: Vec<T> = serde_json::from_str(&json).map_err(|e| {
                     Error::new(
                         ErrorKind::DataLoss,
                         format!("database: a device row does not decode: {e}"),
@@ -878,7 +925,7 @@ impl Store {
                 rows.into_iter().for_each(&mut f);
                 Ok::<(), Error>(())
             };
-            let (next, done) = futures::join!(device_page(&mut conn, last), work);
+            let (next, done) = futures::join!(device_page(&mut conn, sql, last), work);
             done?;
             page = next?;
         }
@@ -891,7 +938,7 @@ impl Store {
     pub async fn plain_device_scan(&self) -> Result<(u64, u64)> {
         let mut sum = 0u64;
         let n = self
-            .for_each_device(|d| {
+            .for_each_device_for_rules(|d| {
                 sum = sum.wrapping_add(d.code.len() as u64 + d.online as u64);
             })
             .await?;
@@ -1268,8 +1315,9 @@ impl Store {
     // ---- findings (J1/J2) ----
 
     /// Saves one scan's findings: new ones are inserted as open; ones seen before keep their
-    /// status and get the new message and `last_seen`; open ones the scan no longer sees are
-    /// marked resolved (`resolved_at`), re-opened if seen again. One transaction.
+    /// status and get the new message and `last_seen`; ones the scan no longer sees are marked
+    /// resolved (`resolved_at`), current again if seen again; a verified one seen again is a
+    /// recurrence and opens afresh (new detection time and deadline). One transaction.
     pub async fn save_scan(&self, found: &[FindingRow], now: Time90k) -> Result<()> {
         let mut tx = self
             .pool
@@ -1283,7 +1331,11 @@ impl Store {
                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?)
                  ON CONFLICT (id) DO UPDATE SET message = excluded.message,
                     articles = excluded.articles, consequence = excluded.consequence,
-                    last_seen_90k = excluded.last_seen_90k, resolved_90k = NULL",
+                    last_seen_90k = excluded.last_seen_90k, resolved_90k = NULL,
+                    detected_90k = iif(status = 'verified', excluded.detected_90k, detected_90k),
+                    deadline_90k = iif(status = 'verified', excluded.deadline_90k, deadline_90k),
+                    order_id = iif(status = 'verified', NULL, order_id),
+                    status = iif(status = 'verified', 'open', status)",
             )
             .bind(&f.id)
             .bind(&f.rule)
@@ -1726,6 +1778,37 @@ impl Store {
         .await
         .map(|r| r.get(0))
         .map_err(|e| db_err("saving event", e))
+    }
+
+    /// Events of a camera with `from <= at < to`, oldest first (the timeline: D6 reports, I4
+    /// alarm and access-control events of devices linked to it).
+    pub async fn camera_events(
+        &self,
+        camera: &str,
+        from: Time90k,
+        to: Time90k,
+    ) -> Result<Vec<EventRow>> {
+        let rows = sqlx::query(
+            "SELECT id, kind, camera, at_90k, body, created_90k FROM reg_event
+             WHERE camera = ? AND at_90k >= ? AND at_90k < ? ORDER BY at_90k, id",
+        )
+        .bind(camera)
+        .bind(from.0)
+        .bind(to.0)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| db_err("listing camera events", e))?;
+        Ok(rows
+            .iter()
+            .map(|r| EventRow {
+                id: r.get(0),
+                kind: r.get(1),
+                camera: r.get(2),
+                at: Time90k(r.get(3)),
+                body: r.get(4),
+                created_at: Time90k(r.get(5)),
+            })
+            .collect())
     }
 
     /// Events with id > `after`, oldest first (the console and police side poll or stream this).

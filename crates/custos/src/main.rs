@@ -73,6 +73,8 @@ enum Cmd {
         #[command(subcommand)]
         cmd: cmd::compliance::ComplaintCmd,
     },
+    /// Report suspicious information seen on a camera: bookmark, hold, notify the police.
+    ReportSuspicious(cmd::compliance::SuspiciousArgs),
     /// Inspections: checklists, answers, rectification orders.
     Inspect {
         #[command(subcommand)]
@@ -111,10 +113,15 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let filter = tracing_subscriber::EnvFilter::try_from_env("CUSTOS_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    tracing_subscriber::fmt()
+    // CUSTOS_LOG_FORMAT=json: one JSON object per line, for log collectors.
+    let sub = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    if std::env::var("CUSTOS_LOG_FORMAT").is_ok_and(|v| v == "json") {
+        sub.json().init();
+    } else {
+        sub.init();
+    }
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -139,6 +146,7 @@ fn main() -> ExitCode {
             Cmd::Report(a) => cmd::compliance::report_cmd(a).await,
             Cmd::Catalogue(a) => cmd::compliance::catalogue(a).await,
             Cmd::Complaint { cmd } => cmd::compliance::complaint_cmd(cmd).await,
+            Cmd::ReportSuspicious(a) => cmd::compliance::suspicious_cmd(a).await,
             Cmd::Inspect { cmd } => cmd::compliance::inspect_cmd(cmd).await,
             Cmd::Bench { which } => cmd::bench::run(which).await,
             #[cfg(feature = "gb28181")]

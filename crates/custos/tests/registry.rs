@@ -81,6 +81,36 @@ fn a2_j1_registry_commands_end_to_end() {
         assert!(ids.contains(&want), "{want} not in {ids:?}");
     }
 
+    // D2: a duty-log entry clears the duty-log finding; an unknown person is refused.
+    ok(&custos(
+        d,
+        &[
+            "registry",
+            "duty-log",
+            "--data",
+            "data",
+            "--system",
+            "market",
+            "--staff",
+            "w-li",
+            "--entry",
+            "quiet shift",
+        ],
+    ));
+    assert!(
+        !custos(
+            d,
+            &[
+                "registry", "duty-log", "--data", "data", "--system", "market", "--staff",
+                "nobody", "--entry", "x"
+            ]
+        )
+        .status
+        .success()
+    );
+    let json = ok(&custos(d, &["findings", "--data", "data", "--json"]));
+    assert!(!json.contains("D2.duty-log:system:market"), "{json}");
+
     // C1: acceptance needs the acceptance and test reports (exit 1, articles named).
     let o = custos(
         d,

@@ -18,6 +18,8 @@ pub enum Which {
     Ingest(IngestArgs),
     /// Ledger appends, inclusion proofs and verification against raw I/O + hashing.
     Ledger(super::bench_ledger::LedgerArgs),
+    /// Live first frame and playback first byte with N viewers, against a static file.
+    Serve(super::bench_serve::Args),
     /// Full compliance rule scan of a generated registry against a plain SQL scan.
     Compliance(super::bench_compliance::ComplianceArgs),
     /// GB/T 28181: registrations/s, keepalives/s, PS demux throughput against memcpy.
@@ -45,6 +47,7 @@ pub async fn run(w: Which) -> Result<()> {
     match w {
         Which::Ingest(a) => tokio::task::spawn_blocking(move || ingest(a)).await?,
         Which::Compliance(a) => super::bench_compliance::run(a).await,
+        Which::Serve(a) => super::bench_serve::run(a).await,
         Which::Ledger(a) => {
             tokio::task::spawn_blocking(move || super::bench_ledger::run(a)).await?
         }

@@ -53,13 +53,23 @@ pub struct FindingsArgs {
     /// chongqing, shenzhen. Devices and systems use their system's profile.
     #[arg(long, default_value = "strictest")]
     pub profile: String,
+    /// TOML file of policy thresholds (offline_grace_minutes, min_recording_completeness,
+    /// duty_log_max_gap_hours, training_valid_days, rectification_days); default: the strict ones.
+    #[arg(long)]
+    pub policy: Option<PathBuf>,
     #[arg(long, default_value = "scanner")]
     pub by: String,
 }
 
 /// Runs the rule scan, saves the findings and lists them.
 pub async fn findings(a: FindingsArgs) -> Result<()> {
-    let j: Jurisdiction = convert::jurisdiction(&a.profile)?;
+    let mut j: Jurisdiction = convert::jurisdiction(&a.profile)?;
+    if let Some(p) = &a.policy {
+        let text = std::fs::read_to_string(p)
+            .map_err(|e| Error::io(format!("reading {}", p.display()), e))?;
+        j.policy = toml::from_str(&text)
+            .map_err(|e| Error::new(ErrorKind::InvalidArgument, format!("{}: {e}", p.display())))?;
+    }
     let (_, store, journal) = open_or_create(&a.data).await?;
     let s = scan::scan_and_save(&store, &journal, &a.by, Utc::now(), &j).await?;
     for (what, why) in &s.unreadable {
@@ -74,7 +84,8 @@ pub async fn findings(a: FindingsArgs) -> Result<()> {
     t.load_preset(UTF8_FULL_CONDENSED).set_header([
         "finding", "severity", "status", "deadline", "articles", "what",
     ]);
-    for f in &rows {
+    const SHOWN: usize = 500;
+    for f in rows.iter().take(SHOWN) {
         t.add_row([
             f.id.clone(),
             f.severity.clone(),
@@ -85,6 +96,12 @@ pub async fn findings(a: FindingsArgs) -> Result<()> {
         ]);
     }
     println!("{t}");
+    if rows.len() > SHOWN {
+        println!(
+            "… and {} more; use --json or --system to see them all",
+            rows.len() - SHOWN
+        );
+    }
     println!(
         "{} device(s) scanned, {} finding(s){}",
         s.devices,
@@ -165,9 +182,19 @@ pub struct ReportArgs {
     pub output: PathBuf,
     #[arg(long, default_value = "inspector")]
     pub by: String,
+    /// An uploaded site plan (.png, .jpg, .svg) to draw the coverage plan on.
+    #[arg(long, requires = "plan_bounds")]
+    pub plan: Option<PathBuf>,
+    /// The plan's WGS-84 bounds: west,south,east,north.
+    #[arg(long)]
+    pub plan_bounds: Option<String>,
 }
 
 pub async fn report_cmd(a: ReportArgs) -> Result<()> {
+    let plan = match (&a.plan, &a.plan_bounds) {
+        (Some(f), Some(b)) => Some(report::PlanImage::load(f, b)?),
+        _ => None,
+    };
     let (_, store, journal) = open_or_create(&a.data).await?;
     let p = local_operator(&store, &a.by).await?;
     let scope = match (a.system, a.jurisdiction) {
@@ -175,7 +202,16 @@ pub async fn report_cmd(a: ReportArgs) -> Result<()> {
         (None, Some(j)) => report::Scope::Jurisdiction(j),
         (None, None) => unreachable!("clap requires one"),
     };
-    report::write_report(&store, &journal, &p, &scope, &a.output, Utc::now()).await?;
+    report::write_report(
+        &store,
+        &journal,
+        &p,
+        &scope,
+        plan.as_ref(),
+        &a.output,
+        Utc::now(),
+    )
+    .await?;
     println!("report written to {}", a.output.display());
     Ok(())
 }
@@ -364,5 +400,66 @@ pub async fn inspect_cmd(c: InspectCmd) -> Result<()> {
             }
         }
     }
+    Ok(())
+}
+
+#[derive(clap::Args)]
+pub struct SuspiciousArgs {
+    #[arg(long, default_value = "custos-data")]
+    pub data: PathBuf,
+    /// Recorder camera name.
+    #[arg(long)]
+    pub camera: String,
+    /// The moment (RFC 3339).
+    #[arg(long, value_parser = super::parse_time, allow_hyphen_values = true)]
+    pub at: custos_core::Time90k,
+    /// What was seen (goes to the police).
+    #[arg(long)]
+    pub note: String,
+    /// Footage held before the moment.
+    #[arg(long, default_value = "5m", value_parser = super::parse_duration)]
+    pub before: std::time::Duration,
+    /// Footage held after the moment.
+    #[arg(long, default_value = "10m", value_parser = super::parse_duration)]
+    pub after: std::time::Duration,
+    /// The watch operator reporting.
+    #[arg(long)]
+    pub by: String,
+}
+
+/// D6: report suspicious information: bookmark, hold, police notification.
+pub async fn suspicious_cmd(a: SuspiciousArgs) -> Result<()> {
+    let (_, store, journal) = open_or_create(&a.data).await?;
+    // Where the camera sits: its registry device if it has one, else the local organisation.
+    let location = match store.devices_of_camera(&a.camera).await?.first() {
+        Some(d) => {
+            let s = store.system(&d.system_id).await?;
+            custos_registry::access::device_scope(&s, d)
+        }
+        None => Scope::organisation("local"),
+    };
+    let org = Scope::organisation(location.path()[0].to_owned());
+    let p = Principal::new(&a.by)
+        .with_clearance(Classification::Internal)
+        .with_grant(Role::WatchOperator, org);
+    let r = custos_registry::suspicious::report(
+        &store,
+        &journal,
+        &p,
+        &custos_registry::suspicious::Suspicious {
+            camera: &a.camera,
+            location,
+            at: a.at,
+            note: &a.note,
+            before: custos_core::Duration90k::from_std(a.before),
+            after: custos_core::Duration90k::from_std(a.after),
+        },
+        Utc::now(),
+    )
+    .await?;
+    println!(
+        "reported: bookmark {}, hold {} on {} .. {}, police notified (event {}, ledger entry {})",
+        r.bookmark_id, r.hold_id, r.hold_from, r.hold_to, r.event_id, r.ledger_seq
+    );
     Ok(())
 }

@@ -5,6 +5,7 @@ pub mod bench_compliance;
 #[cfg(feature = "gb28181")]
 pub mod bench_gb;
 pub mod bench_ledger;
+pub mod bench_serve;
 pub mod capacity;
 pub mod compliance;
 pub mod demo;

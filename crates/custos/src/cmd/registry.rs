@@ -32,6 +32,22 @@ pub enum Cmd {
     Export(ExportArgs),
     /// File a document in a system's archive (A4); never overwrites, may supersede.
     Document(DocumentArgs),
+    /// Add a duty-log entry for a shift (D2); entries are append-only.
+    DutyLog(DutyLogArgs),
+}
+
+#[derive(clap::Args)]
+pub struct DutyLogArgs {
+    #[arg(long, default_value = "custos-data")]
+    pub data: PathBuf,
+    #[arg(long)]
+    pub system: String,
+    /// Staff id of the person on duty.
+    #[arg(long)]
+    pub staff: String,
+    /// What happened on the shift.
+    #[arg(long)]
+    pub entry: String,
 }
 
 #[derive(clap::Args)]
@@ -116,6 +132,7 @@ pub async fn run(c: Cmd) -> Result<()> {
         Cmd::Import(a) => import_cmd(a).await,
         Cmd::Export(a) => export(a).await,
         Cmd::Document(a) => document(a).await,
+        Cmd::DutyLog(a) => duty_log(a).await,
     }
 }
 
@@ -218,7 +235,6 @@ async fn import_cmd(a: ImportArgs) -> Result<()> {
         &a.file,
         a.system.as_deref(),
         &a.by,
-        crate::runtime::now(),
         &mut |done, total| {
             pb.set_length(total as u64);
             pb.set_position(done as u64);
@@ -312,5 +328,35 @@ async fn document(a: DocumentArgs) -> Result<()> {
         "document {} filed for system {} ({}, sha256 {})",
         d.id, d.system_id, d.kind, d.sha256
     );
+    Ok(())
+}
+
+async fn duty_log(a: DutyLogArgs) -> Result<()> {
+    if a.entry.trim().is_empty() {
+        return Err(
+            Error::new(ErrorKind::InvalidArgument, "--entry must say what happened").into(),
+        );
+    }
+    let (_, store, _) = open_or_create(&a.data).await?;
+    store.system(&a.system).await?;
+    if !store
+        .staff(Some(&a.system))
+        .await?
+        .iter()
+        .any(|s| s.id == a.staff)
+    {
+        return Err(Error::new(
+            ErrorKind::NotFound,
+            format!(
+                "no staff {} in system {}; register them first (A5)",
+                a.staff, a.system
+            ),
+        )
+        .into());
+    }
+    let id = store
+        .add_duty_log(&a.system, &a.staff, crate::runtime::now(), &a.entry)
+        .await?;
+    println!("duty-log entry {id} recorded for system {}", a.system);
     Ok(())
 }
