@@ -70,6 +70,8 @@ pub fn routers(st: AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(live::live))
         .routes(routes!(playback::view))
         .routes(routes!(playback::thumbnail))
+        .routes(routes!(playback::hls_playlist))
+        .routes(routes!(playback::hls_segment))
         .routes(routes!(playback::create_export))
         .routes(routes!(playback::export_file))
         .routes(routes!(admin::users, admin::add_user))
@@ -179,6 +181,7 @@ pub fn state(
         metrics: Default::default(),
         views: Default::default(),
         thumbs: Default::default(),
+        hls: Default::default(),
         exports: Mutex::new(HashMap::new()),
     }))
 }

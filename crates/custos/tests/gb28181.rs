@@ -45,6 +45,9 @@ fn spawn_demo(data: &Path, sip_port: u16, extra: &[&str]) -> Child {
             "5",
             "--for",
             "120s",
+            // The demo also serves the console: any free port, so tests can run side by side.
+            "--listen",
+            "127.0.0.1:0",
         ])
         .arg("--data")
         .arg(data)
