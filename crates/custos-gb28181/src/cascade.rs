@@ -79,6 +79,7 @@ pub struct Upper {
 type Dialog = (watch::Sender<bool>, Option<SendPlan>);
 
 struct SendPlan {
+    channel: String,
     source: FrameSource,
     target: MediaSdp,
     local_port: u16,
@@ -109,7 +110,7 @@ impl Upper {
             "MESSAGE" => self.on_message(p, &m, peer).await,
             "INVITE" => self.on_invite(p, &m, peer).await,
             "ACK" => {
-                self.on_ack(p, &m);
+                self.on_ack(p, &m, peer);
                 Ok(())
             }
             "BYE" => {
@@ -143,12 +144,25 @@ impl Upper {
     }
 
     async fn send_manscdp(&self, p: &Platform, body: Vec<u8>) -> custos_core::Result<()> {
+        self.send_manscdp_in(p, body, None).await
+    }
+
+    /// A MANSCDP MESSAGE, out of dialog or (with `call_id`) inside the media dialog it is
+    /// about (MediaStatus), which RFC 3261 allows and upper platforms accept either way.
+    async fn send_manscdp_in(
+        &self,
+        p: &Platform,
+        body: Vec<u8>,
+        call_id: Option<&str>,
+    ) -> custos_core::Result<()> {
         let host = p.public_ip().to_string();
         let mut m = self.request(
             p,
             "MESSAGE",
-            &format!("{}@{host}", sip::token()),
-            1,
+            &call_id
+                .map(str::to_owned)
+                .unwrap_or_else(|| format!("{}@{host}", sip::token())),
+            if call_id.is_some() { 100 } else { 1 },
             &sip::token(),
         );
         m.with_body("Application/MANSCDP+xml", body);
@@ -292,6 +306,7 @@ impl Upper {
             (
                 stop,
                 Some(SendPlan {
+                    channel: channel.clone(),
                     source,
                     target,
                     local_port: local,
@@ -301,7 +316,7 @@ impl Upper {
         p.transport().send(peer, &r).await
     }
 
-    fn on_ack(&self, p: &Platform, m: &Message) {
+    fn on_ack(self: &Arc<Self>, p: &Platform, m: &Message, _peer: Peer) {
         let mut d = self.dialogs.lock().unwrap();
         let Some((stop, plan)) = d.get_mut(m.call_id()) else {
             return;
@@ -310,20 +325,39 @@ impl Upper {
         let stop_rx = stop.subscribe();
         let ip = p.public_ip();
         let call_id = m.call_id().to_owned();
+        let recorded = matches!(plan.source, FrameSource::Recorded(_));
+        let channel = plan.channel.clone();
+        let (u, p) = (self.clone(), p.clone());
         tokio::spawn(async move {
-            if let Err(e) = send_media(plan, ip, stop_rx).await {
-                tracing::warn!(%call_id, error = %e, "cascade media stopped");
+            match send_media(plan, ip, stop_rx).await {
+                Err(e) => tracing::warn!(%call_id, error = %e, "cascade media stopped"),
+                // The recording is over: tell the upper (MediaStatus 121); it sends BYE.
+                Ok(true) if recorded => {
+                    let body = manscdp::build(
+                        "Notify",
+                        "MediaStatus",
+                        p.next_sn(),
+                        &channel,
+                        &[("NotifyType", "121".into())],
+                        u.cfg.charset,
+                    );
+                    if let Err(e) = u.send_manscdp_in(&p, body, Some(&call_id)).await {
+                        tracing::warn!(%call_id, error = %e, "MediaStatus to the upper platform failed");
+                    }
+                }
+                Ok(_) => {}
             }
         });
     }
 }
 
-/// Muxes frames into PS, packetises into RTP, sends until stopped or the source ends.
+/// Muxes frames into PS, packetises into RTP, sends until stopped (`Ok(false)`) or the source
+/// ends (`Ok(true)`).
 async fn send_media(
     plan: SendPlan,
     ip: std::net::IpAddr,
     mut stop: watch::Receiver<bool>,
-) -> std::io::Result<()> {
+) -> std::io::Result<bool> {
     let dest: SocketAddr = format!("{}:{}", plan.target.addr, plan.target.port)
         .parse()
         .map_err(|_| std::io::Error::other("bad media address in the upper's SDP"))?;
@@ -364,7 +398,7 @@ async fn send_media(
     let mut sent: u64 = 0;
     loop {
         let f = tokio::select! {
-            _ = stop.changed() => return Ok(()),
+            _ = stop.changed() => return Ok(false),
             f = async {
                 match &mut source {
                     FrameSource::Live(s) => loop {
@@ -378,7 +412,7 @@ async fn send_media(
                 }
             } => f,
         };
-        let Some(f) = f else { return Ok(()) };
+        let Some(f) = f else { return Ok(true) };
         if !started && !f.is_key {
             continue;
         }
