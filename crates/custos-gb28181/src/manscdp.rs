@@ -375,3 +375,86 @@ mod tests {
         assert!(parse(b"\xff\xfe<<<").is_err());
     }
 }
+
+/// A node of a device's catalog tree, for a console: items nested by `ParentID`.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct CatalogNode {
+    pub item: CatalogItem,
+    pub children: Vec<CatalogNode>,
+}
+
+/// Nests catalog items by `ParentID`. Items whose parent is empty, the device itself, or not in
+/// the list (a domain id, as Hikvision sends) are roots. Cycles and repeated ids are cut.
+pub fn catalog_tree(device_id: &str, items: &[CatalogItem]) -> Vec<CatalogNode> {
+    let known: std::collections::HashSet<&str> =
+        items.iter().map(|i| i.device_id.as_str()).collect();
+    let mut seen = std::collections::HashSet::new();
+    fn build<'a>(
+        id: &str,
+        items: &'a [CatalogItem],
+        seen: &mut std::collections::HashSet<&'a str>,
+    ) -> Vec<CatalogNode> {
+        let mut out = Vec::new();
+        for it in items
+            .iter()
+            .filter(|i| i.parent_id == id && i.device_id != id)
+        {
+            if !seen.insert(it.device_id.as_str()) {
+                continue;
+            }
+            out.push(CatalogNode {
+                item: it.clone(),
+                children: build(&it.device_id, items, seen),
+            });
+        }
+        out
+    }
+    let mut roots = Vec::new();
+    for it in items {
+        let is_root = it.parent_id.is_empty()
+            || it.parent_id == device_id
+            || !known.contains(it.parent_id.as_str());
+        if is_root && seen.insert(it.device_id.as_str()) {
+            roots.push(CatalogNode {
+                item: it.clone(),
+                children: build(&it.device_id, items, &mut seen),
+            });
+        }
+    }
+    roots
+}
+
+#[cfg(test)]
+mod tree_tests {
+    use super::*;
+
+    fn it(id: &str, parent: &str) -> CatalogItem {
+        CatalogItem {
+            device_id: id.into(),
+            parent_id: parent.into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn nests_by_parent_and_survives_cycles() {
+        let dev = "34020000001180000001";
+        let items = vec![
+            it("34020000002150000001", dev),                    // business group
+            it("34020000002160000001", "34020000002150000001"), // virtual organisation
+            it("34020000001310000001", "34020000002160000001"), // camera
+            it("34020000001310000002", "3402000000"),           // parent = domain: root
+            it("a", "b"),
+            it("b", "a"), // a cycle: each is the other's parent, so neither is a root
+        ];
+        let t = catalog_tree(dev, &items);
+        assert_eq!(t[0].item.device_id, "34020000002150000001");
+        assert_eq!(
+            t[0].children[0].children[0].item.device_id,
+            "34020000001310000001"
+        );
+        assert_eq!(t[1].item.device_id, "34020000001310000002");
+        // The a↔b cycle has no root; it is not shown rather than looping.
+        assert_eq!(t.len(), 2);
+    }
+}
