@@ -419,8 +419,8 @@ fn i2_cascade_upper_platform_receives_decodable_ps() {
     );
     let pb_frames = check_ps_over_rtp(dir.path(), "playback", &pb_pkts, 1_000_000_124);
     assert!(
-        (60..=110).contains(&pb_frames),
-        "6 s of recorded 15 fps video (from the key frame before): {pb_frames} frames"
+        (30..=125).contains(&pb_frames),
+        "up to 6 s of recorded 15 fps video, from the key frame before: {pb_frames} frames"
     );
     let mut s = String::new();
     let _ =
