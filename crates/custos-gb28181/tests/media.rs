@@ -193,8 +193,9 @@ async fn i1_gb_device_h264_ps_over_rtp_tcp_active() {
 }
 
 /// I1: device-side playback. The INVITE says `s=Playback` with `u=`, the time range and a
-/// history SSRC (leading 1); the device streams, then reports the end of its recording with
-/// MediaStatus 121, and the platform ends the session with BYE.
+/// history SSRC (leading 1); a playback control (INFO, MANSRTSP `Scale: 2`) is answered; the
+/// device streams, then reports the end of its recording with MediaStatus 121, and the
+/// platform ends the session with BYE.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn i1_gb_device_playback_ends_on_media_status_121() {
     let dir = tempfile::tempdir().unwrap();
@@ -242,6 +243,12 @@ async fn i1_gb_device_playback_ends_on_media_status_121() {
         "history SSRC starts with 1: {}",
         s.ssrc
     );
+    p.playback_control(
+        &s.call_id,
+        custos_gb28181::PlaybackControl::Play { scale: 2.0 },
+    )
+    .await
+    .expect("INFO answered");
     let u = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
     for f in rtp_packets(&frames, s.ssrc) {
         for pkt in f {
@@ -262,6 +269,7 @@ async fn i1_gb_device_playback_ends_on_media_status_121() {
     let (ok, diag) = sipp_task_or_kill(sipp_task).await;
     let log = std::fs::read_to_string(dir.path().join("sipp.log")).unwrap_or_default();
     assert!(log.contains("got BYE after MediaStatus"), "{log}");
+    assert!(log.contains("scale=2.000000"), "MANSRTSP Scale: {log}");
     assert!(
         log.contains(&format!("s=Playback t={start} {end} u={DEVICE}:0")),
         "{log}\n{ok} {diag}"

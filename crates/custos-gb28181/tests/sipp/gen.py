@@ -293,7 +293,8 @@ open("device_events_ooc.xml", "w").write(evooc)
 pb = """<?xml version="1.0" encoding="UTF-8"?>
 <!DOCTYPE scenario SYSTEM "sipp.dtd">
 <!-- The device's side of a playback INVITE (s=Playback, u=, t=start end, history SSRC y=1...):
-     answers with the platform's SSRC and media port [mport] over UDP, and after the -d pause of
+     answers with the platform's SSRC and media port [mport] over UDP, takes one playback control
+     (INFO, MANSRTSP "PLAY ... Scale"), and after the -d pause of
      streaming (sent by the test) reports the end of the recording with MediaStatus 121; the
      platform must then BYE. -->
 <scenario name="gb device playback">
@@ -331,7 +332,15 @@ y=[$ssrc]
     ]]>
   </send>
   <recv request="ACK"/>
-  <pause/>
+  <recv request="INFO">
+    <action>
+      <ereg regexp="PLAY RTSP/1.0" search_in="body" check_it="true" assign_to="i0"/>
+      <ereg regexp="Scale: ([0-9.]+)" search_in="body" check_it="true" assign_to="i1,scale"/>
+      <ereg regexp="Content-Type: Application/MANSRTSP" search_in="msg" check_it="true" assign_to="i2"/>
+    </action>
+  </recv>
+  <nop><action><log message="INFO [$i0] [$i1] [$i2] scale=[$scale]"/></action></nop>
+""" + OK200 + """  <pause/>
 """ + msg(f'<?xml version="1.0" encoding="GB2312"?>\n<Notify>\n<CmdType>MediaStatus</CmdType>\n<SN>9</SN>\n'
           f'<DeviceID>{dev}</DeviceID>\n<NotifyType>121</NotifyType>\n</Notify>', 30, "ms") + """  <recv request="BYE"/>
   <nop><action><log message="got BYE after MediaStatus"/></action></nop>
