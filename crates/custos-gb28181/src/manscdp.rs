@@ -314,6 +314,7 @@ impl CatalogItem {
 mod tests {
     use super::*;
 
+    /// I2 (GB/T 28181 interface, manscdp): keepalive gb2312.
     #[test]
     fn keepalive_gb2312() {
         let b = b"<?xml version=\"1.0\" encoding=\"GB2312\"?>\n<Notify><CmdType>Keepalive</CmdType><SN>1563</SN>\n<DeviceID>34020000001320000264</DeviceID><Status>OK</Status></Notify>";
@@ -324,7 +325,7 @@ mod tests {
         assert_eq!(m.field("Status"), Some("OK"));
     }
 
-    /// GB18030 names (including 萳, outside GB2312) survive build → parse in both charsets.
+    /// I2: GB18030 names (including 萳, outside GB2312) survive build → parse in both charsets.
     #[test]
     fn gb18030_catalog_round_trip() {
         let item = CatalogItem {
@@ -361,6 +362,7 @@ mod tests {
         assert_eq!(CatalogItem::from_fields(&m.items[0]), item);
     }
 
+    /// I2 (GB/T 28181 interface, manscdp): declared gb2312 but sent utf8 falls back.
     #[test]
     fn declared_gb2312_but_sent_utf8_falls_back() {
         let x = "<?xml version=\"1.0\" encoding=\"GB2312\"?><Response><CmdType>Catalog</CmdType><SN>1</SN><DeviceID>x</DeviceID><DeviceList Num=\"1\"><Item><Name>萳道</Name></Item></DeviceList></Response>";
@@ -368,6 +370,7 @@ mod tests {
         assert_eq!(m.items[0][0].1, "萳道");
     }
 
+    /// I2 (GB/T 28181 interface, manscdp): errors name the problem.
     #[test]
     fn errors_name_the_problem() {
         assert!(parse(b"<Notify><SN>1</SN></Notify>").is_err());
@@ -436,6 +439,7 @@ mod tree_tests {
         }
     }
 
+    /// I2 (GB/T 28181 interface, manscdp): nests by parent and survives cycles.
     #[test]
     fn nests_by_parent_and_survives_cycles() {
         let dev = "34020000001180000001";
