@@ -389,16 +389,19 @@ fn i2_cascade_upper_platform_receives_decodable_ps() {
             s.set_read_timeout(Some(Duration::from_secs(90))).unwrap();
             let mut pkts: Vec<Vec<u8>> = Vec::new();
             let mut buf = vec![0u8; 65536];
+            let (mut first, mut last) = (None, Instant::now());
             while let Ok(n) = s.recv(&mut buf) {
                 pkts.push(buf[..n].to_vec());
+                first.get_or_insert_with(Instant::now);
+                last = Instant::now();
                 s.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
             }
-            pkts
+            (pkts, first.map(|f| last - f).unwrap_or_default())
         })
     };
     let (live_rx, pb_rx) = (collect(live), collect(playback));
-    let live_pkts = live_rx.join().unwrap();
-    let pb_pkts = pb_rx.join().unwrap();
+    let (live_pkts, _) = live_rx.join().unwrap();
+    let (pb_pkts, pb_span) = pb_rx.join().unwrap();
     let sipp_out = loop {
         if let Some(st) = sipp.try_wait().unwrap() {
             break st;
@@ -421,6 +424,12 @@ fn i2_cascade_upper_platform_receives_decodable_ps() {
     assert!(
         (30..=125).contains(&pb_frames),
         "up to 6 s of recorded 15 fps video, from the key frame before: {pb_frames} frames"
+    );
+    // Sent at 4x (the upper's Scale): the footage's duration / 4, plus slack for a busy machine.
+    let footage = pb_frames as f64 / 15.0;
+    assert!(
+        pb_span.as_secs_f64() < footage / 4.0 + 1.5,
+        "{footage:.1} s of footage took {pb_span:?} at Scale 4"
     );
     let mut s = String::new();
     let _ =

@@ -153,8 +153,8 @@ impl MediaProvider for Offered {
     }
 }
 
-/// Reads the sealed footage of [from, to) and sends its frames in real time (PTS = wall time
-/// from `from`), starting at the key frame at or before `from`.
+/// Reads the sealed footage of [from, to) and sends its frames (PTS = wall time from `from`),
+/// starting at the key frame at or before `from`; the cascade paces them.
 async fn play_recorded(
     store: &Store,
     data: &custos_footage::DataDir,
@@ -166,7 +166,6 @@ async fn play_recorded(
     let cam = store.camera_by_name(camera).await?;
     let stream = store.stream_of(&cam, StreamKind::Main).await?;
     let segs = store.sealed_segments(stream.id, from, to).await?;
-    let t0 = tokio::time::Instant::now();
     let mut first_pts: Option<i64> = None;
     for seg in segs {
         let bytes = tokio::fs::read(data.abs(&seg.path)).await?;
@@ -211,11 +210,7 @@ async fn play_recorded(
                 }
             }
             let pts = wall - from.0;
-            let p0 = *first_pts.get_or_insert(pts);
-            tokio::time::sleep_until(
-                t0 + Duration::from_micros(((pts - p0).max(0) as u64) * 100 / 9),
-            )
-            .await;
+            first_pts.get_or_insert(pts);
             let off = s.file_offset as usize;
             let Some(body) = bytes.get(off..off + s.size as usize) else {
                 anyhow::bail!("segment {} sample past the end of the file", seg.id);
