@@ -147,6 +147,11 @@ pub struct UserView {
     pub on_duty: bool,
     /// The password must be changed (POST /api/password) before anything else is allowed.
     pub must_change_password: bool,
+    /// Disabled by an administrator (kept: the ledger names it).
+    pub disabled: bool,
+    /// Locked after failed logins until this time.
+    pub locked_until: Option<String>,
+    pub totp: bool,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -170,6 +175,9 @@ pub fn user_view(u: &custos_auth::User, p: &Principal) -> UserView {
         expires: p.expires_at.map(|t| t.to_rfc3339()),
         on_duty: p.on_duty_for.as_ref().is_some_and(|s| !s.is_empty()),
         must_change_password: u.must_change_password,
+        disabled: u.disabled_at.is_some(),
+        locked_until: u.locked_until.map(|t| t.to_rfc3339()),
+        totp: u.totp_enabled,
     }
 }
 
