@@ -52,6 +52,8 @@ pub struct Inner {
     pub views: crate::playback::ViewCache,
     pub thumbs: crate::playback::ThumbCache,
     pub exports: Mutex<HashMap<String, crate::playback::ExportJob>>,
+    /// Public complaint submissions per address (J3 rate limit).
+    pub complaints: crate::registry::ComplaintLimiter,
 }
 
 #[derive(Clone)]
