@@ -493,3 +493,87 @@ async fn d6_report_suspicious_bookmarks_the_timeline() {
         "{holds:?}"
     );
 }
+
+/// J1/J3/A3 in the web console, in the real Debian Chromium (playwright-core running
+/// `web/e2e/registry.e2e.mjs`): a complaint from the login page without an account, then an
+/// inspector sees the system unmasked, scans, runs an inspection with a failed item, sees the
+/// rectification order and downloads the report as a PDF. Artifacts (screenshots, report.pdf,
+/// results.json) under `$CARGO_TARGET_DIR/test-artifacts/web-registry/`.
+#[tokio::test(flavor = "multi_thread")]
+async fn j1_j3_inspector_flow_in_the_web_console() {
+    let web = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../web");
+    for (p, what) in [
+        (
+            Path::new("/usr/bin/chromium").to_owned(),
+            "Debian package chromium",
+        ),
+        (web.join("node_modules/playwright-core"), "npm ci in web/"),
+    ] {
+        assert!(
+            p.exists(),
+            "{} not found ({what}); run scripts/setup",
+            p.display()
+        );
+    }
+    let target = Path::new(bin()).parent().and_then(Path::parent).unwrap();
+    let artifacts = target.join("test-artifacts").join("web-registry");
+    let dist = target.join("test-artifacts").join("web-dist-registry");
+    let build = Command::new("timeout")
+        .args(["-k", "5", "180", "npm", "run", "build", "--", "--outDir"])
+        .arg(&dist)
+        .arg("--emptyOutDir")
+        .current_dir(&web)
+        .output()
+        .unwrap();
+    assert!(
+        build.status.success(),
+        "npm run build: {}{}",
+        stdout(&build),
+        stderr(&build)
+    );
+
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    load_registry(&data);
+    let s = serve(&data, None, &["--web", dist.to_str().unwrap()]);
+    add_cleared(&s, "insp", "inspector", &["320102"], "confidential").await;
+    add_user(&s, "aud", "auditor", &["local"], None).await;
+
+    let _ = std::fs::remove_dir_all(&artifacts);
+    let out = Command::new("timeout")
+        .args(["-k", "5", "240", "node", "e2e/registry.e2e.mjs"])
+        .current_dir(&web)
+        .env("CUSTOS_URL", format!("{}/", s.base))
+        .env("CUSTOS_INSPECTOR_USER", "insp")
+        .env("CUSTOS_INSPECTOR_PASSWORD", USER_PW)
+        .env("CUSTOS_SYSTEM", "market")
+        .env("CUSTOS_ARTIFACTS", &artifacts)
+        .env("CUSTOS_CHROMIUM", "/usr/bin/chromium")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "registry e2e failed; artifacts in {}\n{}\n{}",
+        artifacts.display(),
+        stdout(&out),
+        stderr(&out)
+    );
+    let results: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(artifacts.join("results.json")).unwrap()).unwrap();
+    let checks = results["checks"].as_array().unwrap();
+    assert!(
+        checks.len() >= 8 && checks.iter().all(|c| c["ok"] == true),
+        "{results:#}"
+    );
+    // What the browser did is in the ledger: the complaint, the inspection, the report download.
+    let complaints = audit(&s, "action=ComplaintSubmitted").await;
+    assert_eq!(complaints.len(), 1, "{complaints:?}");
+    let ins = audit(&s, "actor=insp").await;
+    for want in ["InspectionStarted", "RectificationOrdered", "Export"] {
+        assert!(
+            ins.iter()
+                .any(|e| e["action"].as_str().unwrap().contains(want)),
+            "no {want} by insp: {ins:?}"
+        );
+    }
+}
