@@ -6,6 +6,8 @@
 //   CUSTOS_INSPECTOR_USER / CUSTOS_INSPECTOR_PASSWORD  an inspector of the registered division
 //                              with confidential clearance
 //   CUSTOS_SYSTEM              the system to inspect (e.g. market)
+//   CUSTOS_OPERATOR_USER / CUSTOS_OPERATOR_PASSWORD / CUSTOS_CAMERA  optional: a watch
+//                              operator and a camera in their scope (D6 check)
 //   CUSTOS_ARTIFACTS           directory for screenshots, report.pdf and results.json
 //   CUSTOS_CHROMIUM            browser binary (default /usr/bin/chromium)
 //
@@ -13,7 +15,9 @@
 // is submitted and a receipt with its checksum shown [J3]; the inspector logs in, sees the
 // system with full basic information [A3], scans and sees findings [J1], runs a filing
 // inspection with one failed item and finishes it — the rectification order is shown [J1] —
-// and opens the report page, whose PDF link returns a PDF [J1]. Exits 1 on the first failed
+// and opens the report page, whose PDF link returns a PDF [J1]; a watch operator reports
+// suspicious information from the camera page and the bookmark appears on its timeline [D6].
+// Exits 1 on the first failed
 // check; writes results.json.
 
 import { chromium } from 'playwright-core';
@@ -35,6 +39,9 @@ const USER = env('CUSTOS_INSPECTOR_USER');
 const PASSWORD = env('CUSTOS_INSPECTOR_PASSWORD');
 const SYSTEM = env('CUSTOS_SYSTEM');
 const ARTIFACTS = env('CUSTOS_ARTIFACTS');
+const OPERATOR_USER = process.env.CUSTOS_OPERATOR_USER ?? '';
+const OPERATOR_PASSWORD = process.env.CUSTOS_OPERATOR_PASSWORD ?? '';
+const CAMERA = process.env.CUSTOS_CAMERA ?? '';
 const CHROMIUM = env('CUSTOS_CHROMIUM', '/usr/bin/chromium');
 
 mkdirSync(ARTIFACTS, { recursive: true });
@@ -124,6 +131,24 @@ async function run(page) {
   check(res.status() === 200 && body.subarray(0, 4).toString() === '%PDF', 'J1: the report downloads as a PDF');
   writeFileSync(join(ARTIFACTS, 'report.pdf'), body);
   await shot(page, 'r4-report');
+
+  if (!OPERATOR_USER || !CAMERA) return;
+  // D6: a watch operator reports suspicious information from the camera page.
+  await page.click('header.top button:has-text("退出"), header.top button:has-text("Log out")');
+  await waitFor(page, 'form.login input[name=username]', 'inspector logged out');
+  await page.fill('input[name=username]', OPERATOR_USER);
+  await page.fill('input[name=password]', OPERATOR_PASSWORD);
+  await page.click('form.login button[type=submit]');
+  await waitFor(page, 'header.top', 'watch operator logged in');
+  await page.goto(BASE + `#/camera/${encodeURIComponent(CAMERA)}`, { waitUntil: 'domcontentloaded' });
+  await waitFor(page, '#report-suspicious', 'D6: the camera page has a report-suspicious button');
+  await page.click('#report-suspicious');
+  await waitFor(page, '#suspicious-form input[name=note]', 'D6: the report form opens');
+  await page.fill('#suspicious-form input[name=note]', '有人翻越大门');
+  await page.click('#suspicious-form button[type=submit]');
+  await waitFor(page, '#suspicious-done', 'D6: the report is confirmed (bookmark and hold)');
+  await waitFor(page, 'svg path.bookmark', 'D6: the bookmark appears on the timeline', 20000, 'attached');
+  await shot(page, 'r5-suspicious');
 }
 
 const profile = mkdtempSync(join(tmpdir(), 'custos-e2e-registry-'));

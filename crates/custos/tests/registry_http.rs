@@ -494,13 +494,14 @@ async fn d6_report_suspicious_bookmarks_the_timeline() {
     );
 }
 
-/// J1/J3/A3 in the web console, in the real Debian Chromium (playwright-core running
+/// J1/J3/A3/D6 in the web console, in the real Debian Chromium (playwright-core running
 /// `web/e2e/registry.e2e.mjs`): a complaint from the login page without an account, then an
 /// inspector sees the system unmasked, scans, runs an inspection with a failed item, sees the
-/// rectification order and downloads the report as a PDF. Artifacts (screenshots, report.pdf,
+/// rectification order and downloads the report as a PDF; a watch operator reports suspicious
+/// information from the camera page and the bookmark shows on the timeline. Artifacts (screenshots, report.pdf,
 /// results.json) under `$CARGO_TARGET_DIR/test-artifacts/web-registry/`.
 #[tokio::test(flavor = "multi_thread")]
-async fn j1_j3_inspector_flow_in_the_web_console() {
+async fn j1_j3_d6_inspector_and_operator_flows_in_the_web_console() {
     let web = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../web");
     for (p, what) in [
         (
@@ -532,12 +533,19 @@ async fn j1_j3_inspector_flow_in_the_web_console() {
         stderr(&build)
     );
 
+    let sim = Camsim::start(&small_cam("h264")).unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
     load_registry(&data);
-    let s = serve(&data, None, &["--web", dist.to_str().unwrap()]);
+    let cfg = write_config(
+        tmp.path(),
+        10,
+        &[("cam1", sim.url(1), "area = \"local/main/gate\"")],
+    );
+    let s = serve(&data, Some(&cfg), &["--web", dist.to_str().unwrap()]);
     add_cleared(&s, "insp", "inspector", &["320102"], "confidential").await;
     add_user(&s, "aud", "auditor", &["local"], None).await;
+    add_user(&s, "op", "watch_operator", &["local/main"], None).await;
 
     let _ = std::fs::remove_dir_all(&artifacts);
     let out = Command::new("timeout")
@@ -547,6 +555,9 @@ async fn j1_j3_inspector_flow_in_the_web_console() {
         .env("CUSTOS_INSPECTOR_USER", "insp")
         .env("CUSTOS_INSPECTOR_PASSWORD", USER_PW)
         .env("CUSTOS_SYSTEM", "market")
+        .env("CUSTOS_OPERATOR_USER", "op")
+        .env("CUSTOS_OPERATOR_PASSWORD", USER_PW)
+        .env("CUSTOS_CAMERA", "cam1")
         .env("CUSTOS_ARTIFACTS", &artifacts)
         .env("CUSTOS_CHROMIUM", "/usr/bin/chromium")
         .output()
@@ -562,7 +573,7 @@ async fn j1_j3_inspector_flow_in_the_web_console() {
         serde_json::from_slice(&std::fs::read(artifacts.join("results.json")).unwrap()).unwrap();
     let checks = results["checks"].as_array().unwrap();
     assert!(
-        checks.len() >= 8 && checks.iter().all(|c| c["ok"] == true),
+        checks.len() >= 18 && checks.iter().all(|c| c["ok"] == true),
         "{results:#}"
     );
     // What the browser did is in the ledger: the complaint, the inspection, the report download.
@@ -576,4 +587,12 @@ async fn j1_j3_inspector_flow_in_the_web_console() {
             "no {want} by insp: {ins:?}"
         );
     }
+    let holds = audit(&s, "action=HoldPlaced&actor=op").await;
+    assert_eq!(holds.len(), 1, "{holds:?}");
+    assert!(
+        holds[0]["details"]["note"]
+            .as_str()
+            .unwrap()
+            .contains("翻越")
+    );
 }
