@@ -11,6 +11,8 @@
 //   CUSTOS_AUDITOR_USER / CUSTOS_AUDITOR_PASSWORD  optional: an auditor (audit viewer check)
 //   CUSTOS_POLICE_USER / CUSTOS_POLICE_PASSWORD    optional: a police officer (export check;
 //                           the exported MP4 is saved as export.mp4 in the artifacts dir)
+//   CUSTOS_TOTP_USER / CUSTOS_TOTP_PASSWORD / CUSTOS_TOTP_URI  optional: an account with TOTP
+//                           (its otpauth:// URI); the login must ask for the one-time code
 //   CUSTOS_GAP_CAMERA       a camera that was stopped for a while (its timeline must show a gap)
 //   CUSTOS_ARTIFACTS        directory for screenshots and results.json
 //   CUSTOS_CHROMIUM         browser binary (default /usr/bin/chromium)
@@ -25,6 +27,7 @@
 // failed check; writes screenshots and results.json to CUSTOS_ARTIFACTS.
 
 import { chromium } from 'playwright-core';
+import { totpCode } from './totp.mjs';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -50,6 +53,9 @@ const AUDITOR_USER = process.env.CUSTOS_AUDITOR_USER ?? '';
 const AUDITOR_PASSWORD = process.env.CUSTOS_AUDITOR_PASSWORD ?? '';
 const POLICE_USER = process.env.CUSTOS_POLICE_USER ?? '';
 const POLICE_PASSWORD = process.env.CUSTOS_POLICE_PASSWORD ?? '';
+const TOTP_USER = process.env.CUSTOS_TOTP_USER ?? '';
+const TOTP_PASSWORD = process.env.CUSTOS_TOTP_PASSWORD ?? '';
+const TOTP_URI = process.env.CUSTOS_TOTP_URI ?? '';
 const GAP_CAMERA = env('CUSTOS_GAP_CAMERA');
 const ARTIFACTS = env('CUSTOS_ARTIFACTS');
 const CHROMIUM = env('CUSTOS_CHROMIUM', '/usr/bin/chromium');
@@ -227,6 +233,22 @@ async function policePart(page) {
   await logout(page);
 }
 
+/** E1: an account with TOTP is asked for the one-time code, and gets in with it. */
+async function totpPart(page) {
+  await page.goto(BASE, { waitUntil: 'domcontentloaded' });
+  await waitFor(page, 'form.login input[name=username]', 'login page');
+  await page.fill('input[name=username]', TOTP_USER);
+  await page.fill('input[name=password]', TOTP_PASSWORD);
+  await page.click('form.login button[type=submit]');
+  await waitFor(page, 'form.login input[name=totp]', `E1 login of ${TOTP_USER} asks for the one-time code`, 10000);
+  await shot(page, '09-login-totp');
+  await page.fill('input[name=totp]', totpCode(TOTP_URI));
+  await page.click('form.login button[type=submit]');
+  await waitFor(page, 'header.top', `E1 ${TOTP_USER} logged in with password and one-time code`, 10000);
+  check(true, `E1 ${TOTP_USER} logged in with password and one-time code`);
+  await logout(page);
+}
+
 async function run(page) {
   if (ADMIN_USER) await adminPart(page);
 
@@ -361,6 +383,7 @@ async function run(page) {
 
   if (POLICE_USER) await policePart(page);
   if (AUDITOR_USER) await auditorPart(page);
+  if (TOTP_USER) await totpPart(page);
 }
 
 const profile = mkdtempSync(join(tmpdir(), 'custos-e2e-'));

@@ -49,7 +49,8 @@ pub trait MediaProvider: Send + Sync {
     fn catalog(&self) -> Vec<CatalogItem>;
     /// Live frames of a channel, if it exists.
     fn live(&self, channel: &str) -> Option<FrameSource>;
-    /// Recorded frames of a channel between two Unix times, if any.
+    /// Recorded frames of a channel between two Unix times, if any, in order and as fast as the
+    /// receiver takes them: the cascade paces them by their timestamps (and the upper's Scale).
     fn recorded(&self, _channel: &str, _start: u64, _end: u64) -> Option<FrameSource> {
         None
     }
@@ -75,10 +76,54 @@ pub struct Upper {
     dialogs: Mutex<HashMap<String, Dialog>>,
 }
 
-/// An upper's INVITE dialog: its stop signal and, until the ACK, what to send.
-type Dialog = (watch::Sender<bool>, Option<SendPlan>);
+/// An upper's INVITE dialog: its stop signal, its playback pace (INFO), and until the ACK
+/// what to send.
+struct Dialog {
+    stop: watch::Sender<bool>,
+    pace: watch::Sender<Pace>,
+    plan: Option<SendPlan>,
+}
+
+/// Playback pace set by the upper's MANSRTSP INFO (recorded sources only).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Pace {
+    pub paused: bool,
+    pub scale: f64,
+}
+
+impl Default for Pace {
+    fn default() -> Self {
+        Pace {
+            paused: false,
+            scale: 1.0,
+        }
+    }
+}
+
+/// Applies a MANSRTSP body (`PLAY`/`PAUSE`, `Scale:`) to a pace; `None` if it is not one.
+pub fn apply_mansrtsp(body: &str, mut pace: Pace) -> Option<Pace> {
+    let mut lines = body.lines();
+    let first = lines.next()?.trim();
+    if first.starts_with("PAUSE") {
+        pace.paused = true;
+    } else if first.starts_with("PLAY") {
+        pace.paused = false;
+    } else {
+        return None;
+    }
+    for l in lines {
+        if let Some(v) = l.trim().strip_prefix("Scale:") {
+            let sc: f64 = v.trim().parse().ok()?;
+            if sc > 0.0 && sc <= 64.0 {
+                pace.scale = sc;
+            }
+        }
+    }
+    Some(pace)
+}
 
 struct SendPlan {
+    channel: String,
     source: FrameSource,
     target: MediaSdp,
     local_port: u16,
@@ -109,15 +154,40 @@ impl Upper {
             "MESSAGE" => self.on_message(p, &m, peer).await,
             "INVITE" => self.on_invite(p, &m, peer).await,
             "ACK" => {
-                self.on_ack(p, &m);
+                self.on_ack(p, &m, peer);
                 Ok(())
             }
             "BYE" => {
                 let _ = p.reply(&m, peer, 200, "OK").await;
-                if let Some((stop, _)) = self.dialogs.lock().unwrap().remove(m.call_id()) {
-                    let _ = stop.send(true);
+                if let Some(d) = self.dialogs.lock().unwrap().remove(m.call_id()) {
+                    let _ = d.stop.send(true);
                 }
                 Ok(())
+            }
+            "INFO" => {
+                let ok = {
+                    let d = self.dialogs.lock().unwrap();
+                    match (d.get(m.call_id()), std::str::from_utf8(&m.body).ok()) {
+                        (Some(d), Some(b)) => {
+                            // Copy out first: `send` must not run while a borrow is held.
+                            let cur = *d.pace.borrow();
+                            match apply_mansrtsp(b, cur) {
+                                Some(np) => {
+                                    d.pace.send_replace(np);
+                                    true
+                                }
+                                None => false,
+                            }
+                        }
+                        _ => false,
+                    }
+                };
+                if ok {
+                    p.reply(&m, peer, 200, "OK").await
+                } else {
+                    p.reply(&m, peer, 481, "Call/Transaction Does Not Exist")
+                        .await
+                }
             }
             _ => p.reply(&m, peer, 200, "OK").await,
         };
@@ -143,12 +213,25 @@ impl Upper {
     }
 
     async fn send_manscdp(&self, p: &Platform, body: Vec<u8>) -> custos_core::Result<()> {
+        self.send_manscdp_in(p, body, None).await
+    }
+
+    /// A MANSCDP MESSAGE, out of dialog or (with `call_id`) inside the media dialog it is
+    /// about (MediaStatus), which RFC 3261 allows and upper platforms accept either way.
+    async fn send_manscdp_in(
+        &self,
+        p: &Platform,
+        body: Vec<u8>,
+        call_id: Option<&str>,
+    ) -> custos_core::Result<()> {
         let host = p.public_ip().to_string();
         let mut m = self.request(
             p,
             "MESSAGE",
-            &format!("{}@{host}", sip::token()),
-            1,
+            &call_id
+                .map(str::to_owned)
+                .unwrap_or_else(|| format!("{}@{host}", sip::token())),
+            if call_id.is_some() { 100 } else { 1 },
             &sip::token(),
         );
         m.with_body("Application/MANSCDP+xml", body);
@@ -285,45 +368,71 @@ impl Upper {
             sdp::build(&answer, &channel).into_bytes(),
         );
         let (stop, _) = watch::channel(false);
+        let (pace, _) = watch::channel(Pace::default());
         let mut target = offer;
         target.ssrc = Some(ssrc);
         self.dialogs.lock().unwrap().insert(
             m.call_id().to_owned(),
-            (
+            Dialog {
                 stop,
-                Some(SendPlan {
+                pace,
+                plan: Some(SendPlan {
+                    channel: channel.clone(),
                     source,
                     target,
                     local_port: local,
                 }),
-            ),
+            },
         );
         p.transport().send(peer, &r).await
     }
 
-    fn on_ack(&self, p: &Platform, m: &Message) {
+    fn on_ack(self: &Arc<Self>, p: &Platform, m: &Message, _peer: Peer) {
         let mut d = self.dialogs.lock().unwrap();
-        let Some((stop, plan)) = d.get_mut(m.call_id()) else {
+        let Some(dialog) = d.get_mut(m.call_id()) else {
             return;
         };
-        let Some(plan) = plan.take() else { return };
-        let stop_rx = stop.subscribe();
+        let Some(plan) = dialog.plan.take() else {
+            return;
+        };
+        let stop_rx = dialog.stop.subscribe();
+        let pace_rx = dialog.pace.subscribe();
         let ip = p.public_ip();
         let call_id = m.call_id().to_owned();
+        let recorded = matches!(plan.source, FrameSource::Recorded(_));
+        let channel = plan.channel.clone();
+        let (u, p) = (self.clone(), p.clone());
         tokio::spawn(async move {
-            if let Err(e) = send_media(plan, ip, stop_rx).await {
-                tracing::warn!(%call_id, error = %e, "cascade media stopped");
+            match send_media(plan, ip, stop_rx, pace_rx).await {
+                Err(e) => tracing::warn!(%call_id, error = %e, "cascade media stopped"),
+                // The recording is over: tell the upper (MediaStatus 121); it sends BYE.
+                Ok(true) if recorded => {
+                    let body = manscdp::build(
+                        "Notify",
+                        "MediaStatus",
+                        p.next_sn(),
+                        &channel,
+                        &[("NotifyType", "121".into())],
+                        u.cfg.charset,
+                    );
+                    if let Err(e) = u.send_manscdp_in(&p, body, Some(&call_id)).await {
+                        tracing::warn!(%call_id, error = %e, "MediaStatus to the upper platform failed");
+                    }
+                }
+                Ok(_) => {}
             }
         });
     }
 }
 
-/// Muxes frames into PS, packetises into RTP, sends until stopped or the source ends.
+/// Muxes frames into PS, packetises into RTP, sends until stopped (`Ok(false)`) or the source
+/// ends (`Ok(true)`).
 async fn send_media(
     plan: SendPlan,
     ip: std::net::IpAddr,
     mut stop: watch::Receiver<bool>,
-) -> std::io::Result<()> {
+    mut pace: watch::Receiver<Pace>,
+) -> std::io::Result<bool> {
     let dest: SocketAddr = format!("{}:{}", plan.target.addr, plan.target.port)
         .parse()
         .map_err(|_| std::io::Error::other("bad media address in the upper's SDP"))?;
@@ -362,9 +471,11 @@ async fn send_media(
     let mut source = plan.source;
     let mut started = false;
     let mut sent: u64 = 0;
+    // (instant, pts, scale) that recorded frames are paced from.
+    let mut clock: Option<(tokio::time::Instant, i64, f64)> = None;
     loop {
         let f = tokio::select! {
-            _ = stop.changed() => return Ok(()),
+            _ = stop.changed() => return Ok(false),
             f = async {
                 match &mut source {
                     FrameSource::Live(s) => loop {
@@ -378,11 +489,43 @@ async fn send_media(
                 }
             } => f,
         };
-        let Some(f) = f else { return Ok(()) };
+        let Some(f) = f else { return Ok(true) };
         if !started && !f.is_key {
             continue;
         }
         started = true;
+        // Recorded footage is sent at its own pace (× the upper's Scale; held while paused);
+        // live frames go out as they arrive.
+        if matches!(source, FrameSource::Recorded(_)) {
+            loop {
+                let pc = *pace.borrow_and_update();
+                if pc.paused {
+                    tokio::select! {
+                        _ = stop.changed() => return Ok(false),
+                        _ = pace.changed() => {}
+                    }
+                    clock = None;
+                    continue;
+                }
+                let (t0, p0, sc) =
+                    *clock.get_or_insert((tokio::time::Instant::now(), f.pts_90k, pc.scale));
+                if sc != pc.scale {
+                    clock = None;
+                    continue;
+                }
+                let due =
+                    t0 + Duration::from_secs_f64((f.pts_90k - p0).max(0) as f64 / 90_000.0 / sc);
+                tokio::select! {
+                    _ = stop.changed() => return Ok(false),
+                    _ = pace.changed() => {
+                        // Re-base at this frame under the new pace.
+                        clock = None;
+                        continue;
+                    }
+                    _ = tokio::time::sleep_until(due) => break,
+                }
+            }
+        }
         let annexb = frame_annexb(&f);
         let ps = crate::ps::mux_frame(f.params.codec, &annexb, f.pts_90k, f.pts_90k, f.is_key);
         for pkt in pk.packetize(&ps, f.pts_90k as u32) {

@@ -159,7 +159,7 @@ pub fn answer(
 mod tests {
     use super::*;
 
-    /// RFC 2617 §3.5's worked example (qop=auth).
+    /// I2: RFC 2617 §3.5's worked example (qop=auth).
     #[test]
     fn rfc2617_known_answer() {
         let r = response(
@@ -174,6 +174,7 @@ mod tests {
         assert_eq!(r, "6629fae49393a05397450978507c4ef1");
     }
 
+    /// I2 (GB/T 28181 interface, digest): verify uses the clients uri and tells 403 from 401.
     #[test]
     fn verify_uses_the_clients_uri_and_tells_403_from_401() {
         let ch = "Digest realm=\"3402000000\", nonce=\"n1\", qop=\"auth\"";

@@ -263,6 +263,7 @@ pub fn frame_annexb(f: &EncodedFrame) -> Vec<u8> {
 mod tests {
     use super::*;
 
+    /// I2 (GB/T 28181 interface, h26x): split handles 3 and 4 byte start codes.
     #[test]
     fn split_handles_3_and_4_byte_start_codes() {
         let d = [

@@ -31,7 +31,7 @@ pub mod sip;
 pub mod transport;
 
 pub use cascade::{FrameSource, MediaProvider, UpperConfig, UpperStatus};
-pub use media::{MediaSession, MediaTransport, Mode};
+pub use media::{MediaSession, MediaTransport, Mode, PlaybackControl};
 pub use platform::{Device, Platform, PlatformConfig, PlatformEvent, PlatformStatus};
 
 /// The default platform id (`--sip-id`): domain `3402000000`, type 200 (central signalling).

@@ -220,3 +220,51 @@ pub fn synthetic_ps(bytes: usize) -> Vec<u8> {
     }
     out
 }
+
+/// Steady state: keepalives from `ids` in turn at `per_sec` for `dur` (each waits for its
+/// 200), as `ids.len()` devices with a `ids.len() / per_sec` interval would send them.
+pub async fn keepalive_paced(
+    platform: SocketAddr,
+    platform_id: &str,
+    ids: &[String],
+    per_sec: f64,
+    dur: Duration,
+) -> Result<u64> {
+    let domain = &platform_id[..10];
+    let s = UdpSocket::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| Error::io("loadgen bind", e))?;
+    let local = s.local_addr().map_err(|e| Error::io("loadgen", e))?;
+    let mut buf = vec![0u8; 8192];
+    let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / per_sec));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let end = Instant::now() + dur;
+    let mut n = 0u64;
+    while Instant::now() < end {
+        tick.tick().await;
+        let id = &ids[n as usize % ids.len()];
+        let mut m = base(
+            "MESSAGE",
+            id,
+            domain,
+            platform_id,
+            local,
+            1000 + n as u32,
+            &format!("p{id}"),
+        );
+        m.with_body(
+            "Application/MANSCDP+xml",
+            crate::manscdp::build(
+                "Notify",
+                "Keepalive",
+                n as u32,
+                id,
+                &[("Status", "OK".into())],
+                crate::manscdp::Charset::Gb18030,
+            ),
+        );
+        transact(&s, platform, &m, &mut buf).await?;
+        n += 1;
+    }
+    Ok(n)
+}

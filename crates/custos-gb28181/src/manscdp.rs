@@ -314,6 +314,7 @@ impl CatalogItem {
 mod tests {
     use super::*;
 
+    /// I2 (GB/T 28181 interface, manscdp): keepalive gb2312.
     #[test]
     fn keepalive_gb2312() {
         let b = b"<?xml version=\"1.0\" encoding=\"GB2312\"?>\n<Notify><CmdType>Keepalive</CmdType><SN>1563</SN>\n<DeviceID>34020000001320000264</DeviceID><Status>OK</Status></Notify>";
@@ -324,7 +325,7 @@ mod tests {
         assert_eq!(m.field("Status"), Some("OK"));
     }
 
-    /// GB18030 names (including 萳, outside GB2312) survive build → parse in both charsets.
+    /// I2: GB18030 names (including 萳, outside GB2312) survive build → parse in both charsets.
     #[test]
     fn gb18030_catalog_round_trip() {
         let item = CatalogItem {
@@ -361,6 +362,7 @@ mod tests {
         assert_eq!(CatalogItem::from_fields(&m.items[0]), item);
     }
 
+    /// I2 (GB/T 28181 interface, manscdp): declared gb2312 but sent utf8 falls back.
     #[test]
     fn declared_gb2312_but_sent_utf8_falls_back() {
         let x = "<?xml version=\"1.0\" encoding=\"GB2312\"?><Response><CmdType>Catalog</CmdType><SN>1</SN><DeviceID>x</DeviceID><DeviceList Num=\"1\"><Item><Name>萳道</Name></Item></DeviceList></Response>";
@@ -368,10 +370,95 @@ mod tests {
         assert_eq!(m.items[0][0].1, "萳道");
     }
 
+    /// I2 (GB/T 28181 interface, manscdp): errors name the problem.
     #[test]
     fn errors_name_the_problem() {
         assert!(parse(b"<Notify><SN>1</SN></Notify>").is_err());
         assert!(parse(b"<Notify><CmdType>K</CmdType><SN>x</SN></Notify>").is_err());
         assert!(parse(b"\xff\xfe<<<").is_err());
+    }
+}
+
+/// A node of a device's catalog tree, for a console: items nested by `ParentID`.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct CatalogNode {
+    pub item: CatalogItem,
+    pub children: Vec<CatalogNode>,
+}
+
+/// Nests catalog items by `ParentID`. Items whose parent is empty, the device itself, or not in
+/// the list (a domain id, as Hikvision sends) are roots. Cycles and repeated ids are cut.
+pub fn catalog_tree(device_id: &str, items: &[CatalogItem]) -> Vec<CatalogNode> {
+    let known: std::collections::HashSet<&str> =
+        items.iter().map(|i| i.device_id.as_str()).collect();
+    let mut seen = std::collections::HashSet::new();
+    fn build<'a>(
+        id: &str,
+        items: &'a [CatalogItem],
+        seen: &mut std::collections::HashSet<&'a str>,
+    ) -> Vec<CatalogNode> {
+        let mut out = Vec::new();
+        for it in items
+            .iter()
+            .filter(|i| i.parent_id == id && i.device_id != id)
+        {
+            if !seen.insert(it.device_id.as_str()) {
+                continue;
+            }
+            out.push(CatalogNode {
+                item: it.clone(),
+                children: build(&it.device_id, items, seen),
+            });
+        }
+        out
+    }
+    let mut roots = Vec::new();
+    for it in items {
+        let is_root = it.parent_id.is_empty()
+            || it.parent_id == device_id
+            || !known.contains(it.parent_id.as_str());
+        if is_root && seen.insert(it.device_id.as_str()) {
+            roots.push(CatalogNode {
+                item: it.clone(),
+                children: build(&it.device_id, items, &mut seen),
+            });
+        }
+    }
+    roots
+}
+
+#[cfg(test)]
+mod tree_tests {
+    use super::*;
+
+    fn it(id: &str, parent: &str) -> CatalogItem {
+        CatalogItem {
+            device_id: id.into(),
+            parent_id: parent.into(),
+            ..Default::default()
+        }
+    }
+
+    /// I2 (GB/T 28181 interface, manscdp): nests by parent and survives cycles.
+    #[test]
+    fn nests_by_parent_and_survives_cycles() {
+        let dev = "34020000001180000001";
+        let items = vec![
+            it("34020000002150000001", dev),                    // business group
+            it("34020000002160000001", "34020000002150000001"), // virtual organisation
+            it("34020000001310000001", "34020000002160000001"), // camera
+            it("34020000001310000002", "3402000000"),           // parent = domain: root
+            it("a", "b"),
+            it("b", "a"), // a cycle: each is the other's parent, so neither is a root
+        ];
+        let t = catalog_tree(dev, &items);
+        assert_eq!(t[0].item.device_id, "34020000002150000001");
+        assert_eq!(
+            t[0].children[0].children[0].item.device_id,
+            "34020000001310000001"
+        );
+        assert_eq!(t[1].item.device_id, "34020000001310000002");
+        // The a↔b cycle has no root; it is not shown rather than looping.
+        assert_eq!(t.len(), 2);
     }
 }

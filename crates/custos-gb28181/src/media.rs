@@ -76,8 +76,44 @@ pub(crate) struct SessionCtl {
     pub device: String,
     pub channel: String,
     pub peer: Peer,
+    /// In-dialog request template (BYE; INFO reuses it with another method).
     pub bye: Message,
+    /// Our next CSeq in the dialog.
+    pub cseq: u32,
+    /// MANSRTSP CSeq of the next playback control.
+    pub rtsp_cseq: u32,
     pub stop: watch::Sender<Option<String>>,
+}
+
+/// Playback control of a device-side playback session (in-dialog INFO, MANSRTSP).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum PlaybackControl {
+    Pause,
+    /// Resume, at `scale` times normal speed (1.0 normal; 0.5, 2, 4 ...).
+    Play {
+        scale: f64,
+    },
+    /// Jump to `secs` seconds from the start of the requested range.
+    Seek {
+        secs: u32,
+    },
+}
+
+impl PlaybackControl {
+    /// The MANSRTSP body (GB/T 28181 Annex B).
+    pub fn body(self, cseq: u32) -> String {
+        match self {
+            PlaybackControl::Pause => {
+                format!("PAUSE RTSP/1.0\r\nCSeq: {cseq}\r\nPauseTime: now\r\n")
+            }
+            PlaybackControl::Play { scale } => {
+                format!("PLAY RTSP/1.0\r\nCSeq: {cseq}\r\nScale: {scale:.6}\r\n")
+            }
+            PlaybackControl::Seek { secs } => {
+                format!("PLAY RTSP/1.0\r\nCSeq: {cseq}\r\nRange: npt={secs}-\r\n")
+            }
+        }
+    }
 }
 
 /// A running session: frames arrive on `frames` until it ends (then one
@@ -256,6 +292,8 @@ impl Platform {
                 channel: channel.to_owned(),
                 peer,
                 bye,
+                cseq: 2,
+                rtsp_cseq: 1,
                 stop: stop_tx,
             },
         );
@@ -290,6 +328,44 @@ impl Platform {
     pub async fn bye(&self, call_id: &str) {
         end_session(self, call_id, "stopped by the platform", true).await;
     }
+
+    /// Pauses, resumes (at a speed) or seeks a device-side playback: an INFO in the session's
+    /// dialog with an `Application/MANSRTSP` body; waits for the device's 200.
+    pub async fn playback_control(&self, call_id: &str, ctl: PlaybackControl) -> Result<()> {
+        let (peer, mut info) = {
+            let mut ss = self.0.sessions.lock().unwrap();
+            let s = ss.get_mut(call_id).ok_or_else(|| {
+                Error::new(ErrorKind::NotFound, format!("no media session {call_id}"))
+            })?;
+            let mut m = s.bye.clone();
+            if let sip::StartLine::Request { method, .. } = &mut m.start {
+                *method = "INFO".into();
+            }
+            m.set("CSeq", format!("{} INFO", s.cseq));
+            m.with_body("Application/MANSRTSP", ctl.body(s.rtsp_cseq).into_bytes());
+            s.cseq += 1;
+            s.rtsp_cseq += 1;
+            (s.peer, m)
+        };
+        info.headers.insert(
+            0,
+            (
+                "Via".into(),
+                self.transport().via(peer, &self.public_ip().to_string()),
+            ),
+        );
+        let r = self
+            .transport()
+            .request(peer, &info, Duration::from_secs(8))
+            .await?;
+        match r.status() {
+            Some(200..=299) => Ok(()),
+            s => Err(Error::new(
+                ErrorKind::Unavailable,
+                format!("device refused playback control {ctl:?}: {s:?}"),
+            )),
+        }
+    }
 }
 
 /// Stops a session's receiver and, if `send_bye`, sends BYE to the device. Idempotent.
@@ -300,6 +376,7 @@ pub(crate) async fn end_session(p: &Platform, call_id: &str, reason: &str, send_
     let _ = s.stop.send(Some(reason.to_owned()));
     if send_bye {
         let mut bye = s.bye;
+        bye.set("CSeq", format!("{} BYE", s.cseq));
         bye.headers.insert(
             0,
             (

@@ -880,6 +880,13 @@ impl Platform {
         }
     }
 
+    /// A device's channels nested by `ParentID` (business groups, virtual organisations,
+    /// cameras), for a console's catalog tree.
+    pub fn catalog_tree(&self, device: &str) -> Option<Vec<crate::manscdp::CatalogNode>> {
+        let d = self.device(device)?;
+        Some(crate::manscdp::catalog_tree(&d.id, &d.channels))
+    }
+
     /// The device that owns a channel (or the device itself).
     pub fn owner_of(&self, channel: &str) -> Option<Device> {
         let devs = self.0.devices.lock().unwrap();

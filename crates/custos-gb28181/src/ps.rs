@@ -372,6 +372,7 @@ mod tests {
         v
     }
 
+    /// I2 (GB/T 28181 interface, ps): mux demux round trip big frame and split input.
     #[test]
     fn mux_demux_round_trip_big_frame_and_split_input() {
         let big: Vec<u8> = [0u8, 0, 0, 1, 0x65]
@@ -392,6 +393,7 @@ mod tests {
         assert_eq!(f[1].data, small);
     }
 
+    /// I2 (GB/T 28181 interface, ps): pts extended across the 33 bit wrap.
     #[test]
     fn pts_extended_across_the_33_bit_wrap() {
         let small = [0, 0, 0, 1, 0x41, 9];
@@ -403,6 +405,7 @@ mod tests {
         assert_eq!(pts, vec![(1 << 33) - 3600, (1 << 33) - 1, (1 << 33) + 3600]);
     }
 
+    /// I2 (GB/T 28181 interface, ps): resyncs after garbage.
     #[test]
     fn resyncs_after_garbage() {
         let a = mux_frame(Codec::H265, &[0, 0, 1, 0x26, 1, 7], 1000, 1000, true);
@@ -417,6 +420,7 @@ mod tests {
         assert_eq!(f[1].data, [0, 0, 1, 0x02, 1, 8]);
     }
 
+    /// I2 (GB/T 28181 interface, ps): crc known answer.
     #[test]
     fn crc_known_answer() {
         // CRC-32/MPEG-2 check value of "123456789".

@@ -54,6 +54,7 @@ pub fn ptz_cmd(p: Ptz, addr: u16) -> String {
 mod tests {
     use super::*;
 
+    /// I2 (GB/T 28181 interface, ptz): known commands.
     #[test]
     fn known_commands() {
         assert_eq!(ptz_cmd(Ptz::default(), 1), "A50F0100000000B5");

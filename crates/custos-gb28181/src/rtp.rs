@@ -211,6 +211,7 @@ mod tests {
             .collect()
     }
 
+    /// I2 (GB/T 28181 interface, rtp): jitter reorders and reports loss across wrap.
     #[test]
     fn jitter_reorders_and_reports_loss_across_wrap() {
         let mut j = JitterBuffer::new(3);
@@ -227,6 +228,7 @@ mod tests {
         assert_eq!(seqs(&out), vec![-1, 7]);
     }
 
+    /// I2 (GB/T 28181 interface, rtp): rfc4571 and rtp round trip.
     #[test]
     fn rfc4571_and_rtp_round_trip() {
         let mut f = Rfc4571::default();

@@ -114,6 +114,7 @@ pub fn make_ssrc(history: bool, domain: &str, serial: u16) -> u32 {
 mod tests {
     use super::*;
 
+    /// I2 (GB/T 28181 interface, sdp): parses device answer with y line.
     #[test]
     fn parses_device_answer_with_y_line() {
         let a = "v=0\r\no=34020000001320000001 0 0 IN IP4 10.0.0.5\r\ns=Play\r\nc=IN IP4 10.0.0.5\r\nt=0 0\r\nm=video 15060 TCP/RTP/AVP 96\r\na=sendonly\r\na=rtpmap:96 PS/90000\r\na=setup:active\r\ny=0200006334\r\nf=\r\n";

@@ -426,6 +426,7 @@ Expires: 3600\r\n\
 Date: 2026-11-24T12:00:00.000\r\n\
 Content-Length: 0\r\n\r\n";
 
+    /// I2 (GB/T 28181 interface, sip): parses register with compact names and gb date.
     #[test]
     fn parses_register_with_compact_names_and_gb_date() {
         let Parsed::Message(m, n) = parse(REG.as_bytes(), true).unwrap() else {
@@ -443,6 +444,7 @@ Content-Length: 0\r\n\r\n";
         assert_eq!(param(m.header("Via").unwrap(), "rport"), Some(""));
     }
 
+    /// I2 (GB/T 28181 interface, sip): tcp stream framing waits for body and splits messages.
     #[test]
     fn tcp_stream_framing_waits_for_body_and_splits_messages() {
         let msg = "MESSAGE sip:a@b SIP/2.0\r\nCall-ID: x\r\nContent-Length: 5\r\n\r\nhello";
@@ -459,6 +461,7 @@ Content-Length: 0\r\n\r\n";
         assert!(parse(&two.as_bytes()[..msg.len() - 1], true).is_err());
     }
 
+    /// I2 (GB/T 28181 interface, sip): round trips through to bytes.
     #[test]
     fn round_trips_through_to_bytes() {
         let Parsed::Message(m, _) = parse(REG.as_bytes(), true).unwrap() else {
@@ -470,6 +473,7 @@ Content-Length: 0\r\n\r\n";
         assert_eq!(m, m2);
     }
 
+    /// I2 (GB/T 28181 interface, sip): rejects garbage without panicking.
     #[test]
     fn rejects_garbage_without_panicking() {
         for bad in [
@@ -488,6 +492,7 @@ Content-Length: 0\r\n\r\n";
         }
     }
 
+    /// I2 (GB/T 28181 interface, sip): uri helpers.
     #[test]
     fn uri_helpers() {
         assert_eq!(

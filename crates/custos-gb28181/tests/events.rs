@@ -1,6 +1,7 @@
 //! Device events against sipp (I1, I2, I4): catalog subscription (SUBSCRIBE answered, NOTIFY
-//! adds a channel), PTZ control with a checksummed PTZCmd, an alarm notify reaching the event
-//! stream (and answered), and unregistering (Expires: 0) taking the device offline.
+//! adds a channel), PTZ control with a checksummed PTZCmd, RecordInfo (2 MESSAGEs) and
+//! DeviceStatus queries, an alarm notify reaching the event stream (and answered), and
+//! unregistering (Expires: 0) taking the device offline.
 
 mod common;
 
@@ -55,6 +56,27 @@ async fn i1_i4_sipp_device_subscription_ptz_alarm_unregister() {
                 ..Default::default()
             };
             p.ptz(DEVICE, DEVICE, right).await.expect("PTZ answered");
+            // RecordInfo answered in 2 MESSAGEs (SumNum 2), collected into one answer.
+            let r = p
+                .query_records(DEVICE, DEVICE, "2026-11-27T00:00:00", "2026-11-27T23:59:59")
+                .await
+                .expect("RecordInfo answered");
+            let files: Vec<&str> = r
+                .items
+                .iter()
+                .filter_map(|i| {
+                    i.iter()
+                        .find(|(k, _)| k == "FilePath")
+                        .map(|(_, v)| v.as_str())
+                })
+                .collect();
+            assert_eq!(files, vec!["rec1", "rec2"]);
+            let st = p
+                .query(DEVICE, DEVICE, "DeviceStatus", &[])
+                .await
+                .expect("DeviceStatus answered");
+            assert_eq!(st.field("Online"), Some("ONLINE"));
+            assert_eq!(st.field("Record"), Some("ON"));
         }
         let done = matches!(&e, PlatformEvent::Unregistered { .. });
         seen.push(e);
@@ -86,6 +108,10 @@ async fn i1_i4_sipp_device_subscription_ptz_alarm_unregister() {
     let log = std::fs::read_to_string(dir.path().join("sipp.log")).unwrap_or_default();
     assert!(log.contains("got SUBSCRIBE"), "{log}");
     assert!(log.contains("ptz=A50F010180000036"), "{log}");
+    assert!(
+        log.contains("start=2026-11-27T00:00:00"),
+        "RecordInfo range: {log}"
+    );
     assert!(
         log.contains("got <CmdType>Alarm<"),
         "the platform answered the alarm: {log}"

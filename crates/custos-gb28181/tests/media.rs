@@ -193,8 +193,9 @@ async fn i1_gb_device_h264_ps_over_rtp_tcp_active() {
 }
 
 /// I1: device-side playback. The INVITE says `s=Playback` with `u=`, the time range and a
-/// history SSRC (leading 1); the device streams, then reports the end of its recording with
-/// MediaStatus 121, and the platform ends the session with BYE.
+/// history SSRC (leading 1); a playback control (INFO, MANSRTSP `Scale: 2`) is answered; the
+/// device streams, then reports the end of its recording with MediaStatus 121, and the
+/// platform ends the session with BYE.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn i1_gb_device_playback_ends_on_media_status_121() {
     let dir = tempfile::tempdir().unwrap();
@@ -242,6 +243,12 @@ async fn i1_gb_device_playback_ends_on_media_status_121() {
         "history SSRC starts with 1: {}",
         s.ssrc
     );
+    p.playback_control(
+        &s.call_id,
+        custos_gb28181::PlaybackControl::Play { scale: 2.0 },
+    )
+    .await
+    .expect("INFO answered");
     let u = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
     for f in rtp_packets(&frames, s.ssrc) {
         for pkt in f {
@@ -262,6 +269,7 @@ async fn i1_gb_device_playback_ends_on_media_status_121() {
     let (ok, diag) = sipp_task_or_kill(sipp_task).await;
     let log = std::fs::read_to_string(dir.path().join("sipp.log")).unwrap_or_default();
     assert!(log.contains("got BYE after MediaStatus"), "{log}");
+    assert!(log.contains("scale=2.000000"), "MANSRTSP Scale: {log}");
     assert!(
         log.contains(&format!("s=Playback t={start} {end} u={DEVICE}:0")),
         "{log}\n{ok} {diag}"
@@ -274,4 +282,113 @@ async fn sipp_task_or_kill(t: tokio::task::JoinHandle<(bool, String)>) -> (bool,
     tokio::time::sleep(Duration::from_millis(500)).await;
     t.abort();
     (true, String::new())
+}
+
+/// H.265 devices (stream type 0x24): GStreamer's x265enc access units, muxed to PS by our muxer
+/// (whose output ffprobe must decode on its own), sent as RTP over UDP; the platform's frames
+/// carry an `hvc1` sample entry built from the in-band VPS/SPS/PPS and decode again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn i1_gb_device_h265_ps_over_rtp_udp() {
+    let dir = tempfile::tempdir().unwrap();
+    let aus = gst_h265_aus(dir.path(), 50);
+    let mut ps_all = Vec::new();
+    let frames: Vec<(u32, Vec<u8>)> = aus
+        .iter()
+        .enumerate()
+        .map(|(i, au)| {
+            let pts = 90_000 + i as i64 * 3600;
+            let ps = custos_gb28181::ps::mux_frame(
+                custos_core::frame::Codec::H265,
+                au,
+                pts,
+                pts,
+                i % 25 == 0,
+            );
+            ps_all.extend_from_slice(&ps);
+            (pts as u32, ps)
+        })
+        .collect();
+    let ps_file = dir.path().join("h265.ps");
+    std::fs::write(&ps_file, &ps_all).unwrap();
+    let (n, diag) = ffprobe_frames(&ps_file, None);
+    assert_eq!(n, 50, "our H.265 PS decodes: {diag}");
+    assert!(diag.contains("hevc"), "{diag}");
+    let p = platform(Duration::from_secs(30), false).await;
+    let mut events = p.subscribe();
+    let args: Vec<String> = [
+        "-sf",
+        scenario("device_media.xml").to_str().unwrap(),
+        "-oocsf",
+        scenario("device_invite.xml").to_str().unwrap(),
+        "-i",
+        "127.0.0.1",
+        "-p",
+        &free_port().to_string(),
+        "-key",
+        "mport",
+        "9",
+        "-key",
+        "mproto",
+        "RTP/AVP",
+        "-key",
+        "msetup",
+        "a=x-transport:udp",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let target = p.local_addr();
+    let d2 = dir.path().to_owned();
+    let sipp_task = tokio::spawn(async move { sipp(target, &args, &d2).await });
+    loop {
+        match tokio::time::timeout(Duration::from_secs(20), events.recv()).await {
+            Ok(Ok(PlatformEvent::Registered { .. })) => break,
+            Ok(_) => continue,
+            Err(_) => panic!("sipp device did not register"),
+        }
+    }
+    let mut s = p
+        .invite(DEVICE, Mode::Live, MediaTransport::Udp)
+        .await
+        .expect("INVITE answered");
+    let u = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    for f in rtp_packets(&frames, s.ssrc) {
+        for pkt in f {
+            u.send_to(&pkt, ("127.0.0.1", s.local_port)).await.unwrap();
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let mut got = Vec::new();
+    while got.len() < frames.len() {
+        match tokio::time::timeout(Duration::from_secs(15), s.frames.recv()).await {
+            Ok(Some(StreamEvent::Frame(f))) => got.push(f),
+            other => panic!("{other:?} after {} frames", got.len()),
+        }
+    }
+    p.bye(&s.call_id).await;
+    sipp_task.abort();
+    assert_eq!(got[0].params.codec, custos_core::frame::Codec::H265);
+    assert_eq!(&got[0].params.sample_entry[4..8], b"hvc1");
+    assert!(
+        got[0].params.rfc6381_codec.starts_with("hvc1"),
+        "{}",
+        got[0].params.rfc6381_codec
+    );
+    assert_eq!((got[0].params.width, got[0].params.height), (320, 240));
+    let key_count = got.iter().filter(|f| f.is_key).count();
+    assert_eq!(key_count, 2, "IRAP pictures at 0 and 25");
+    let types: Vec<u8> = custos_gb28181::h26x::parameter_sets(&got[0].params.sample_entry)
+        .iter()
+        .map(|n| (n[0] >> 1) & 0x3f)
+        .collect();
+    assert_eq!(types, vec![32, 33, 34], "VPS, SPS, PPS in the hvcC");
+    let es = dir.path().join("out.h265");
+    let mut annexb = Vec::new();
+    for f in &got {
+        annexb.extend(custos_gb28181::h26x::avcc_to_annexb(&f.data));
+    }
+    std::fs::write(&es, annexb).unwrap();
+    let (n, diag) = ffprobe_frames(&es, Some("hevc"));
+    assert_eq!(n, 50, "{diag}");
+    assert!(!diag.to_lowercase().contains("error"), "{diag}");
 }

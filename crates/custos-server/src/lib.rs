@@ -73,6 +73,8 @@ pub fn routers(st: AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(live::live))
         .routes(routes!(playback::view))
         .routes(routes!(playback::thumbnail))
+        .routes(routes!(playback::hls_playlist))
+        .routes(routes!(playback::hls_segment))
         .routes(routes!(playback::create_export))
         .routes(routes!(playback::export_file))
         .routes(routes!(admin::users, admin::add_user))
@@ -149,7 +151,8 @@ pub fn app(st: AppState) -> Router {
                 .fallback(tower_http::services::ServeFile::new(index)),
         );
     }
-    app.layer(SetResponseHeaderLayer::overriding(
+    app.layer(tower_http::trace::TraceLayer::new_for_http())
+    .layer(SetResponseHeaderLayer::overriding(
         header::STRICT_TRANSPORT_SECURITY,
         HeaderValue::from_static("max-age=31536000"),
     ))
@@ -197,6 +200,7 @@ pub fn state(
         metrics: Default::default(),
         views: Default::default(),
         thumbs: Default::default(),
+        hls: Default::default(),
         exports: Mutex::new(HashMap::new()),
         complaints: Default::default(),
     }))

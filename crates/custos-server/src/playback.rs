@@ -498,3 +498,127 @@ pub async fn export_file(
     let name = format!("{camera}-{id}.mp4");
     Ok(serve_view(view, &headers, Some(&name)))
 }
+
+/// Segments a viewer may fetch for HLS: granted when a registered playlist names them.
+#[derive(Default)]
+pub struct HlsGrants(Mutex<HashMap<(String, i64), Instant>>);
+
+impl HlsGrants {
+    fn grant(&self, user: &str, ids: impl IntoIterator<Item = i64>) {
+        let mut m = self.0.lock().expect("hls grants");
+        m.retain(|_, t| t.elapsed() < VIEW_TTL);
+        for id in ids {
+            m.insert((user.to_owned(), id), Instant::now());
+        }
+    }
+    fn allowed(&self, user: &str, id: i64) -> bool {
+        self.0
+            .lock()
+            .expect("hls grants")
+            .get(&(user.to_owned(), id))
+            .is_some_and(|t| t.elapsed() < VIEW_TTL)
+    }
+}
+
+/// HLS (fMP4, byte ranges) of [from, to) for scrubbing players. Registered as a playback
+/// (E2); the segment URIs it names are then readable by the same account for 5 minutes.
+#[utoipa::path(get, path = "/api/cameras/{name}/playback.m3u8", tag = "playback", params(("name" = String, Path), RangeQuery),
+    responses((status = 200, content_type = "application/vnd.apple.mpegurl", description = "the playlist"), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn hls_playlist(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+    Query(q): Query<RangeQuery>,
+) -> ApiResult<Response> {
+    st.authorize_camera(&caller, Action::Playback, &name)
+        .await?;
+    let (from, to) = (parse_time("from", &q.from)?, parse_time("to", &q.to)?);
+    if to <= from {
+        return Err(bad_request("`to` must be after `from`"));
+    }
+    let stream = stream_of(&st, &name, q.stream.as_deref()).await?;
+    let reg = st
+        .register(
+            &caller,
+            custos_ledger::Action::Playback,
+            format!("camera/{name}/{}", stream.kind.as_str()),
+            None,
+            serde_json::json!({ "camera": name, "stream": stream.kind.as_str(),
+                "from": from.to_rfc3339(), "to": to.to_rfc3339(), "via": "hls" }),
+        )
+        .await?;
+    let segs = st.store.sealed_segments(stream.id, from, to).await?;
+    let cam = name.clone();
+    let uri = move |s: &custos_store::Segment| format!("/api/cameras/{cam}/segments/{}.mp4", s.id);
+    let pl = custos_footage::read::hls_playlist(&reg, &st.store, &st.data, &stream, from, to, &uri)
+        .await?;
+    st.hls.grant(&caller.name, segs.iter().map(|s| s.id));
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/vnd.apple.mpegurl"),
+            ),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("private, no-store"),
+            ),
+        ],
+        pl,
+    )
+        .into_response())
+}
+
+/// A sealed segment file named by a playlist the caller was given (byte ranges honoured).
+#[utoipa::path(get, path = "/api/cameras/{name}/segments/{id}", tag = "playback", params(("name" = String, Path), ("id" = String, Path, description = "segment id followed by .mp4")),
+    responses((status = 200, content_type = "video/mp4", description = "the segment file"), (status = 206, description = "a byte range"), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn hls_segment(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path((name, id)): Path<(String, String)>,
+    req: axum::extract::Request,
+) -> ApiResult<Response> {
+    use tower::ServiceExt as _;
+    st.authorize_camera(&caller, Action::Playback, &name)
+        .await?;
+    let id: i64 = id
+        .strip_suffix(".mp4")
+        .unwrap_or(&id)
+        .parse()
+        .map_err(|_| bad_request(format!("{id:?} is not a segment (write <id>.mp4)")))?;
+    let missing = || {
+        ApiError(Error::new(
+            ErrorKind::NotFound,
+            format!("camera {name} has no segment {id}"),
+        ))
+    };
+    let seg = st.store.segment(id).await.map_err(|_| missing())?;
+    let cam = st.store.camera_by_name(&name).await?;
+    let own = st
+        .store
+        .streams(cam.id)
+        .await?
+        .iter()
+        .any(|s| s.id == seg.stream_id);
+    if !own || seg.state != custos_store::SegmentState::Sealed {
+        return Err(missing());
+    }
+    if !st.hls.allowed(&caller.name, id) {
+        return Err(ApiError(Error::new(
+            ErrorKind::PermissionDenied,
+            "this segment was not named by a playlist registered for you; request the playlist first (E2)",
+        )));
+    }
+    let path = st.data.abs(&seg.path);
+    let mut resp =
+        tower_http::services::ServeFile::new_with_mime(path, &"video/mp4".parse().expect("mime"))
+            .oneshot(req)
+            .await
+            .map_err(|e| ApiError(Error::new(ErrorKind::Internal, e.to_string())))?
+            .map(Body::new);
+    resp.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, max-age=300"),
+    );
+    Ok(resp)
+}

@@ -51,6 +51,7 @@ pub struct Inner {
     pub metrics: crate::metrics::HttpMetrics,
     pub views: crate::playback::ViewCache,
     pub thumbs: crate::playback::ThumbCache,
+    pub hls: crate::playback::HlsGrants,
     pub exports: Mutex<HashMap<String, crate::playback::ExportJob>>,
     /// Public complaint submissions per address (J3 rate limit).
     pub complaints: crate::registry::ComplaintLimiter,

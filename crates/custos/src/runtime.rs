@@ -262,6 +262,7 @@ impl Runtime {
 
     /// Changes to `true` when [`Runtime::stop`] begins: frame sources that are not started by
     /// the runtime (GB/T 28181 media) stop on it and drop their senders.
+    #[cfg_attr(not(feature = "gb28181"), allow(dead_code))]
     pub fn shutdown_signal(&self) -> watch::Receiver<bool> {
         self.shutdown.subscribe()
     }

@@ -45,6 +45,9 @@ fn spawn_demo(data: &Path, sip_port: u16, extra: &[&str]) -> Child {
             "5",
             "--for",
             "120s",
+            // The demo also serves the console: any free port, so tests can run side by side.
+            "--listen",
+            "127.0.0.1:0",
         ])
         .arg("--data")
         .arg(data)
@@ -327,14 +330,24 @@ fn i1_i2_gb_device_recorded_exported_and_listed() {
 /// I2 (sharing with the police platform), cascade: sipp plays the upper platform. custos
 /// registers with digest, answers Catalog with its camera under a 20-digit code, and on the
 /// upper's INVITE sends PS over RTP (PT 96, the upper's SSRC) that ffprobe decodes, every
-/// frame, without error; the upper's BYE stops it.
+/// frame, without error; the upper's BYE stops it. Then the upper plays back a range of our
+/// recordings (s=Playback): the recorded frames arrive the same way and MediaStatus 121 ends
+/// it. Both accesses are registered in the ledger (E2).
 #[test]
 fn i2_cascade_upper_platform_receives_decodable_ps() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let upper_port = free_port();
-    let rtp = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let rport = rtp.local_addr().unwrap().port();
+    let (live, playback) = (
+        UdpSocket::bind("127.0.0.1:0").unwrap(),
+        UdpSocket::bind("127.0.0.1:0").unwrap(),
+    );
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    // Playback of what custos records from 4 s after it starts, for 6 s.
+    let (pbstart, pbend) = (now + 4, now + 10);
     let args: Vec<String> = [
         "-sf".to_string(),
         sipp_dir().join("upper_platform.xml").display().to_string(),
@@ -346,9 +359,18 @@ fn i2_cascade_upper_platform_receives_decodable_ps() {
         "2".into(),
         "-key".into(),
         "rport".into(),
-        rport.to_string(),
+        live.local_addr().unwrap().port().to_string(),
+        "-key".into(),
+        "rport2".into(),
+        playback.local_addr().unwrap().port().to_string(),
+        "-key".into(),
+        "pbstart".into(),
+        pbstart.to_string(),
+        "-key".into(),
+        "pbend".into(),
+        pbend.to_string(),
         "-d".into(),
-        "6000".into(),
+        "9000".into(),
     ]
     .to_vec();
     let mut sipp = spawn_sipp(dir.path(), &args);
@@ -364,14 +386,25 @@ fn i2_cascade_upper_platform_receives_decodable_ps() {
             "upperpw",
         ],
     );
-    rtp.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
-    let mut pkts: Vec<Vec<u8>> = Vec::new();
-    let mut buf = vec![0u8; 65536];
-    // Until the stream stops (BYE) for 3 s.
-    while let Ok(n) = rtp.recv(&mut buf) {
-        pkts.push(buf[..n].to_vec());
-        rtp.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
-    }
+    // Each receiver collects until its stream has been quiet for 3 s.
+    let collect = |s: UdpSocket| {
+        std::thread::spawn(move || {
+            s.set_read_timeout(Some(Duration::from_secs(90))).unwrap();
+            let mut pkts: Vec<Vec<u8>> = Vec::new();
+            let mut buf = vec![0u8; 65536];
+            let (mut first, mut last) = (None, Instant::now());
+            while let Ok(n) = s.recv(&mut buf) {
+                pkts.push(buf[..n].to_vec());
+                first.get_or_insert_with(Instant::now);
+                last = Instant::now();
+                s.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+            }
+            (pkts, first.map(|f| last - f).unwrap_or_default())
+        })
+    };
+    let (live_rx, pb_rx) = (collect(live), collect(playback));
+    let (live_pkts, _) = live_rx.join().unwrap();
+    let (pb_pkts, pb_span) = pb_rx.join().unwrap();
     let sipp_out = loop {
         if let Some(st) = sipp.try_wait().unwrap() {
             break st;
@@ -385,21 +418,62 @@ fn i2_cascade_upper_platform_receives_decodable_ps() {
         "sipp upper platform failed: {errs}\n{}",
         stderr(&out)
     );
-    assert!(pkts.len() > 50, "only {} RTP packets", pkts.len());
+    let live_frames = check_ps_over_rtp(dir.path(), "live", &live_pkts, 123);
+    assert!(
+        live_frames >= 60,
+        "9 s of live 15 fps video: {live_frames} frames"
+    );
+    let pb_frames = check_ps_over_rtp(dir.path(), "playback", &pb_pkts, 1_000_000_124);
+    assert!(
+        (30..=125).contains(&pb_frames),
+        "up to 6 s of recorded 15 fps video, from the key frame before: {pb_frames} frames"
+    );
+    // Sent at 4x (the upper's Scale): the footage's duration / 4, plus slack for a busy machine.
+    let footage = pb_frames as f64 / 15.0;
+    assert!(
+        pb_span.as_secs_f64() < footage / 4.0 + 1.5,
+        "{footage:.1} s of footage took {pb_span:?} at Scale 4"
+    );
+    let mut s = String::new();
+    let _ =
+        std::fs::File::open(dir.path().join("sipp.log")).and_then(|mut f| f.read_to_string(&mut s));
+    assert!(s.contains("catalog"), "sipp saw our catalog: {s}");
+    assert!(
+        s.contains("playback ended"),
+        "MediaStatus 121 at the end: {s}"
+    );
+    // E2: the upper platform's live view and playback were registered in the ledger, which
+    // verifies.
+    custos_ok(&["verify", "--data", data.to_str().unwrap()]);
+    assert!(
+        tree_contains(&data, b"GB/T 28181 cascade live view")
+            && tree_contains(&data, b"GB/T 28181 cascade playback"),
+        "no ledger entries for the upper platform's accesses"
+    );
+}
+
+/// RTP checks (v2, PT 96, the SSRC from y=, consecutive sequence numbers), then the PS payload
+/// goes to ffprobe, which must decode every frame (one per marker bit) without error.
+fn check_ps_over_rtp(dir: &Path, name: &str, pkts: &[Vec<u8>], ssrc: u32) -> u64 {
+    assert!(pkts.len() > 20, "{name}: only {} RTP packets", pkts.len());
     let mut ps = Vec::new();
     let mut frames = 0;
     let mut last_seq: Option<u16> = None;
-    for p in &pkts {
+    for p in pkts {
         assert_eq!(p[0] >> 6, 2, "RTP v2");
         assert_eq!(p[1] & 0x7f, 96, "PT 96");
         assert_eq!(
             u32::from_be_bytes([p[8], p[9], p[10], p[11]]),
-            123,
+            ssrc,
             "SSRC from y="
         );
         let seq = u16::from_be_bytes([p[2], p[3]]);
         if let Some(l) = last_seq {
-            assert_eq!(seq, l.wrapping_add(1), "in order, no loss on loopback");
+            assert_eq!(
+                seq,
+                l.wrapping_add(1),
+                "{name}: in order, no loss on loopback"
+            );
         }
         last_seq = Some(seq);
         if p[1] & 0x80 != 0 {
@@ -407,7 +481,7 @@ fn i2_cascade_upper_platform_receives_decodable_ps() {
         }
         ps.extend_from_slice(&p[12..]);
     }
-    let file = dir.path().join("upper.ps");
+    let file = dir.join(format!("{name}.ps"));
     std::fs::File::create(&file)
         .unwrap()
         .write_all(&ps)
@@ -433,22 +507,13 @@ fn i2_cascade_upper_platform_receives_decodable_ps() {
         .unwrap();
     let so = String::from_utf8_lossy(&probe.stdout).to_string();
     let se = String::from_utf8_lossy(&probe.stderr).to_string();
-    assert!(se.trim().is_empty(), "ffprobe errors: {se}");
+    assert!(se.trim().is_empty(), "{name}: ffprobe errors: {se}");
     assert_eq!(
         so.trim(),
         format!("h264,{frames}"),
-        "every frame sent decodes"
+        "{name}: every frame sent decodes"
     );
-    let mut s = String::new();
-    let _ =
-        std::fs::File::open(dir.path().join("sipp.log")).and_then(|mut f| f.read_to_string(&mut s));
-    assert!(s.contains("catalog"), "sipp saw our catalog: {s}");
-    // E2: the upper platform's live view was registered in the ledger, which verifies.
-    custos_ok(&["verify", "--data", data.to_str().unwrap()]);
-    assert!(
-        tree_contains(&data, b"gb28181 upper platform 34010000002000000001"),
-        "no ledger entry for the upper platform's view"
-    );
+    frames
 }
 
 /// Whether any file under `dir` (except footage) contains `needle`.

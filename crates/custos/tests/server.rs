@@ -438,7 +438,8 @@ async fn d5_live_view_needs_duty_and_streams_decodable_fmp4() {
 }
 
 /// E2 + playback: view.mp4 is registered before it is read, honours Range, ETag and
-/// If-None-Match, and decodes; thumbnails are JPEG; /metrics reports the camera.
+/// If-None-Match, and decodes; HLS names segment files served with byte ranges; thumbnails are
+/// JPEG; /metrics reports the camera.
 #[tokio::test(flavor = "multi_thread")]
 async fn e2_playback_range_etag_thumbnail_and_metrics() {
     let sim = Camsim::start(&cam_with_sub()).unwrap();
@@ -513,6 +514,37 @@ async fn e2_playback_range_etag_thumbnail_and_metrics() {
         .await
         .unwrap();
     assert_eq!(same.status(), 304);
+    // HLS for scrubbing: the playlist names segment files readable with byte ranges.
+    let pl = op
+        .get(&s.url(&format!(
+            "/api/cameras/cam1/playback.m3u8?from={from}&to={to}"
+        )))
+        .await;
+    assert_eq!(pl.status(), 200);
+    let pl = pl.text().await.unwrap();
+    assert!(
+        pl.starts_with("#EXTM3U") && pl.contains("#EXT-X-MAP:URI="),
+        "{pl}"
+    );
+    let seg_uri = pl
+        .lines()
+        .find(|l| l.starts_with("/api/cameras/cam1/segments/"))
+        .expect("a segment URI")
+        .to_owned();
+    let part = op
+        .http
+        .get(s.url(&seg_uri))
+        .header("range", "bytes=0-7")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(part.status(), 206);
+    assert_eq!(&part.bytes().await.unwrap()[4..8], b"ftyp");
+    // A segment no playlist named for this account is refused.
+    let other = op
+        .get(&s.url("/api/cameras/cam1/segments/999999.mp4"))
+        .await;
+    assert_eq!(other.status(), 404);
     // Thumbnail.
     let th = op
         .get(&s.url(&format!(

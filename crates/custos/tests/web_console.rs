@@ -18,6 +18,7 @@ const OPERATOR: (&str, &str) = ("op1", "operator-Passw0rd-1");
 const NOSCOPE: (&str, &str) = ("op2", "operator-Passw0rd-2");
 const AUDITOR: (&str, &str) = ("aud1", "auditor-Passw0rd-3");
 const POLICE: (&str, &str) = ("po1", "officer-Passw0rd-4");
+const TOTP: (&str, &str) = ("tot1", "second-factor-Passw0rd-5");
 const CHROMIUM: &str = "/usr/bin/chromium";
 
 fn repo() -> PathBuf {
@@ -50,7 +51,8 @@ fn require(path: &Path, what: &str) {
 /// (E7); a watch operator whose scope covers no camera sees no tile (E1, D5); the auditor finds
 /// the operator's reads in the audit log viewer (E2: every read is registered); a watch
 /// operator's export is refused with a message naming the request, and a police officer's
-/// export from the camera page is a playable MP4 (E1).
+/// export from the camera page is a playable MP4 (E1); an account with TOTP is asked for the
+/// one-time code and logs in with it (E1). All of it over HTTPS (E9).
 #[test]
 fn e1_e2_e7_d5_web_console_in_chromium() {
     let web = repo().join("web");
@@ -101,6 +103,46 @@ fn e1_e2_e7_d5_web_console_in_chromium() {
     );
     let url = format!("{}/", server.base);
 
+    // An account with TOTP, made with the CLI while the server runs. Its enrolment code is
+    // used here; the console logs in more than 30 s later, with the next time step's code.
+    let d = data.to_str().unwrap();
+    let mut add = Command::new("timeout")
+        .args([
+            "-k",
+            "5",
+            "60",
+            bin(),
+            "users",
+            "add",
+            TOTP.0,
+            "--role",
+            "auditor",
+        ])
+        .args(["--scope", "local", "--password-stdin", "--data", d])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(
+        &mut add.stdin.take().unwrap(),
+        format!("{}\n", TOTP.1).as_bytes(),
+    )
+    .unwrap();
+    let o = add.wait_with_output().unwrap();
+    assert!(o.status.success(), "custos users add: {}", stderr(&o));
+    let uri = custos_ok(&["users", "totp", TOTP.0, "--data", d])
+        .trim()
+        .to_string();
+    assert!(uri.starts_with("otpauth://totp/"), "{uri}");
+    let code = Command::new("timeout")
+        .args(["-k", "5", "30", "node", "e2e/totp.mjs", &uri])
+        .current_dir(&web)
+        .output()
+        .unwrap();
+    let code = stdout(&code).trim().to_string();
+    custos_ok(&["users", "totp", TOTP.0, "--confirm", &code, "--data", d]);
+
     // Record, then stop cam2 for 10 s so its timeline has a gap, then let it resume.
     sleep(12.0);
     sim.stop_camera(2).unwrap();
@@ -121,6 +163,9 @@ fn e1_e2_e7_d5_web_console_in_chromium() {
         .env("CUSTOS_AUDITOR_PASSWORD", AUDITOR.1)
         .env("CUSTOS_POLICE_USER", POLICE.0)
         .env("CUSTOS_POLICE_PASSWORD", POLICE.1)
+        .env("CUSTOS_TOTP_USER", TOTP.0)
+        .env("CUSTOS_TOTP_PASSWORD", TOTP.1)
+        .env("CUSTOS_TOTP_URI", &uri)
         .env("CUSTOS_NOSCOPE_SCOPE", "local/main/default/no-such-camera")
         .env("CUSTOS_USER", OPERATOR.0)
         .env("CUSTOS_PASSWORD", OPERATOR.1)
@@ -168,6 +213,7 @@ fn e1_e2_e7_d5_web_console_in_chromium() {
         "06-no-scope",
         "07-audit",
         "08-export",
+        "09-login-totp",
     ] {
         let p = dir.join(format!("{shot}.png"));
         let len = std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0);

@@ -1,5 +1,5 @@
 // Login: user name and password, plus the one-time code field when the server asks for it.
-import { useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, ApiError, setCsrf } from '../api';
 import { getLang, LANGS, setLang, t, type Lang } from '../i18n';
 import { useLang } from '../ui';
@@ -19,6 +19,10 @@ export function Login({ onLoggedIn }: { onLoggedIn: () => Promise<void> }) {
   const [showTotp, setShowTotp] = useState(false);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState('');
+  const totpRef = useRef<HTMLInputElement>(null);
+  useEffect(() => {
+    if (showTotp) totpRef.current?.focus();
+  }, [showTotp]);
 
   const submit = async (ev: Event) => {
     ev.preventDefault();
@@ -29,8 +33,12 @@ export function Login({ onLoggedIn }: { onLoggedIn: () => Promise<void> }) {
       setCsrf(s.csrf);
       await onLoggedIn();
     } catch (e) {
-      if (e instanceof ApiError && wantsTotp(e)) setShowTotp(true);
-      setError(e instanceof ApiError ? e.message : String(e));
+      if (e instanceof ApiError && wantsTotp(e) && !showTotp) {
+        // Password accepted, second factor needed: ask for it rather than report a failure.
+        setShowTotp(true);
+      } else {
+        setError(e instanceof ApiError ? e.message : String(e));
+      }
     } finally {
       setBusy(false);
     }
@@ -71,6 +79,8 @@ export function Login({ onLoggedIn }: { onLoggedIn: () => Promise<void> }) {
               inputMode="numeric"
               autoComplete="one-time-code"
               pattern="[0-9]{6}"
+              required
+              ref={totpRef}
               aria-describedby="totp-hint"
               value={totp}
               onInput={(e) => setTotp((e.target as HTMLInputElement).value)}

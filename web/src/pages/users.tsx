@@ -115,7 +115,11 @@ export function UsersPage() {
                 </td>
                 <td>{u.expires ? fmtTime(u.expires) : '—'}</td>
                 <td>
-                  <span class={`pill ${u.disabled ? 'bad' : 'ok'}`}>{u.disabled ? t('disabled') : t('active')}</span>
+                  {u.disabled === undefined ? (
+                    '—'
+                  ) : (
+                    <span class={`pill ${u.disabled ? 'bad' : 'ok'}`}>{u.disabled ? t('disabled') : t('active')}</span>
+                  )}
                 </td>
                 <td>
                   {!u.disabled && (

@@ -194,3 +194,22 @@ pub fn ffprobe_frames(path: &std::path::Path, format: Option<&str>) -> (u64, Str
         .unwrap_or(0);
     (n, format!("{s} {}", String::from_utf8_lossy(&out.stderr)))
 }
+
+/// `frames` H.265 access units (Annex B) from GStreamer's x265enc, one file per AU.
+pub fn gst_h265_aus(dir: &std::path::Path, frames: u32) -> Vec<Vec<u8>> {
+    let pipeline = format!(
+        "videotestsrc num-buffers={frames} ! video/x-raw,width=320,height=240,framerate=25/1 ! x265enc key-int-max=25 tune=zerolatency ! h265parse ! video/x-h265,stream-format=byte-stream,alignment=au ! multifilesink location={}/au_%05d.h265",
+        dir.display()
+    );
+    let st = std::process::Command::new("timeout")
+        .arg("120")
+        .arg("gst-launch-1.0")
+        .arg("-q")
+        .args(pipeline.split(' '))
+        .status()
+        .expect("gst-launch-1.0 (run scripts/setup)");
+    assert!(st.success(), "GStreamer pipeline failed: {pipeline}");
+    (0..frames)
+        .map(|i| std::fs::read(dir.join(format!("au_{i:05}.h265"))).unwrap())
+        .collect()
+}

@@ -237,6 +237,13 @@ Content-Length: [len]
 ev += reg(7, "12345678", 0) + '  <recv response="200"/>\n' + TAIL
 open("device_events.xml", "w").write(ev)
 
+def records(k):
+    return (f'<?xml version="1.0" encoding="GB2312"?>\n<Response>\n<CmdType>RecordInfo</CmdType>\n<SN>[$sn]</SN>\n'
+            f'<DeviceID>{dev}</DeviceID>\n<Name>cam</Name>\n<SumNum>2</SumNum>\n<RecordList Num="1">\n'
+            f'<Item><DeviceID>{dev}</DeviceID><Name>cam</Name><FilePath>rec{k}</FilePath>'
+            f'<StartTime>2026-11-27T0{k}:00:00</StartTime><EndTime>2026-11-27T0{k}:30:00</EndTime>'
+            f'<Secrecy>0</Secrecy><Type>time</Type></Item>\n</RecordList>\n</Response>')
+
 evooc = """<?xml version="1.0" encoding="UTF-8"?>
 <!DOCTYPE scenario SYSTEM "sipp.dtd">
 <!-- The device's answers to the platform's SUBSCRIBE (Catalog) and MESSAGEs (PTZ control, the
@@ -247,10 +254,22 @@ evooc = """<?xml version="1.0" encoding="UTF-8"?>
     <action>
       <ereg regexp="&lt;CmdType&gt;([A-Za-z]+)&lt;" search_in="body" check_it="true" assign_to="m0,cmd"/>
       <ereg regexp="PTZCmd&gt;([0-9A-F]+)&lt;" search_in="body" assign_to="p0,ptz"/>
+      <ereg regexp="&lt;SN&gt;([0-9]+)&lt;/SN&gt;" search_in="body" assign_to="sn0,sn"/>
+      <ereg regexp="&lt;CmdType&gt;RecordInfo" search_in="body" assign_to="isrecords"/>
+      <ereg regexp="&lt;CmdType&gt;DeviceStatus" search_in="body" assign_to="isstatus"/>
+      <ereg regexp="&lt;StartTime&gt;([0-9T:-]+)&lt;" search_in="body" assign_to="st0,st"/>
     </action>
   </recv>
-  <nop><action><log message="got [$m0] [$cmd] ptz=[$ptz] [$p0]"/></action></nop>
-""" + OK200 + """  <nop next="end"/>
+  <nop><action><log message="got [$m0] [$cmd] ptz=[$ptz] [$p0] [$sn0] [$st0] [$isrecords] [$isstatus] start=[$st]"/></action></nop>
+""" + OK200 + """  <nop next="records" test="isrecords"/>
+  <nop next="status" test="isstatus"/>
+  <nop next="end"/>
+  <label id="records"/>
+""" + msg(records(1), 40, "r1") + msg(records(2), 41, "r2") + """  <nop next="end"/>
+  <label id="status"/>
+""" + msg(f'<?xml version="1.0" encoding="GB2312"?>\n<Response>\n<CmdType>DeviceStatus</CmdType>\n<SN>[$sn]</SN>\n'
+          f'<DeviceID>{dev}</DeviceID>\n<Result>OK</Result>\n<Online>ONLINE</Online>\n<Status>OK</Status>\n'
+          f'<Encode>ON</Encode>\n<Record>ON</Record>\n</Response>', 42, "st") + """  <nop next="end"/>
   <label id="subscribe"/>
   <nop><action><log message="got SUBSCRIBE"/></action></nop>
   <send>
@@ -274,7 +293,8 @@ open("device_events_ooc.xml", "w").write(evooc)
 pb = """<?xml version="1.0" encoding="UTF-8"?>
 <!DOCTYPE scenario SYSTEM "sipp.dtd">
 <!-- The device's side of a playback INVITE (s=Playback, u=, t=start end, history SSRC y=1...):
-     answers with the platform's SSRC and media port [mport] over UDP, and after the -d pause of
+     answers with the platform's SSRC and media port [mport] over UDP, takes one playback control
+     (INFO, MANSRTSP "PLAY ... Scale"), and after the -d pause of
      streaming (sent by the test) reports the end of the recording with MediaStatus 121; the
      platform must then BYE. -->
 <scenario name="gb device playback">
@@ -312,7 +332,15 @@ y=[$ssrc]
     ]]>
   </send>
   <recv request="ACK"/>
-  <pause/>
+  <recv request="INFO">
+    <action>
+      <ereg regexp="PLAY RTSP/1.0" search_in="body" check_it="true" assign_to="i0"/>
+      <ereg regexp="Scale: ([0-9.]+)" search_in="body" check_it="true" assign_to="i1,scale"/>
+      <ereg regexp="Content-Type: Application/MANSRTSP" search_in="msg" check_it="true" assign_to="i2"/>
+    </action>
+  </recv>
+  <nop><action><log message="INFO [$i0] [$i1] [$i2] scale=[$scale]"/></action></nop>
+""" + OK200 + """  <pause/>
 """ + msg(f'<?xml version="1.0" encoding="GB2312"?>\n<Notify>\n<CmdType>MediaStatus</CmdType>\n<SN>9</SN>\n'
           f'<DeviceID>{dev}</DeviceID>\n<NotifyType>121</NotifyType>\n</Notify>', 30, "ms") + """  <recv request="BYE"/>
   <nop><action><log message="got BYE after MediaStatus"/></action></nop>

@@ -249,6 +249,7 @@ pub async fn run(a: Args) -> Result<()> {
                 if tty {
                     print!("\x1b[2J\x1b[H");
                     println!("custos demo — {} (Ctrl-C to stop)", crate::runtime::now());
+                    println!("console: {}   login: operator / {}", started.url, logins.operator);
                 }
                 println!("{}", status_table(&rt.streams));
             }

@@ -68,6 +68,8 @@ struct Offered {
     /// The upper platform, as the actor of its views in the ledger.
     upper: String,
     journal: custos_footage::Journal,
+    store: Store,
+    data: custos_footage::DataDir,
 }
 
 impl MediaProvider for Offered {
@@ -89,6 +91,40 @@ impl MediaProvider for Offered {
                 latitude: None,
             })
             .collect()
+    }
+
+    fn recorded(&self, channel: &str, start: u64, end: u64) -> Option<FrameSource> {
+        let name = self
+            .channels
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|(id, _, _)| id == channel)
+            .map(|(_, name, _)| name.clone())?;
+        let (from, to) = (
+            custos_core::Time90k(start as i64 * 90_000),
+            custos_core::Time90k(end as i64 * 90_000),
+        );
+        // Playback by the upper platform is a registered access (E2), like any other.
+        let reg = self.journal.register_access(
+            &format!("gb28181 upper platform {}", self.upper),
+            custos_ledger::Action::Playback,
+            &format!("camera/{name}"),
+            Some("GB/T 28181 cascade playback"),
+            serde_json::json!({"channel": channel, "from": from.to_string(), "to": to.to_string()}),
+        );
+        if let Err(e) = reg {
+            tracing::error!(error = %e, %channel, "upper platform playback refused");
+            return None;
+        }
+        let (tx, rx) = mpsc::channel(64);
+        let (store, data) = (self.store.clone(), self.data.clone());
+        tokio::spawn(async move {
+            if let Err(e) = play_recorded(&store, &data, &name, from, to, tx).await {
+                tracing::warn!(error = %e, camera = %name, "cascade playback stopped");
+            }
+        });
+        Some(FrameSource::Recorded(rx))
     }
 
     fn live(&self, channel: &str) -> Option<FrameSource> {
@@ -115,6 +151,83 @@ impl MediaProvider for Offered {
             }
         }
     }
+}
+
+/// Reads the sealed footage of [from, to) and sends its frames (PTS = wall time from `from`),
+/// starting at the key frame at or before `from`; the cascade paces them.
+async fn play_recorded(
+    store: &Store,
+    data: &custos_footage::DataDir,
+    camera: &str,
+    from: custos_core::Time90k,
+    to: custos_core::Time90k,
+    tx: mpsc::Sender<custos_core::frame::EncodedFrame>,
+) -> Result<()> {
+    let cam = store.camera_by_name(camera).await?;
+    let stream = store.stream_of(&cam, StreamKind::Main).await?;
+    let segs = store.sealed_segments(stream.id, from, to).await?;
+    let mut first_pts: Option<i64> = None;
+    for seg in segs {
+        let bytes = tokio::fs::read(data.abs(&seg.path)).await?;
+        let parsed = custos_mp4::parse_fragmented(&bytes)
+            .map_err(|e| anyhow::anyhow!("segment {} is damaged: {e}", seg.id))?;
+        let entry = &parsed.init.sample_entry;
+        let params = std::sync::Arc::new(custos_core::frame::VideoParams {
+            codec: if entry.get(4..8) == Some(b"avc1") {
+                custos_core::frame::Codec::H264
+            } else {
+                custos_core::frame::Codec::H265
+            },
+            width: parsed.init.width,
+            height: parsed.init.height,
+            rfc6381_codec: String::new(),
+            sample_entry: entry.clone().into(),
+        });
+        let scale = |t: i64| t * 90_000 / i64::from(parsed.init.timescale.max(1));
+        let samples: Vec<_> = parsed
+            .fragments
+            .iter()
+            .flat_map(|f| f.samples.iter())
+            .collect();
+        let Some(s0) = samples.first() else { continue };
+        let base = s0.dts as i64 + i64::from(s0.composition_offset);
+        for (i, s) in samples.iter().enumerate() {
+            let wall = seg.start.0 + scale(s.dts as i64 + i64::from(s.composition_offset) - base);
+            if wall >= to.0 {
+                return Ok(());
+            }
+            // Start at the last key frame at or before `from`.
+            if first_pts.is_none() {
+                let next_key_le_from = samples[i + 1..]
+                    .iter()
+                    .find(|n| n.is_sync)
+                    .map(|n| {
+                        seg.start.0 + scale(n.dts as i64 + i64::from(n.composition_offset) - base)
+                    })
+                    .is_some_and(|w| w <= from.0);
+                if !s.is_sync || next_key_le_from {
+                    continue;
+                }
+            }
+            let pts = wall - from.0;
+            first_pts.get_or_insert(pts);
+            let off = s.file_offset as usize;
+            let Some(body) = bytes.get(off..off + s.size as usize) else {
+                anyhow::bail!("segment {} sample past the end of the file", seg.id);
+            };
+            let f = custos_core::frame::EncodedFrame {
+                pts_90k: pts,
+                wall: custos_core::Time90k(wall),
+                is_key: s.is_sync,
+                data: body.to_vec().into(),
+                params: params.clone(),
+            };
+            if tx.send(f).await.is_err() {
+                return Ok(());
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The channel id a camera is offered under: its name if that is a valid device code, else
@@ -170,6 +283,8 @@ impl Gb {
                 .map(|(id, _)| id.to_owned())
                 .unwrap_or_default(),
             journal: rt.journal.clone(),
+            store: rt.store.clone(),
+            data: rt.data.clone(),
         });
         for (i, s) in rt
             .streams

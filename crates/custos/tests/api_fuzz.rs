@@ -1,0 +1,95 @@
+//! The HTTP API against its own OpenAPI document, fuzzed by schemathesis (installed by
+//! scripts/setup): generated requests — valid and invalid — to every operation, as a logged-in
+//! watch operator on duty, must never get a 5xx.
+
+mod common;
+
+use common::server::{USER_PW, add_user, login, serve};
+use common::*;
+
+const SCHEMATHESIS: &str = "/opt/custos-schemathesis/bin/st";
+
+/// E1/E8 robustness: no request the spec allows (or breaks) makes the server fail.
+#[tokio::test(flavor = "multi_thread")]
+async fn e1_api_fuzzed_against_its_openapi_has_no_server_errors() {
+    assert!(
+        std::path::Path::new(SCHEMATHESIS).exists(),
+        "{SCHEMATHESIS} is missing: run scripts/setup"
+    );
+    let sim = Camsim::start(&small_cam("h264")).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = write_config(tmp.path(), 10, &[("cam1", sim.url(1), "")]);
+    let s = serve(&tmp.path().join("data"), Some(&cfg), &[]);
+    add_user(&s, "fuzz-op", "watch_operator", &["local"], None).await;
+    let op = login(&s, "fuzz-op", USER_PW).await;
+    assert_eq!(
+        op.post(&s.url("/api/duty"), serde_json::json!({"on": true}))
+            .await
+            .status(),
+        200
+    );
+    // The session cookie as the server set it.
+    let cookie = {
+        let r = common::server::client()
+            .post(s.url("/api/login"))
+            .json(&serde_json::json!({"username": "fuzz-op", "password": USER_PW}))
+            .send()
+            .await
+            .unwrap();
+        let c = r.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned();
+        let csrf = r.json::<serde_json::Value>().await.unwrap()["csrf"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        (c, csrf)
+    };
+    let report = tmp.path().join("junit.xml");
+    let out = std::process::Command::new("timeout")
+        .args(["300", SCHEMATHESIS, "run"])
+        .arg(s.url("/api/openapi.json"))
+        .args([
+            "--checks",
+            "not_a_server_error",
+            "--max-examples",
+            "25",
+            "--tls-verify",
+            "false",
+        ])
+        .args(["--header", &format!("Cookie: {}", cookie.0)])
+        .args(["--header", &format!("X-CSRF-Token: {}", cookie.1)])
+        // Logging out or revoking sessions would end the fuzzer's own session.
+        .args([
+            "--exclude-path",
+            "/api/logout",
+            "--exclude-path",
+            "/api/sessions/{id}",
+        ])
+        .args(["--report", "junit", "--report-junit-path"])
+        .arg(&report)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run schemathesis");
+    let text = format!("{}{}", stdout(&out), stderr(&out));
+    let tail: String = text
+        .lines()
+        .rev()
+        .take(40)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(out.status.success(), "schemathesis found failures:\n{tail}");
+    assert!(
+        text.contains("passed") || text.contains("PASSED"),
+        "schemathesis ran no operation:\n{tail}"
+    );
+    eprintln!("{tail}");
+    drop(op);
+}
