@@ -12,13 +12,13 @@
 //   CUSTOS_CHROMIUM            browser binary (default /usr/bin/chromium)
 //
 // Checks (requirement ids in brackets): from the login page, without an account, a complaint
-// is submitted and a receipt with its checksum shown [J3]; the inspector logs in, sees the
-// system with full basic information [A3], scans and sees findings [J1], runs a filing
-// inspection with one failed item and finishes it — the rectification order is shown [J1] —
-// and opens the report page, whose PDF link returns a PDF [J1]; a watch operator reports
-// suspicious information from the camera page and the bookmark appears on its timeline [D6].
-// Exits 1 on the first failed
-// check; writes results.json.
+// is submitted and a receipt with its checksum shown [J3] and the catalogue lists systems
+// without confidential fields [I1]; the inspector logs in, sees the system with full basic
+// information [A3], scans and sees findings [J1], runs a filing inspection with one failed item
+// and finishes it — the rectification order is shown [J1] — and opens the report page, whose
+// PDF link returns a PDF [J1]; a watch operator reports suspicious information from the camera
+// page and the bookmark appears on its timeline [D6]. Exits 1 on the first failed check;
+// writes screenshots and results.json.
 
 import { chromium } from 'playwright-core';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -81,6 +81,12 @@ async function run(page) {
   const receipt = await page.textContent('#complaint-done');
   check(/[0-9a-f]{64}/.test(receipt ?? ''), 'J3: the receipt carries the SHA-256 of the complaint');
   await shot(page, 'r0-complaint');
+
+  // I1: the public catalogue, also without an account, lists no confidential field.
+  await page.goto(BASE + '#/catalogue', { waitUntil: 'domcontentloaded' });
+  await waitFor(page, 'table.catalogue tbody tr', 'I1: the public catalogue lists systems without login');
+  const cat = await page.textContent('table.catalogue');
+  check(!/\d{20}|rtsp:|118\.78/.test(cat ?? ''), 'I1: no address code, stream URL or position in the catalogue');
 
   // Log in as the inspector.
   await page.goto(BASE + '#/', { waitUntil: 'domcontentloaded' });

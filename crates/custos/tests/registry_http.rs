@@ -495,7 +495,7 @@ async fn d6_report_suspicious_bookmarks_the_timeline() {
 }
 
 /// J1/J3/A3/D6 in the web console, in the real Debian Chromium (playwright-core running
-/// `web/e2e/registry.e2e.mjs`): a complaint from the login page without an account, then an
+/// `web/e2e/registry.e2e.mjs`): a complaint and the catalogue without an account, then an
 /// inspector sees the system unmasked, scans, runs an inspection with a failed item, sees the
 /// rectification order and downloads the report as a PDF; a watch operator reports suspicious
 /// information from the camera page and the bookmark shows on the timeline. Artifacts (screenshots, report.pdf,
@@ -573,7 +573,7 @@ async fn j1_j3_d6_inspector_and_operator_flows_in_the_web_console() {
         serde_json::from_slice(&std::fs::read(artifacts.join("results.json")).unwrap()).unwrap();
     let checks = results["checks"].as_array().unwrap();
     assert!(
-        checks.len() >= 18 && checks.iter().all(|c| c["ok"] == true),
+        checks.len() >= 20 && checks.iter().all(|c| c["ok"] == true),
         "{results:#}"
     );
     // What the browser did is in the ledger: the complaint, the inspection, the report download.
