@@ -627,6 +627,9 @@ pub async fn finish(
     Json(req): Json<FinishRequest>,
 ) -> ApiResult<Json<Finished>> {
     let id = inspection_id(&id)?;
+    if req.days.is_some_and(|d| !(1..=3650).contains(&d)) {
+        return Err(bad_request("`days` is between 1 and 3650"));
+    }
     let (ins, _) = st.store.inspection(id).await?;
     if ins.inspector != caller.name {
         return Err(ApiError(Error::new(
