@@ -12,6 +12,12 @@ import { HealthPage } from './pages/health';
 import { UsersPage } from './pages/users';
 import { AuditPage } from './pages/audit';
 import { PasswordPage } from './pages/password';
+import { RegistryPage } from './pages/registry';
+import { FindingsPage } from './pages/findings';
+import { InspectionPage } from './pages/inspection';
+import { ReportPage } from './pages/report';
+import { CataloguePage, ComplaintPage } from './pages/complaint';
+import { tr } from './registry/i18n';
 import './style.css';
 
 function useHash(): string {
@@ -50,6 +56,9 @@ function App() {
   }, []);
 
   if (booting) return <p class="center muted">{t('loading')}</p>;
+  // Public pages (no account): complaints (J3) and the catalogue (I1).
+  if (hash.startsWith('#/complaint')) return <ComplaintPage />;
+  if (hash.startsWith('#/catalogue')) return <CataloguePage />;
   if (!session)
     return (
       <Login
@@ -77,6 +86,14 @@ function App() {
         return <UsersPage />;
       case 'audit':
         return <AuditPage />;
+      case 'registry':
+        return <RegistryPage id={arg ? decodeURIComponent(arg) : undefined} />;
+      case 'findings':
+        return <FindingsPage />;
+      case 'inspection':
+        return <InspectionPage />;
+      case 'report':
+        return <ReportPage id={arg ? decodeURIComponent(arg) : undefined} />;
       default:
         return <Wall />;
     }
@@ -86,6 +103,10 @@ function App() {
     ['health', t('nav_health')],
     ['users', t('nav_users')],
     ['audit', t('nav_audit')],
+    ['registry', tr('nav_registry')],
+    ['findings', tr('nav_findings')],
+    ['inspection', tr('nav_inspection')],
+    ['report', tr('nav_report')],
   ];
   return (
     <Ctx.Provider value={{ session, refreshSession, navigate }}>

@@ -41,6 +41,9 @@ pub struct NewUserRequest {
     pub scopes: Vec<String>,
     /// RFC 3339; required for maintainers (E10) and citizen viewers.
     pub expires: Option<String>,
+    /// public (default), internal, confidential or secret (E6); reading basic information
+    /// needs confidential (A3).
+    pub clearance: Option<String>,
 }
 
 /// Create an account (administrator). Recorded in the ledger.
@@ -70,12 +73,29 @@ pub async fn add_user(
         ),
         None => None,
     };
+    let clearance = match req.clearance.as_deref() {
+        None => custos_core::access::Classification::Public,
+        Some(c) => [
+            custos_core::access::Classification::Public,
+            custos_core::access::Classification::Internal,
+            custos_core::access::Classification::Confidential,
+            custos_core::access::Classification::Secret,
+        ]
+        .into_iter()
+        .find(|x| x.as_str() == c)
+        .ok_or_else(|| {
+            bad_request(format!(
+                "unknown clearance {c:?}: use public, internal, confidential or secret"
+            ))
+        })?,
+    };
     let u = st
         .accounts
         .add_user(
             &caller.name,
             custos_auth::NewUser {
                 expires,
+                clearance,
                 ..custos_auth::NewUser::new(req.name.clone(), grants, req.password.clone())
             },
         )

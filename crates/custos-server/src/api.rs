@@ -146,6 +146,8 @@ pub struct Bookmark {
     pub at: String,
     pub note: String,
     pub by: String,
+    /// The legal hold placed with it (D6 reports).
+    pub hold_id: Option<i64>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -200,6 +202,8 @@ pub async fn recordings(
     }
     let spans = custos_footage::read::spans(&all, custos_core::Duration90k::from_secs(2));
     let gaps = st.store.gaps(stream.id, from, to).await?;
+    // D6 reports and other bookmarks of this camera in the window.
+    let bookmarks = st.store.bookmarks(&name, from, to).await?;
     Ok(Json(Recordings {
         spans: spans
             .into_iter()
@@ -216,7 +220,15 @@ pub async fn recordings(
                 reason: g.reason,
             })
             .collect(),
-        bookmarks: Vec::new(),
+        bookmarks: bookmarks
+            .into_iter()
+            .map(|b| Bookmark {
+                at: rfc3339(b.at),
+                note: b.note,
+                by: b.by,
+                hold_id: b.hold_id,
+            })
+            .collect(),
     }))
 }
 

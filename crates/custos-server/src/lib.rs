@@ -14,6 +14,7 @@ pub mod error;
 pub mod live;
 pub mod metrics;
 pub mod playback;
+pub mod registry;
 pub mod state;
 pub mod tls;
 
@@ -47,6 +48,8 @@ pub use tls::TlsSource;
         (name = "playback", description = "Recorded footage and exports"),
         (name = "accounts", description = "Users and sessions"),
         (name = "audit", description = "The ledger"),
+        (name = "registry", description = "Registry, findings, inspections, reports (A1–A5, C1–C4, J1, J2)"),
+        (name = "public", description = "No account needed: the public catalogue (I1) and complaints (J3)"),
     )
 )]
 struct ApiDoc;
@@ -79,13 +82,29 @@ pub fn routers(st: AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(admin::sessions))
         .routes(routes!(admin::revoke_session))
         .routes(routes!(admin::audit))
+        .routes(routes!(registry::systems))
+        .routes(routes!(registry::system))
+        .routes(routes!(registry::device))
+        .routes(routes!(registry::transition))
+        .routes(routes!(registry::list_findings))
+        .routes(routes!(registry::run_scan))
+        .routes(routes!(registry::advance))
+        .routes(routes!(registry::checklists))
+        .routes(routes!(registry::start_inspection))
+        .routes(routes!(registry::answer))
+        .routes(routes!(registry::finish))
+        .routes(routes!(registry::system_report))
+        .routes(routes!(registry::report_suspicious))
         .route_layer(axum::middleware::from_fn_with_state(
             st.clone(),
             auth::require_caller,
         ));
     let public = OpenApiRouter::new()
         .routes(routes!(auth::login))
-        .routes(routes!(healthz));
+        .routes(routes!(healthz))
+        // I1 and J3: the public catalogue and complaints need no account.
+        .routes(routes!(registry::catalogue))
+        .routes(routes!(registry::submit_complaint));
     let (router, api) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(protected)
         .merge(public)
@@ -183,6 +202,7 @@ pub fn state(
         thumbs: Default::default(),
         hls: Default::default(),
         exports: Mutex::new(HashMap::new()),
+        complaints: Default::default(),
     }))
 }
 

@@ -53,6 +53,8 @@ pub struct Inner {
     pub thumbs: crate::playback::ThumbCache,
     pub hls: crate::playback::HlsGrants,
     pub exports: Mutex<HashMap<String, crate::playback::ExportJob>>,
+    /// Public complaint submissions per address (J3 rate limit).
+    pub complaints: crate::registry::ComplaintLimiter,
 }
 
 #[derive(Clone)]

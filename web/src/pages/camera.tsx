@@ -6,6 +6,7 @@ import { fmtTime, t } from '../i18n';
 import { pan, Timeline, zoom, type View, MAX_SPAN_MS, MIN_SPAN_MS } from '../timeline';
 import { ErrorBanner, useLang, usePoll } from '../ui';
 import { LiveVideo } from './wall';
+import { ReportSuspicious } from './suspicious';
 
 const SPEEDS = [0.5, 1, 2, 4, 8, 16];
 /** Longest stretch one playback request asks for; playing on past it requests the next one. */
@@ -175,6 +176,7 @@ export function CameraPage({ name }: { name: string }) {
           </span>
         )}
         <span class="spacer" />
+        <ReportSuspicious camera={name} at={playhead} />
         {play ? (
           <span class="pill info">
             {t('playback')} · {fmtTime(playhead ?? play.from)}

@@ -3,6 +3,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, ApiError, setCsrf } from '../api';
 import { getLang, LANGS, setLang, t, type Lang } from '../i18n';
 import { useLang } from '../ui';
+import { tr } from '../registry/i18n';
 
 /** Whether a login refusal means "a TOTP code is needed" (kind or message says so). */
 function wantsTotp(e: ApiError): boolean {
@@ -97,6 +98,12 @@ export function Login({ onLoggedIn }: { onLoggedIn: () => Promise<void> }) {
         <button type="submit" class="primary" disabled={busy}>
           {busy ? t('logging_in') : t('login_button')}
         </button>
+        <p class="public-links">
+          <a href="#/complaint" id="complaint-link">
+            {tr('complaint_link')}
+          </a>{' '}
+          · <a href="#/catalogue">{tr('catalogue_link')}</a>
+        </p>
         <label class="lang-inline">
           {t('language')}{' '}
           <select value={getLang()} onChange={(e) => setLang((e.target as HTMLSelectElement).value as Lang)}>
