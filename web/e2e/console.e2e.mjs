@@ -26,20 +26,10 @@
 // a watch operator without scope sees no tile [D5/E1]. Exits 1 with a message on the first
 // failed check; writes screenshots and results.json to CUSTOS_ARTIFACTS.
 
-import { chromium } from 'playwright-core';
 import { totpCode } from './totp.mjs';
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { env, harness, log } from './harness.mjs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-
-const env = (k, d) => {
-  const v = process.env[k] ?? d;
-  if (v === undefined || v === '') {
-    console.error(`e2e: environment variable ${k} is required`);
-    process.exit(2);
-  }
-  return v;
-};
 
 const BASE = env('CUSTOS_URL').replace(/\/?$/, '/');
 const USER = env('CUSTOS_USER');
@@ -61,31 +51,8 @@ const ARTIFACTS = env('CUSTOS_ARTIFACTS');
 const CHROMIUM = env('CUSTOS_CHROMIUM', '/usr/bin/chromium');
 const FIRST_FRAME_MAX_MS = Number(env('CUSTOS_FIRST_FRAME_MAX_MS', '1000'));
 
-mkdirSync(ARTIFACTS, { recursive: true });
 const results = { base: BASE, checks: [], timings: {} };
-const log = (m) => console.log(`e2e: ${m}`);
-
-class CheckFailed extends Error {}
-function check(cond, what) {
-  results.checks.push({ check: what, ok: !!cond });
-  if (!cond) throw new CheckFailed(what);
-  log(`ok: ${what}`);
-}
-
-/** Waits for `selector`; a timeout fails the check `what` (instead of a bare timeout). */
-async function waitFor(page, selector, what, timeout = 15000) {
-  try {
-    await page.waitForSelector(selector, { timeout });
-  } catch {
-    check(false, `${what} (nothing matched ${selector} within ${timeout} ms)`);
-  }
-}
-
-async function shot(page, name) {
-  const path = join(ARTIFACTS, `${name}.png`);
-  await page.screenshot({ path });
-  log(`screenshot ${path}`);
-}
+const { check, waitFor, shot, runInChromium } = harness(ARTIFACTS, results);
 
 /** Luminance statistics of the video's current frame, drawn onto a canvas. */
 async function frameStats(page, selector) {
@@ -386,50 +353,4 @@ async function run(page) {
   if (TOTP_USER) await totpPart(page);
 }
 
-const profile = mkdtempSync(join(tmpdir(), 'custos-e2e-'));
-let ctx;
-let code = 0;
-try {
-  ctx = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    ignoreHTTPSErrors: true,
-    viewport: { width: 1366, height: 768 },
-    locale: 'zh-CN',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--autoplay-policy=no-user-gesture-required',
-    ],
-  });
-  const page = ctx.pages()[0] ?? (await ctx.newPage());
-  page.on('response', (r) => {
-    if (r.status() >= 400) log(`HTTP ${r.status()} ${r.request().method()} ${new URL(r.url()).pathname}`);
-  });
-  page.on('pageerror', (e) => log(`page error: ${e.message}`));
-  try {
-    await run(page);
-    log('all checks passed');
-  } catch (e) {
-    code = 1;
-    const msg = e instanceof CheckFailed ? `check failed: ${e.message}` : `error: ${e.stack ?? e}`;
-    console.error(`e2e: ${msg}`);
-    results.failure = msg;
-    await shot(page, '99-failure').catch(() => undefined);
-  }
-} catch (e) {
-  code = 1;
-  console.error(`e2e: could not start ${CHROMIUM}: ${e.message ?? e}`);
-  results.failure = String(e);
-} finally {
-  writeFileSync(join(ARTIFACTS, 'results.json'), JSON.stringify(results, null, 2));
-  if (ctx) await ctx.close().catch(() => undefined);
-  rmSync(profile, { recursive: true, force: true });
-}
-process.exit(code);
+await runInChromium(CHROMIUM, run, '99-failure');

@@ -20,19 +20,9 @@
 // page and the bookmark appears on its timeline [D6]. Exits 1 on the first failed check;
 // writes screenshots and results.json.
 
-import { chromium } from 'playwright-core';
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { env, harness } from './harness.mjs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-
-const env = (k, d) => {
-  const v = process.env[k] ?? d;
-  if (v === undefined || v === '') {
-    console.error(`e2e: environment variable ${k} is required`);
-    process.exit(2);
-  }
-  return v;
-};
 
 const BASE = env('CUSTOS_URL').replace(/\/?$/, '/');
 const USER = env('CUSTOS_INSPECTOR_USER');
@@ -44,29 +34,17 @@ const OPERATOR_PASSWORD = process.env.CUSTOS_OPERATOR_PASSWORD ?? '';
 const CAMERA = process.env.CUSTOS_CAMERA ?? '';
 const CHROMIUM = env('CUSTOS_CHROMIUM', '/usr/bin/chromium');
 
-mkdirSync(ARTIFACTS, { recursive: true });
 const results = { base: BASE, checks: [] };
-const log = (m) => console.log(`e2e: ${m}`);
+const h = harness(ARTIFACTS, results);
+const { check } = h;
 
-class CheckFailed extends Error {}
-function check(cond, what) {
-  results.checks.push({ check: what, ok: !!cond });
-  if (!cond) throw new CheckFailed(what);
-  log(`ok: ${what}`);
-}
-
+/** Waits for `selector` and records the check `what` as passed (or failed on timeout). */
 async function waitFor(page, selector, what, timeout = 15000, state = 'visible') {
-  try {
-    await page.waitForSelector(selector, { timeout, state });
-  } catch {
-    check(false, `${what} (nothing matched ${selector} within ${timeout} ms)`);
-  }
+  await h.waitFor(page, selector, what, timeout, state);
   check(true, what);
 }
 
-async function shot(page, name) {
-  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
-}
+const shot = (page, name) => h.shot(page, name, true);
 
 async function run(page) {
   // J3: the complaint form is reachable from the login page without an account.
@@ -157,40 +135,4 @@ async function run(page) {
   await shot(page, 'r5-suspicious');
 }
 
-const profile = mkdtempSync(join(tmpdir(), 'custos-e2e-registry-'));
-let ctx;
-let code = 0;
-try {
-  ctx = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    ignoreHTTPSErrors: true,
-    viewport: { width: 1366, height: 768 },
-    locale: 'zh-CN',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  const page = ctx.pages()[0] ?? (await ctx.newPage());
-  page.on('response', (r) => {
-    if (r.status() >= 400) log(`HTTP ${r.status()} ${r.request().method()} ${new URL(r.url()).pathname}`);
-  });
-  page.on('pageerror', (e) => log(`page error: ${e.message}`));
-  try {
-    await run(page);
-    log('all checks passed');
-  } catch (e) {
-    code = 1;
-    const msg = e instanceof CheckFailed ? `check failed: ${e.message}` : `error: ${e.stack ?? e}`;
-    console.error(`e2e: ${msg}`);
-    results.failure = msg;
-    await shot(page, 'r9-failure').catch(() => undefined);
-  }
-} catch (e) {
-  code = 1;
-  console.error(`e2e: could not start ${CHROMIUM}: ${e.message ?? e}`);
-  results.failure = String(e);
-} finally {
-  writeFileSync(join(ARTIFACTS, 'results.json'), JSON.stringify(results, null, 2));
-  if (ctx) await ctx.close().catch(() => undefined);
-  rmSync(profile, { recursive: true, force: true });
-}
-process.exit(code);
+await h.runInChromium(CHROMIUM, run, 'r9-failure');
