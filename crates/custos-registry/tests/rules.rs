@@ -131,16 +131,7 @@ async fn b1_mandatory_place_without_working_camera() {
 async fn b2_device_at_prohibited_place() {
     let e = env().await;
     compliant(&e).await;
-    e.store
-        .upsert_place(&PlaceRow {
-            id: "p-wc".into(),
-            name: "toilet".into(),
-            category: "prohibited:toilet".into(),
-            anti_terror_key_target: false,
-            polygon: None,
-        })
-        .await
-        .unwrap();
+    prohibited_place(&e).await;
     e.store
         .upsert_devices(&[good_camera(3, "s1", "p-wc")])
         .await

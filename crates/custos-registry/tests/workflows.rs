@@ -16,7 +16,6 @@ use custos_core::{Duration90k, ErrorKind, Time90k};
 use custos_ledger::Action;
 use custos_registry::archive::{NewDocument, file_document};
 use custos_registry::{access, complaint, import, inspection, lifecycle, report, scan, suspicious};
-use custos_store::registry::PlaceRow;
 
 fn noop(_: usize, _: usize) {}
 
@@ -26,16 +25,7 @@ fn noop(_: usize, _: usize) {}
 async fn a2_import_1000_rows_reports_exactly_the_10_bad() {
     let e = env().await;
     compliant(&e).await;
-    e.store
-        .upsert_place(&PlaceRow {
-            id: "p-wc".into(),
-            name: "toilet".into(),
-            category: "prohibited:toilet".into(),
-            anti_terror_key_target: false,
-            polygon: None,
-        })
-        .await
-        .unwrap();
+    prohibited_place(&e).await;
     let path = e.dir.path().join("devices.csv");
     let mut f = std::fs::File::create(&path).unwrap();
     writeln!(

@@ -174,6 +174,20 @@ pub async fn compliant(e: &Env) {
     .unwrap();
 }
 
+/// A place of a prohibited category (B2): `p-wc`, a toilet.
+pub async fn prohibited_place(e: &Env) {
+    e.store
+        .upsert_place(&custos_store::registry::PlaceRow {
+            id: "p-wc".into(),
+            name: "toilet".into(),
+            category: "prohibited:toilet".into(),
+            anti_terror_key_target: false,
+            polygon: None,
+        })
+        .await
+        .unwrap();
+}
+
 pub fn inspector(id: &str) -> Principal {
     Principal::new(id)
         .with_grant(Role::Inspector, Scope::organisation("320102"))
