@@ -11,6 +11,7 @@ pub mod admin;
 pub mod api;
 pub mod auth;
 pub mod error;
+pub mod gb;
 pub mod live;
 pub mod metrics;
 pub mod playback;
@@ -47,6 +48,7 @@ pub use tls::TlsSource;
         (name = "playback", description = "Recorded footage and exports"),
         (name = "accounts", description = "Users and sessions"),
         (name = "audit", description = "The ledger"),
+        (name = "gb28181", description = "GB/T 28181 devices, channels, PTZ and cascade"),
     )
 )]
 struct ApiDoc;
@@ -79,6 +81,9 @@ pub fn routers(st: AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(admin::sessions))
         .routes(routes!(admin::revoke_session))
         .routes(routes!(admin::audit))
+        .routes(routes!(gb::devices))
+        .routes(routes!(gb::status))
+        .routes(routes!(gb::ptz))
         .route_layer(axum::middleware::from_fn_with_state(
             st.clone(),
             auth::require_caller,
@@ -183,6 +188,7 @@ pub fn state(
         thumbs: Default::default(),
         hls: Default::default(),
         exports: Mutex::new(HashMap::new()),
+        gb: Default::default(),
     }))
 }
 

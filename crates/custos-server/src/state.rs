@@ -53,6 +53,8 @@ pub struct Inner {
     pub thumbs: crate::playback::ThumbCache,
     pub hls: crate::playback::HlsGrants,
     pub exports: Mutex<HashMap<String, crate::playback::ExportJob>>,
+    /// The running GB/T 28181 platform, once the binary has started it.
+    pub gb: std::sync::OnceLock<Arc<dyn crate::gb::GbControl>>,
 }
 
 #[derive(Clone)]
