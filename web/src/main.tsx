@@ -12,6 +12,7 @@ import { HealthPage } from './pages/health';
 import { UsersPage } from './pages/users';
 import { AuditPage } from './pages/audit';
 import { PasswordPage } from './pages/password';
+import { GbPage, gbNavVisible } from './pages/gb';
 import './style.css';
 
 function useHash(): string {
@@ -77,6 +78,8 @@ function App() {
         return <UsersPage />;
       case 'audit':
         return <AuditPage />;
+      case 'gb':
+        return <GbPage />;
       default:
         return <Wall />;
     }
@@ -86,6 +89,7 @@ function App() {
     ['health', t('nav_health')],
     ['users', t('nav_users')],
     ['audit', t('nav_audit')],
+    ...(gbNavVisible(session) ? ([['gb', t('nav_gb')]] as [string, string][]) : []),
   ];
   return (
     <Ctx.Provider value={{ session, refreshSession, navigate }}>
