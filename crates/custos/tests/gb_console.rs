@@ -43,7 +43,16 @@ fn spawn_device(dir: &std::path::Path, sip_port: u16) -> Child {
         .arg("-oocsf")
         .arg(sipp_dir().join("device_answers.xml"))
         .args(["-i", "127.0.0.1", "-p", &free_port().to_string(), "-m", "1"])
-        .args(["-nostdin", "-timeout", "100s", "-deadcall_wait", "0"])
+        .args([
+            "-nostdin",
+            "-timeout",
+            "100s",
+            "-deadcall_wait",
+            "0",
+            "-trace_msg",
+        ])
+        .arg("-message_file")
+        .arg(dir.join("sipp_messages.log"))
         .current_dir(dir)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -205,6 +214,25 @@ async fn i2_a3_gb_devices_in_the_console_by_role() {
         )
         .await;
     assert_eq!(r.status(), 404, "a channel not in the catalog");
+    // The device received the three DeviceControl PTZCmds (GB/T 28181 A.3) for that channel:
+    // pan left, zoom in, stop.
+    let msgs = std::fs::read_to_string(tmp.path().join("sipp_messages.log")).unwrap_or_default();
+    let controls: Vec<&str> = msgs
+        .split("<CmdType>DeviceControl</CmdType>")
+        .skip(1)
+        .collect();
+    assert_eq!(
+        controls.len(),
+        3,
+        "DeviceControl MESSAGEs at the device: {msgs}"
+    );
+    for (c, cmd) in controls.iter().zip(["A50F0102", "A50F0110", "A50F0100"]) {
+        assert!(
+            c.contains(&format!("<DeviceID>{CHANNEL}</DeviceID>"))
+                && c.contains(&format!("<PTZCmd>{cmd}")),
+            "expected PTZCmd {cmd}… for {CHANNEL}: {c}"
+        );
+    }
 
     // The ledger: the admin's confidential read, the operator's three PTZ commands and the
     // auditor's refusal.
