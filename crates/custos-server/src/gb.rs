@@ -112,6 +112,10 @@ pub struct GbChannelView {
     pub recorded: bool,
     /// Registry (A2): `pending`, `accepted` or `rejected`.
     pub registry_status: String,
+    /// The caller may watch or play back this channel's camera (the console links to it).
+    pub watch: bool,
+    /// The caller may steer it now (the live-view right: in scope and on duty, D5).
+    pub control: bool,
     /// Confidential (A3): only with `read_basic_info`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub address: Option<String>,
@@ -138,6 +142,8 @@ pub struct GbDeviceView {
     pub transport: String,
     /// The device is itself a recorded camera (an IPC registering on its own).
     pub recorded: bool,
+    /// The caller may watch or play back the device's own camera.
+    pub watch: bool,
     /// Confidential (A3): the device's network address, only with `read_basic_info`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub addr: Option<String>,
@@ -193,7 +199,10 @@ pub async fn devices(
             if cb {
                 confidential.push(c.id.clone());
             }
+            let control = may(&caller, &st, Action::ViewLive, &c.id);
             channels.push(GbChannelView {
+                watch: control || may(&caller, &st, Action::Playback, &c.id),
+                control,
                 ptz: DeviceCode::parse(&c.id).is_ok_and(|x| x.is_camera()),
                 recorded: recorded.contains(&c.id),
                 address: cb.then_some(c.address),
@@ -218,6 +227,8 @@ pub async fn devices(
             .and_then(|g| g.last_keepalive(&d.id))
             .or_else(|| (d.last_seen.0 > 0).then(|| d.last_seen.to_rfc3339()));
         out.push(GbDeviceView {
+            watch: may(&caller, &st, Action::ViewLive, &d.id)
+                || may(&caller, &st, Action::Playback, &d.id),
             recorded: recorded.contains(&d.id),
             addr: basic.then_some(d.addr),
             id: d.id,

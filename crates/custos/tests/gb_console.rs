@@ -130,6 +130,8 @@ async fn i2_a3_gb_devices_in_the_console_by_role() {
     assert_eq!(lobby["name"], "Lobby");
     assert_eq!(lobby["parent_id"], DEVICE);
     assert_eq!(lobby["ptz"], true);
+    assert_eq!(lobby["watch"], true, "the operator may play it back");
+    assert_eq!(lobby["control"], false, "off duty: no PTZ (D5)");
     // A3: no address, civil code or coordinates for the operator.
     for secret in ["addr", "address", "civil_code", "longitude", "latitude"] {
         assert!(
@@ -165,6 +167,11 @@ async fn i2_a3_gb_devices_in_the_console_by_role() {
         .find(|c| c["id"] == CHANNEL)
         .unwrap();
     assert_eq!(lobby["address"], "Gate 4");
+    assert_eq!(
+        (&lobby["watch"], &lobby["control"]),
+        (&serde_json::json!(false), &serde_json::json!(false)),
+        "the administrator has no footage rights (separation of duties)"
+    );
     assert_eq!(lobby["civil_code"], "340200");
 
     // Platform status.
@@ -196,6 +203,20 @@ async fn i2_a3_gb_devices_in_the_console_by_role() {
             .await
             .status(),
         200
+    );
+    let v: serde_json::Value = op
+        .get(&s.url("/api/gb/devices"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        v[0]["channels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["id"] == CHANNEL && c["control"] == true),
+        "on duty the operator may steer: {v}"
     );
     for body in [
         serde_json::json!({"direction": "left", "speed": 90}),

@@ -14,6 +14,10 @@ export interface GbChannel {
   ptz: boolean;
   recorded: boolean;
   registry_status: string;
+  /** The account may watch or play back this camera. */
+  watch: boolean;
+  /** The account may steer it now (live-view right, on duty). */
+  control: boolean;
   /** Confidential (A3): present only for accounts that may read basic information. */
   address?: string;
   civil_code?: string;
@@ -32,6 +36,7 @@ export interface GbDevice {
   registry_status: string;
   transport: string;
   recorded: boolean;
+  watch: boolean;
   addr?: string;
   channels: GbChannel[];
 }
@@ -194,8 +199,8 @@ function ChannelTree({ device, nodes, onError }: { device: string; nodes: Node[]
                 {n.ch.longitude != null && n.ch.latitude != null ? ` (${n.ch.longitude}, ${n.ch.latitude})` : ''}
               </span>
             )}
-            {n.ch.recorded && <a href={`#/camera/${encodeURIComponent(n.ch.id)}`}>{t('gb_live')}</a>}
-            {n.ch.ptz && <PtzPad device={device} channel={n.ch.id} onError={onError} />}
+            {n.ch.recorded && n.ch.watch && <a href={`#/camera/${encodeURIComponent(n.ch.id)}`}>{t('gb_live')}</a>}
+            {n.ch.ptz && n.ch.control && <PtzPad device={device} channel={n.ch.id} onError={onError} />}
           </span>
           {n.children.length > 0 && <ChannelTree device={device} nodes={n.children} onError={onError} />}
         </li>
@@ -310,7 +315,7 @@ export function GbPage() {
                     <button type="button" class="link" aria-expanded={isOpen} onClick={() => toggle(d.id)}>
                       {isOpen ? '▾' : '▸'} {t('gb_channel_count', { n: d.channels.length })}
                     </button>
-                    {d.recorded && (
+                    {d.recorded && d.watch && (
                       <>
                         {' '}
                         <a href={`#/camera/${encodeURIComponent(d.id)}`}>{t('gb_live')}</a>
