@@ -282,14 +282,29 @@ async fn may_anything(caller: &Caller, st: &AppState) -> ApiResult<bool> {
     Ok(false)
 }
 
+/// Whether this server runs a GB/T 28181 platform, and its status.
+#[derive(Serialize, ToSchema)]
+pub struct GbPlatformState {
+    /// `false` when the server was started without `--sip-listen`.
+    pub running: bool,
+    pub status: Option<GbStatus>,
+}
+
 /// The running GB/T 28181 platform: id, SIP address, device counts, cascade (I2).
 #[utoipa::path(get, path = "/api/gb/status", tag = "gb28181",
-    responses((status = 200, body = GbStatus), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 503, body = ErrorBody)))]
-pub async fn status(State(st): State<AppState>, caller: Caller) -> ApiResult<Json<GbStatus>> {
+    responses((status = 200, body = GbPlatformState), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn status(
+    State(st): State<AppState>,
+    caller: Caller,
+) -> ApiResult<Json<GbPlatformState>> {
     if !may_anything(&caller, &st).await? {
         st.authorize_org(&caller, Action::ReadBasicInfo).await?;
     }
-    Ok(Json(st.gb_control()?.status()))
+    let status = st.gb.get().map(|g| g.status());
+    Ok(Json(GbPlatformState {
+        running: status.is_some(),
+        status,
+    }))
 }
 
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, ToSchema, PartialEq, Eq)]

@@ -181,9 +181,12 @@ async fn i2_a3_gb_devices_in_the_console_by_role() {
         .json()
         .await
         .unwrap();
+    assert_eq!(st["running"], true, "{st}");
+    let st = &st["status"];
     assert_eq!(st["id"], "34020000002000000001", "{st}");
     assert_eq!(st["listen"], sip_listen);
-    assert!(st["devices"].as_u64().unwrap() >= 1, "{st}");
+    assert_eq!(st["devices"], 1, "{st}");
+    assert_eq!(st["online"], 1, "{st}");
     assert!(st["cascade"].is_null(), "{st}");
 
     // An auditor has no right the list serves.

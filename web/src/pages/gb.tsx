@@ -2,7 +2,7 @@
 // status), each one's catalog as a tree, live links for recorded channels, PTZ buttons
 // (press and hold moves, release stops), and the platform / cascade status.
 import { useState } from 'preact/hooks';
-import { ApiError, request, type Session } from '../api';
+import { request, type Session } from '../api';
 import { fmtTime, t } from '../i18n';
 import { ErrorBanner, useLang, usePoll } from '../ui';
 
@@ -69,7 +69,7 @@ interface PtzBody {
 
 export const gbApi = {
   devices: () => request<GbDevice[]>('GET', '/api/gb/devices'),
-  status: () => request<GbStatus>('GET', '/api/gb/status'),
+  status: () => request<{ running: boolean; status?: GbStatus | null }>('GET', '/api/gb/status'),
   ptz: (device: string, channel: string, body: PtzBody) =>
     request<unknown>('POST', `/api/gb/devices/${encodeURIComponent(device)}/channels/${encodeURIComponent(channel)}/ptz`, body),
 };
@@ -209,13 +209,14 @@ function ChannelTree({ device, nodes, onError }: { device: string; nodes: Node[]
   );
 }
 
-function StatusBox({ s, error }: { s: GbStatus | null; error: unknown }) {
-  if (error instanceof ApiError && error.status === 503)
+function StatusBox({ state }: { state: { running: boolean; status?: GbStatus | null } | null }) {
+  if (state && !state.running)
     return (
       <p class="muted" id="gb-status">
         {t('gb_not_running')}
       </p>
     );
+  const s = state?.status;
   if (!s) return null;
   const c = s.cascade;
   return (
@@ -257,7 +258,7 @@ function StatusBox({ s, error }: { s: GbStatus | null; error: unknown }) {
 export function GbPage() {
   useLang();
   const [devs, error] = usePoll<GbDevice[]>(gbApi.devices, 5_000);
-  const [status, statusError] = usePoll<GbStatus>(gbApi.status, 5_000);
+  const [status, statusError] = usePoll(gbApi.status, 5_000);
   const [open, setOpen] = useState<Set<string>>(new Set());
   const [ptzError, setPtzError] = useState<unknown>(null);
   const toggle = (id: string) => {
@@ -274,9 +275,9 @@ export function GbPage() {
         <span class="muted">{t('refreshed')}</span>
       </div>
       <ErrorBanner error={error} />
-      {!(statusError instanceof ApiError && statusError.status === 503) && <ErrorBanner error={statusError} />}
+      <ErrorBanner error={statusError} />
       <ErrorBanner error={ptzError} onClose={() => setPtzError(null)} />
-      <StatusBox s={status} error={statusError} />
+      <StatusBox state={status} />
       {devs && devs.length === 0 && <p class="muted">{t('gb_none')}</p>}
       {devs && devs.length > 0 && (
         <table class="grid" id="gb-devices">
