@@ -18,6 +18,7 @@ import { InspectionPage } from './pages/inspection';
 import { ReportPage } from './pages/report';
 import { CataloguePage, ComplaintPage } from './pages/complaint';
 import { tr } from './registry/i18n';
+import { GbPage, gbNavVisible } from './pages/gb';
 import './style.css';
 
 function useHash(): string {
@@ -94,6 +95,8 @@ function App() {
         return <InspectionPage />;
       case 'report':
         return <ReportPage id={arg ? decodeURIComponent(arg) : undefined} />;
+      case 'gb':
+        return <GbPage />;
       default:
         return <Wall />;
     }
@@ -107,6 +110,7 @@ function App() {
     ['findings', tr('nav_findings')],
     ['inspection', tr('nav_inspection')],
     ['report', tr('nav_report')],
+    ...(gbNavVisible(session) ? ([['gb', t('nav_gb')]] as [string, string][]) : []),
   ];
   return (
     <Ctx.Provider value={{ session, refreshSession, navigate }}>

@@ -11,6 +11,7 @@ pub mod admin;
 pub mod api;
 pub mod auth;
 pub mod error;
+pub mod gb;
 pub mod live;
 pub mod metrics;
 pub mod playback;
@@ -50,6 +51,7 @@ pub use tls::TlsSource;
         (name = "audit", description = "The ledger"),
         (name = "registry", description = "Registry, findings, inspections, reports (A1–A5, C1–C4, J1, J2)"),
         (name = "public", description = "No account needed: the public catalogue (I1) and complaints (J3)"),
+        (name = "gb28181", description = "GB/T 28181 devices, channels, PTZ and cascade"),
     )
 )]
 struct ApiDoc;
@@ -95,6 +97,9 @@ pub fn routers(st: AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(registry::finish))
         .routes(routes!(registry::system_report))
         .routes(routes!(registry::report_suspicious))
+        .routes(routes!(gb::devices))
+        .routes(routes!(gb::status))
+        .routes(routes!(gb::ptz))
         .route_layer(axum::middleware::from_fn_with_state(
             st.clone(),
             auth::require_caller,
@@ -203,6 +208,7 @@ pub fn state(
         hls: Default::default(),
         exports: Mutex::new(HashMap::new()),
         complaints: Default::default(),
+        gb: Default::default(),
     }))
 }
 

@@ -55,6 +55,8 @@ pub struct Inner {
     pub exports: Mutex<HashMap<String, crate::playback::ExportJob>>,
     /// Public complaint submissions per address (J3 rate limit).
     pub complaints: crate::registry::ComplaintLimiter,
+    /// The running GB/T 28181 platform, once the binary has started it.
+    pub gb: std::sync::OnceLock<Arc<dyn crate::gb::GbControl>>,
 }
 
 #[derive(Clone)]

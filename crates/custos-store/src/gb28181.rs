@@ -121,23 +121,23 @@ impl Store {
             .begin()
             .await
             .map_err(|e| db_err("saving GB catalog", e))?;
+        // The first statement writes: a deferred transaction that read first could not take
+        // the write lock while another connection writes (SQLITE_BUSY at once, no busy wait).
         let ids: Vec<&str> = channels.iter().map(|c| c.id.as_str()).collect();
-        let existing: Vec<String> = sqlx::query("SELECT id FROM gb_channel WHERE device_id = ?")
-            .bind(device)
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(|e| db_err("saving GB catalog", e))?
-            .iter()
-            .map(|r| r.get(0))
-            .collect();
-        for old in existing.iter().filter(|o| !ids.contains(&o.as_str())) {
-            sqlx::query("DELETE FROM gb_channel WHERE device_id = ? AND id = ?")
-                .bind(device)
-                .bind(old)
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| db_err("saving GB catalog", e))?;
-        }
+        let ids = serde_json::to_string(&ids).map_err(|e| {
+            custos_core::Error::new(
+                custos_core::ErrorKind::Internal,
+                format!("GB catalog ids: {e}"),
+            )
+        })?;
+        sqlx::query(
+            "DELETE FROM gb_channel WHERE device_id = ? AND id NOT IN (SELECT value FROM json_each(?))",
+        )
+        .bind(device)
+        .bind(ids)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| db_err("saving GB catalog", e))?;
         for c in channels {
             sqlx::query(
                 "INSERT INTO gb_channel (device_id, id, name, manufacturer, model, civil_code, address,

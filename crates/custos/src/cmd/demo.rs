@@ -197,6 +197,11 @@ pub async fn run(a: Args) -> Result<()> {
         accounts.start_shift("operator", chrono::Utc::now()).await?;
     }
     let started = super::serve::start_server(&rt, &cfg, &a.web, accounts, None).await?;
+    if let Some(g) = &gb {
+        started
+            .state
+            .set_gb(std::sync::Arc::new(super::gb::Console(g.platform.clone())));
+    }
     println!("console: {}", started.url);
     println!(
         "login: operator / {}   (watch operator on duty: live view, playback, export)",

@@ -230,6 +230,57 @@ async fn play_recorded(
     Ok(())
 }
 
+/// The console's view of the running platform (`custos_server::gb::GbControl`).
+pub struct Console(pub Platform);
+
+impl custos_server::gb::GbControl for Console {
+    fn status(&self) -> custos_server::gb::GbStatus {
+        let s = self.0.status();
+        custos_server::gb::GbStatus {
+            id: s.id,
+            listen: s.listen,
+            devices: s.devices,
+            online: s.online,
+            channels: s.channels,
+            media_sessions: s.media_sessions,
+            cascade: s.cascade.map(|u| custos_server::gb::CascadeStatus {
+                upper_id: u.upper_id,
+                addr: u.addr,
+                registered: u.registered,
+                last_error: u.last_error,
+                keepalives_sent: u.keepalives_sent,
+                catalog_answers: u.catalog_answers,
+                streams: u.streams,
+            }),
+        }
+    }
+
+    fn last_keepalive(&self, device: &str) -> Option<String> {
+        let d = self.0.device(device)?;
+        d.last_keepalive.or(d.registered_at).map(|t| t.to_rfc3339())
+    }
+
+    fn ptz<'a>(
+        &'a self,
+        device: &'a str,
+        channel: &'a str,
+        m: custos_server::gb::PtzMotion,
+    ) -> custos_server::gb::BoxFuture<'a, custos_core::Result<()>> {
+        let p = custos_gb28181::ptz::Ptz {
+            left: m.left,
+            right: m.right,
+            up: m.up,
+            down: m.down,
+            zoom_in: m.zoom_in,
+            zoom_out: m.zoom_out,
+            pan_speed: m.speed,
+            tilt_speed: m.speed,
+            zoom_speed: (m.speed >> 4).max(1),
+        };
+        Box::pin(async move { self.0.ptz(device, channel, p).await })
+    }
+}
+
 /// The channel id a camera is offered under: its name if that is a valid device code, else
 /// `domain + 132 + 7-digit index`.
 pub fn channel_id_for(name: &str, domain: &str, index: usize) -> String {

@@ -235,6 +235,11 @@ pub async fn run(a: Args) -> Result<()> {
     let mut gb = super::gb::Gb::start(&a.sip, &rt).await?;
     let (accounts, admin) = open_accounts(&rt).await?;
     let started = start_server(&rt, &cfg, &a.web, accounts, admin).await?;
+    if let Some(g) = &gb {
+        started
+            .state
+            .set_gb(std::sync::Arc::new(super::gb::Console(g.platform.clone())));
+    }
     print_started(&started);
     eprintln!(
         "recording {} camera(s) into {}; Ctrl-C or SIGTERM stops cleanly",
