@@ -147,7 +147,8 @@ mod tests {
         assert_eq!(got, vec![(1, true), (2, false), (3, false)]);
     }
 
-    /// A viewer that does not read is told it lagged; the publisher never waits.
+    /// D1/D5: a viewer that does not read is told it lagged; the publisher (the recorder's tee)
+    /// never waits, so a slow viewer cannot stall recording.
     #[tokio::test]
     async fn slow_viewer_lags_and_publisher_never_blocks() {
         let hub = LiveHub::default();
