@@ -517,7 +517,10 @@ pub fn ffprobe_frames(path: &Path) -> Vec<FrameInfo> {
         .unwrap_or_default()
 }
 
-/// Output of `ffmpeg -v error -i PATH -f null -` (empty = decodes cleanly).
+/// Output of `ffmpeg -v error -i PATH -enc_time_base -1 -f null -` (empty = decodes cleanly).
+/// The null output keeps the file's own time base (90 kHz): at ffmpeg's default (the frame
+/// rate) two frames closer than one frame interval would be reported as a muxer timestamp
+/// complaint, which is not a decoding error.
 pub fn ffmpeg_decode_errors(path: &Path) -> String {
     let out = run_with_timeout(
         120,
@@ -528,6 +531,8 @@ pub fn ffmpeg_decode_errors(path: &Path) -> String {
             "error",
             "-i",
             path_str(path),
+            "-enc_time_base",
+            "-1",
             "-f",
             "null",
             "-",
