@@ -593,6 +593,7 @@ async fn j2_report_pdf_renders_and_contains_findings() {
         &scope,
         None,
         now(),
+        report::Lang::En,
     )
     .await
     .unwrap_err();
@@ -615,6 +616,7 @@ async fn j2_report_pdf_renders_and_contains_findings() {
         Some(&plan),
         &pdf,
         now(),
+        report::Lang::En,
     )
     .await
     .unwrap();
