@@ -718,7 +718,11 @@ async fn j1_j2_report_in_chinese_prints_chinese_device_names() {
     }
     assert!(!zh.contains("Findingsbyarticle"), "{zh}");
     let en = pdf_text(report::Lang::En, "report-en.pdf").await;
-    for want in ["新街口市场东门摄像机", "Findingsbyarticle", "Compliancereport"] {
+    for want in [
+        "新街口市场东门摄像机",
+        "Findingsbyarticle",
+        "Compliancereport",
+    ] {
         assert!(en.contains(want), "{want:?} not in the English PDF: {en}");
     }
     assert!("fr".parse::<report::Lang>().is_err());
