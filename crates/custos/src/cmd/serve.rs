@@ -234,6 +234,14 @@ pub async fn run(mut a: Args) -> Result<()> {
             .state
             .set_gb(std::sync::Arc::new(super::gb::Console(g.platform.clone())));
     }
+    let stop = wait_for_stop(a.for_);
+    tokio::pin!(stop);
+    // Polled once: the SIGTERM and Ctrl-C handlers are in place before anyone is told the
+    // server is up (a SIGTERM right after the console line or READY=1 stops it cleanly).
+    let early = match futures::poll!(&mut stop) {
+        std::task::Poll::Ready(w) => Some(w),
+        std::task::Poll::Pending => None,
+    };
     print_started(&started);
     eprintln!(
         "recording {} camera(s) into {}; Ctrl-C or SIGTERM stops cleanly",
@@ -247,17 +255,19 @@ pub async fn run(mut a: Args) -> Result<()> {
         a.data.display()
     ));
     let mut watchdog = crate::notify::Watchdog::from_env();
-    let stop = wait_for_stop(a.for_);
-    tokio::pin!(stop);
-    let why = loop {
-        tokio::select! {
-            w = &mut stop => break w,
-            _ = watchdog.tick() => {}
-            ch = super::gb::Gb::next_channel(&mut gb) => {
-                if let Some(g) = gb.as_mut() {
-                    match g.attach(&mut rt, ch, cfg.segment_seconds).await {
-                        Ok(_) => sync_live(&started.state, &rt),
-                        Err(e) => eprintln!("warning: cannot record GB channel: {e:#}"),
+    let why = if let Some(w) = early {
+        w
+    } else {
+        loop {
+            tokio::select! {
+                w = &mut stop => break w,
+                _ = watchdog.tick() => {}
+                ch = super::gb::Gb::next_channel(&mut gb) => {
+                    if let Some(g) = gb.as_mut() {
+                        match g.attach(&mut rt, ch, cfg.segment_seconds).await {
+                            Ok(_) => sync_live(&started.state, &rt),
+                            Err(e) => eprintln!("warning: cannot record GB channel: {e:#}"),
+                        }
                     }
                 }
             }
