@@ -32,6 +32,199 @@ pub enum Scope {
     Jurisdiction(String),
 }
 
+/// The language a report is written in: Chinese (the default: reports go to Chinese
+/// authorities and units) or English.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Lang {
+    #[default]
+    Zh,
+    En,
+}
+
+impl std::str::FromStr for Lang {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Lang> {
+        match s.to_ascii_lowercase().as_str() {
+            "zh" | "zh-cn" | "cn" => Ok(Lang::Zh),
+            "en" | "en-us" | "en-gb" => Ok(Lang::En),
+            _ => Err(Error::new(
+                ErrorKind::InvalidArgument,
+                format!("report language {s:?}: use zh (Chinese, the default) or en (English)"),
+            )),
+        }
+    }
+}
+
+impl Lang {
+    fn html(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh-CN",
+            Lang::En => "en",
+        }
+    }
+
+    /// The fixed text of a report in this language.
+    fn words(self) -> &'static Words {
+        match self {
+            Lang::Zh => &ZH,
+            Lang::En => &EN,
+        }
+    }
+}
+
+/// Every fixed string of a report, per language (data — names, messages, article codes —
+/// is printed as registered).
+struct Words {
+    report: &'static str,
+    system: &'static str,
+    jurisdiction: &'static str,
+    generated: &'static str,
+    generated_for: &'static str,
+    confidential: &'static str,
+    summary: &'static str,
+    systems: &'static str,
+    devices: &'static str,
+    online: &'static str,
+    findings: &'static str,
+    by_severity: &'static str,
+    by_status: &'static str,
+    by_article: &'static str,
+    no_findings: &'static str,
+    finding_cols: [&'static str; 6],
+    lifecycle: &'static str,
+    lifecycle_cols: [&'static str; 6],
+    not_filed: &'static str,
+    due_by: &'static str,
+    records: &'static str,
+    records_cols: [&'static str; 6],
+    health: &'static str,
+    recorded: &'static str,
+    plan: &'static str,
+    no_position: &'static str,
+    legend: [&'static str; 6],
+    residence: &'static str,
+    device_list: &'static str,
+    device_cols: [&'static str; 7],
+    yes: &'static str,
+    no: &'static str,
+    separator: &'static str,
+}
+
+const EN: Words = Words {
+    report: "Compliance report",
+    system: "System",
+    jurisdiction: "Jurisdiction",
+    generated: "Generated",
+    generated_for: "for",
+    confidential: "Confidential: contains positions and address codes (001 art. 6).",
+    summary: "Compliance summary",
+    systems: "Systems",
+    devices: "Devices",
+    online: "Online",
+    findings: "Findings",
+    by_severity: "By severity",
+    by_status: "By status",
+    by_article: "Findings by article",
+    no_findings: "No open findings.",
+    finding_cols: [
+        "Finding",
+        "Severity",
+        "Status",
+        "Deadline",
+        "What is wrong",
+        "Consequence",
+    ],
+    lifecycle: "Lifecycle and filing status",
+    lifecycle_cols: [
+        "System",
+        "Name",
+        "State",
+        "Accepted",
+        "Filed",
+        "Open deadlines",
+    ],
+    not_filed: "not filed",
+    due_by: "by",
+    records: "Inspection, maintenance and assessment records",
+    records_cols: ["System", "Date", "Kind", "By", "Device", "Result"],
+    health: "Health and recording completeness",
+    recorded: "recorded",
+    plan: "Coverage plan",
+    no_position: "No device has a registered position.",
+    legend: [
+        "grid 0.001° ≈ 100 m",
+        "online",
+        "offline",
+        "yellow: field of view",
+        "brown: residence",
+        "dashed: place",
+    ],
+    residence: "residence",
+    device_list: "Devices",
+    device_cols: [
+        "Code",
+        "Name",
+        "Kind",
+        "Place",
+        "Signage",
+        "Online",
+        "Retention",
+    ],
+    yes: "yes",
+    no: "no",
+    separator: "; ",
+};
+
+const ZH: Words = Words {
+    report: "合规报告",
+    system: "系统",
+    jurisdiction: "辖区",
+    generated: "生成时间",
+    generated_for: "生成人",
+    confidential: "涉密：含点位位置和地址编码（001 第6条）。",
+    summary: "合规概况",
+    systems: "系统数",
+    devices: "设备数",
+    online: "在线",
+    findings: "问题数",
+    by_severity: "按严重程度",
+    by_status: "按状态",
+    by_article: "按条款列出的问题",
+    no_findings: "无未整改问题。",
+    finding_cols: [
+        "问题编号",
+        "严重程度",
+        "状态",
+        "整改期限",
+        "问题描述",
+        "法律后果",
+    ],
+    lifecycle: "生命周期与备案状态",
+    lifecycle_cols: ["系统", "名称", "状态", "验收日期", "备案日期", "未到期限"],
+    not_filed: "未备案",
+    due_by: "截止",
+    records: "检查、维护保养与评估记录",
+    records_cols: ["系统", "日期", "类型", "执行单位", "设备", "结果"],
+    health: "运行状况与录像完整率",
+    recorded: "录像",
+    plan: "覆盖平面图",
+    no_position: "没有已登记位置的设备。",
+    legend: [
+        "网格 0.001° ≈ 100 米",
+        "在线",
+        "离线",
+        "黄色：视场",
+        "棕色：住宅",
+        "虚线：场所",
+    ],
+    residence: "住宅",
+    device_list: "设备清单",
+    device_cols: ["编码", "名称", "类型", "场所", "标识牌", "在线", "保存期限"],
+    yes: "是",
+    no: "否",
+    separator: "；",
+};
+
 /// Escapes text for HTML.
 pub fn esc(s: &str) -> String {
     let mut o = String::with_capacity(s.len());
@@ -48,18 +241,28 @@ pub fn esc(s: &str) -> String {
     o
 }
 
-fn measure(m: &Measure) -> &'static str {
-    match m {
-        Measure::Warning => "warning",
-        Measure::RectifyWithinLimit => "order to rectify within a time limit",
-        Measure::RemoveImmediately => "remove immediately",
-        Measure::StopUse => "stop use",
-        Measure::RepairImmediately => "repair immediately",
+fn measure(m: &Measure, lang: Lang) -> &'static str {
+    match (m, lang) {
+        (Measure::Warning, Lang::En) => "warning",
+        (Measure::RectifyWithinLimit, Lang::En) => "order to rectify within a time limit",
+        (Measure::RemoveImmediately, Lang::En) => "remove immediately",
+        (Measure::StopUse, Lang::En) => "stop use",
+        (Measure::RepairImmediately, Lang::En) => "repair immediately",
+        (Measure::Warning, Lang::Zh) => "警告",
+        (Measure::RectifyWithinLimit, Lang::Zh) => "责令限期改正",
+        (Measure::RemoveImmediately, Lang::Zh) => "立即拆除",
+        (Measure::StopUse, Lang::Zh) => "停止使用",
+        (Measure::RepairImmediately, Lang::Zh) => "立即修复",
     }
 }
 
 /// One line per measure and fine, e.g. "unit ¥10,000–30,000 if not rectified in time (001 art. 29)".
 pub fn consequence_text(c: &Consequence) -> String {
+    consequence_text_in(c, Lang::En)
+}
+
+/// [`consequence_text`] in `lang`, e.g. "逾期不改正的，对单位处 ¥10,000–30,000 罚款（001 art. 29）".
+pub fn consequence_text_in(c: &Consequence, lang: Lang) -> String {
     let yuan = |n: u32| {
         let s = n.to_string();
         let mut o = String::new();
@@ -71,32 +274,56 @@ pub fn consequence_text(c: &Consequence) -> String {
         }
         format!("¥{o}")
     };
-    let mut parts: Vec<String> = c.measures.iter().map(|m| measure(m).to_owned()).collect();
+    let mut parts: Vec<String> = c
+        .measures
+        .iter()
+        .map(|m| measure(m, lang).to_owned())
+        .collect();
     for f in &c.fines {
-        let who = match f.liable {
-            Liable::Unit => "unit",
-            Liable::ResponsiblePerson => "responsible person",
-            Liable::Individual => "individual",
-        };
-        let when = match f.condition {
-            FineCondition::Always => "",
-            FineCondition::IfNotRectifiedInTime => " if not rectified in time",
-            FineCondition::IfSerious => " if serious",
-            FineCondition::IfUnauthorisedRemoval => " for unauthorised removal",
-        };
-        parts.push(format!(
-            "fine {who} {}–{}{when}{} ({})",
-            yuan(f.min_yuan),
-            yuan(f.max_yuan),
-            if f.or_warning { " or warning" } else { "" },
-            f.article
-        ));
+        let (min, max) = (yuan(f.min_yuan), yuan(f.max_yuan));
+        parts.push(match lang {
+            Lang::En => {
+                let who = match f.liable {
+                    Liable::Unit => "unit",
+                    Liable::ResponsiblePerson => "responsible person",
+                    Liable::Individual => "individual",
+                };
+                let when = match f.condition {
+                    FineCondition::Always => "",
+                    FineCondition::IfNotRectifiedInTime => " if not rectified in time",
+                    FineCondition::IfSerious => " if serious",
+                    FineCondition::IfUnauthorisedRemoval => " for unauthorised removal",
+                };
+                format!(
+                    "fine {who} {min}–{max}{when}{} ({})",
+                    if f.or_warning { " or warning" } else { "" },
+                    f.article
+                )
+            }
+            Lang::Zh => {
+                let who = match f.liable {
+                    Liable::Unit => "单位",
+                    Liable::ResponsiblePerson => "直接负责的主管人员",
+                    Liable::Individual => "个人",
+                };
+                let when = match f.condition {
+                    FineCondition::Always => "",
+                    FineCondition::IfNotRectifiedInTime => "逾期不改正的，",
+                    FineCondition::IfSerious => "情节严重的，",
+                    FineCondition::IfUnauthorisedRemoval => "擅自拆除的，",
+                };
+                format!(
+                    "{when}对{who}处 {min}–{max} 罚款{}（{}）",
+                    if f.or_warning { "或警告" } else { "" },
+                    f.article
+                )
+            }
+        });
     }
-    parts.join("; ")
+    parts.join(lang.words().separator)
 }
 
 struct Data {
-    title: String,
     systems: Vec<SystemRow>,
     devices: Vec<DeviceRow>,
     findings: Vec<FindingRow>,
@@ -179,7 +406,6 @@ async fn gather(
         .collect();
     let residences = store.residences().await?;
     Ok(Data {
-        title,
         systems,
         devices,
         findings,
@@ -260,7 +486,9 @@ pub fn plan_svg(
     places: &[PlaceRow],
     residences: &[ResidenceRow],
     plan: Option<&PlanImage>,
+    lang: Lang,
 ) -> String {
+    let w = lang.words();
     const W: f64 = 760.0;
     const H: f64 = 520.0;
     let mut pts: Vec<(f64, f64)> = devices
@@ -280,7 +508,11 @@ pub fn plan_svg(
         r##"<svg xmlns="http://www.w3.org/2000/svg" class="plan" width="{W}" height="{H}" viewBox="0 0 {W} {H}"><rect width="{W}" height="{H}" fill="#f8f8f4" stroke="#999"/>"##
     );
     if pts.is_empty() {
-        svg.push_str(r##"<text x="20" y="40" fill="#555">No device has a registered position.</text></svg>"##);
+        let _ = write!(
+            svg,
+            r##"<text x="20" y="40" fill="#555">{}</text></svg>"##,
+            w.no_position
+        );
         return svg;
     }
     let (mut x0, mut y0, mut x1, mut y1) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
@@ -347,8 +579,9 @@ pub fn plan_svg(
             }
             let _ = write!(
                 svg,
-                r##"<polygon class="residence" points="{}" fill="#d9c7a3" fill-opacity="0.6" stroke="#8a6d3b"><title>residence {}</title></polygon>"##,
+                r##"<polygon class="residence" points="{}" fill="#d9c7a3" fill-opacity="0.6" stroke="#8a6d3b"><title>{} {}</title></polygon>"##,
                 poly(&p),
+                w.residence,
                 esc(&r.id)
             );
         }
@@ -392,13 +625,20 @@ pub fn plan_svg(
     }
     let _ = write!(
         svg,
-        r##"<text x="10" y="{}" font-size="11" fill="#333">grid 0.001° ≈ 100 m · <tspan fill="#1e8449">● online</tspan> <tspan fill="#c0392b">● offline</tspan> · yellow: field of view · brown: residence · dashed: place</text></svg>"##,
-        H - 8.0
+        r##"<text x="10" y="{}" font-size="11" fill="#333">{} · <tspan fill="#1e8449">● {}</tspan> <tspan fill="#c0392b">● {}</tspan> · {} · {} · {}</text></svg>"##,
+        H - 8.0,
+        w.legend[0],
+        w.legend[1],
+        w.legend[2],
+        w.legend[3],
+        w.legend[4],
+        w.legend[5]
     );
     svg
 }
 
-fn bar_chart(rows: &[(String, f64, f64)]) -> String {
+fn bar_chart(rows: &[(String, f64, f64)], lang: Lang) -> String {
+    let w = lang.words();
     // (label, online fraction, mean completeness)
     let h = 24.0 * rows.len() as f64 + 30.0;
     let mut s = format!(
@@ -408,14 +648,16 @@ fn bar_chart(rows: &[(String, f64, f64)]) -> String {
         let y = 10.0 + i as f64 * 24.0;
         let _ = write!(
             s,
-            r##"<text x="0" y="{:.0}" font-size="11">{}</text><rect x="160" y="{y:.0}" width="{:.1}" height="9" fill="#1e8449"/><rect x="160" y="{:.0}" width="{:.1}" height="9" fill="#2c6fbb"/><text x="575" y="{:.0}" font-size="10">online {:.1}% · recorded {:.1}%</text>"##,
+            r##"<text x="0" y="{:.0}" font-size="11">{}</text><rect x="160" y="{y:.0}" width="{:.1}" height="9" fill="#1e8449"/><rect x="160" y="{:.0}" width="{:.1}" height="9" fill="#2c6fbb"/><text x="575" y="{:.0}" font-size="10">{} {:.1}% · {} {:.1}%</text>"##,
             y + 12.0,
             esc(label),
             on * 400.0,
             y + 10.0,
             comp * 400.0,
             y + 12.0,
+            w.online,
             on * 100.0,
+            w.recorded,
             comp * 100.0
         );
     }
@@ -423,7 +665,12 @@ fn bar_chart(rows: &[(String, f64, f64)]) -> String {
     s
 }
 
-/// Renders the report as a self-contained HTML page.
+/// Fonts of the printed report: a CJK font first so that Chinese names print in any language
+/// (the package depends on fonts-noto-cjk), then whatever the machine has.
+const FONTS: &str =
+    "'Noto Sans CJK SC','Noto Sans SC','Source Han Sans SC','WenQuanYi Micro Hei',sans-serif";
+
+/// Renders the report as a self-contained HTML page in `lang`.
 pub async fn render_html(
     store: &Store,
     journal: &Journal,
@@ -431,17 +678,28 @@ pub async fn render_html(
     scope: &Scope,
     plan: Option<&PlanImage>,
     now: DateTime<Utc>,
+    lang: Lang,
 ) -> Result<String> {
     let d = gather(store, journal, p, scope, now).await?;
+    let w = lang.words();
+    let title = match scope {
+        Scope::System(id) => format!("{} {id}", w.system),
+        Scope::Jurisdiction(code) => format!("{} {code}", w.jurisdiction),
+    };
     let mut h = String::new();
     let _ = write!(
         h,
-        r#"<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>Compliance report — {t}</title>
-<style>body{{font-family:sans-serif;font-size:12px;margin:24px;color:#222}}h1{{font-size:20px}}h2{{font-size:15px;border-bottom:1px solid #999;margin-top:24px}}
+        r#"<!doctype html><html lang="{lang}"><head><meta charset="utf-8"><title>{report} — {t}</title>
+<style>body{{font-family:{FONTS};font-size:12px;margin:24px;color:#222}}h1{{font-size:20px}}h2{{font-size:15px;border-bottom:1px solid #999;margin-top:24px}}
 table{{border-collapse:collapse;width:100%;margin:6px 0}}td,th{{border:1px solid #bbb;padding:3px 5px;text-align:left;vertical-align:top}}th{{background:#eee}}
 .critical{{color:#a00;font-weight:bold}}.high{{color:#c0392b}}.medium{{color:#b9770e}}.low{{color:#555}}@media print{{h2{{page-break-after:avoid}}}}</style></head><body>
-<h1>Compliance report — {t}</h1><p>Generated {now} for {who}. Confidential: contains positions and address codes (001 art. 6).</p>"#,
-        t = esc(&d.title),
+<h1>{report} — {t}</h1><p>{generated} {now} · {generated_for} {who}. {confidential}</p>"#,
+        lang = lang.html(),
+        report = w.report,
+        t = esc(&title),
+        generated = w.generated,
+        generated_for = w.generated_for,
+        confidential = w.confidential,
         now = now.to_rfc3339(),
         who = esc(&p.id)
     );
@@ -455,17 +713,24 @@ table{{border-collapse:collapse;width:100%;margin:6px 0}}td,th{{border:1px solid
     let online = d.devices.iter().filter(|x| x.online).count();
     let _ = write!(
         h,
-        "<h2>Compliance summary</h2><table><tr><th>Systems</th><td>{}</td><th>Devices</th><td>{}</td><th>Online</th><td>{}</td></tr>\
-         <tr><th>Findings</th><td>{}</td><th>By severity</th><td>{}</td><th>By status</th><td>{}</td></tr></table>",
+        "<h2>{}</h2><table><tr><th>{}</th><td>{}</td><th>{}</th><td>{}</td><th>{}</th><td>{}</td></tr>\
+         <tr><th>{}</th><td>{}</td><th>{}</th><td>{}</td><th>{}</th><td>{}</td></tr></table>",
+        w.summary,
+        w.systems,
         d.systems.len(),
+        w.devices,
         d.devices.len(),
+        w.online,
         online,
+        w.findings,
         d.findings.len(),
+        w.by_severity,
         esc(&by_sev
             .iter()
             .map(|(k, v)| format!("{k}: {v}"))
             .collect::<Vec<_>>()
             .join(", ")),
+        w.by_status,
         esc(&by_status
             .iter()
             .map(|(k, v)| format!("{k}: {v}"))
@@ -479,15 +744,16 @@ table{{border-collapse:collapse;width:100%;margin:6px 0}}td,th{{border:1px solid
             by_art.entry(a.to_owned()).or_default().push(f);
         }
     }
-    h.push_str("<h2>Findings by article</h2>");
+    let _ = write!(h, "<h2>{}</h2>", w.by_article);
     if by_art.is_empty() {
-        h.push_str("<p>No open findings.</p>");
+        let _ = write!(h, "<p>{}</p>", w.no_findings);
     }
     for (art, fs) in &by_art {
         let _ = write!(
             h,
-            "<h3>{}</h3><table><tr><th>Finding</th><th>Severity</th><th>Status</th><th>Deadline</th><th>What is wrong</th><th>Consequence</th></tr>",
-            esc(art)
+            "<h3>{}</h3><table>{}",
+            esc(art),
+            header_row(&w.finding_cols)
         );
         for f in fs {
             let c: Consequence = serde_json::from_str(&f.consequence).unwrap_or_default();
@@ -498,22 +764,27 @@ table{{border-collapse:collapse;width:100%;margin:6px 0}}td,th{{border:1px solid
                 esc(&f.status),
                 f.deadline.to_rfc3339().get(..10).unwrap_or(""),
                 esc(&f.message),
-                esc(&consequence_text(&c)),
+                esc(&consequence_text_in(&c, lang)),
                 sev = esc(&f.severity),
             );
         }
         h.push_str("</table>");
     }
     // Filing status.
-    h.push_str("<h2>Lifecycle and filing status</h2><table><tr><th>System</th><th>Name</th><th>State</th><th>Accepted</th><th>Filed</th><th>Open deadlines</th></tr>");
+    let _ = write!(
+        h,
+        "<h2>{}</h2><table>{}",
+        w.lifecycle,
+        header_row(&w.lifecycle_cols)
+    );
     for s in &d.systems {
         let dl = crate::lifecycle::deadlines(store, &s.id)
             .await
             .map(|v| {
                 v.iter()
-                    .map(|x| format!("{:?} by {}", x.kind, x.due))
+                    .map(|x| format!("{:?} {} {}", x.kind, w.due_by, x.due))
                     .collect::<Vec<_>>()
-                    .join("; ")
+                    .join(w.separator)
             })
             .unwrap_or_default();
         let _ = write!(
@@ -523,13 +794,18 @@ table{{border-collapse:collapse;width:100%;margin:6px 0}}td,th{{border:1px solid
             esc(&s.name),
             esc(&s.state),
             esc(s.accepted_on.as_deref().unwrap_or("—")),
-            esc(s.filed_on.as_deref().unwrap_or("not filed")),
+            esc(s.filed_on.as_deref().unwrap_or(w.not_filed)),
             esc(&dl)
         );
     }
     h.push_str("</table>");
     // D4: checks, maintenance and assessments.
-    h.push_str("<h2>Inspection, maintenance and assessment records</h2><table><tr><th>System</th><th>Date</th><th>Kind</th><th>By</th><th>Device</th><th>Result</th></tr>");
+    let _ = write!(
+        h,
+        "<h2>{}</h2><table>{}",
+        w.records,
+        header_row(&w.records_cols)
+    );
     for s in &d.systems {
         for m in store.maintenance(&s.id).await? {
             let _ = write!(
@@ -562,14 +838,19 @@ table{{border-collapse:collapse;width:100%;margin:6px 0}}td,th{{border:1px solid
             (s.id.clone(), on, comp)
         })
         .collect();
-    h.push_str("<h2>Health and recording completeness</h2>");
-    h.push_str(&bar_chart(&rows));
+    let _ = write!(h, "<h2>{}</h2>", w.health);
+    h.push_str(&bar_chart(&rows, lang));
     // Plan.
-    h.push_str("<h2>Coverage plan</h2>");
+    let _ = write!(h, "<h2>{}</h2>", w.plan);
     let drawn: Vec<DeviceRow> = d.devices.iter().take(5000).cloned().collect();
-    h.push_str(&plan_svg(&drawn, &d.places, &d.residences, plan));
+    h.push_str(&plan_svg(&drawn, &d.places, &d.residences, plan, lang));
     // Devices.
-    h.push_str("<h2>Devices</h2><table><tr><th>Code</th><th>Name</th><th>Kind</th><th>Place</th><th>Signage</th><th>Online</th><th>Retention</th></tr>");
+    let _ = write!(
+        h,
+        "<h2>{}</h2><table>{}",
+        w.device_list,
+        header_row(&w.device_cols)
+    );
     for x in d.devices.iter().take(2000) {
         let _ = write!(
             h,
@@ -578,13 +859,22 @@ table{{border-collapse:collapse;width:100%;margin:6px 0}}td,th{{border:1px solid
             esc(&x.name),
             esc(&x.kind),
             esc(x.place_id.as_deref().unwrap_or("")),
-            if x.signage { "yes" } else { "no" },
-            if x.online { "yes" } else { "no" },
+            if x.signage { w.yes } else { w.no },
+            if x.online { w.yes } else { w.no },
             esc(&x.retention)
         );
     }
     h.push_str("</table></body></html>\n");
     Ok(h)
+}
+
+fn header_row(cols: &[&str]) -> String {
+    let mut r = String::from("<tr>");
+    for c in cols {
+        let _ = write!(r, "<th>{c}</th>");
+    }
+    r.push_str("</tr>");
+    r
 }
 
 /// Prints an HTML file to PDF with headless Chromium (`CUSTOS_CHROMIUM` overrides the binary).
@@ -646,7 +936,9 @@ fn tempfile_dir() -> Result<std::path::PathBuf> {
     Ok(d)
 }
 
-/// Writes the report to `out`: `.html` as is, `.pdf` through Chromium (the HTML beside it).
+/// Writes the report in `lang` to `out`: `.html` as is, `.pdf` through Chromium (the HTML
+/// beside it).
+#[allow(clippy::too_many_arguments)]
 pub async fn write_report(
     store: &Store,
     journal: &Journal,
@@ -655,8 +947,9 @@ pub async fn write_report(
     plan: Option<&PlanImage>,
     out: &Path,
     now: DateTime<Utc>,
+    lang: Lang,
 ) -> Result<()> {
-    let html = render_html(store, journal, p, scope, plan, now).await?;
+    let html = render_html(store, journal, p, scope, plan, now, lang).await?;
     let is_pdf = out.extension().and_then(|e| e.to_str()) == Some("pdf");
     let html_path = if is_pdf {
         out.with_extension("html")
@@ -670,7 +963,7 @@ pub async fn write_report(
     }
     journal.record(
         NewEntry::new(&p.id, Action::Export, format!("report/{}", out.display()))
-            .details(serde_json::json!({ "scope": format!("{scope:?}") })),
+            .details(serde_json::json!({ "scope": format!("{scope:?}"), "lang": lang.html() })),
     )?;
     Ok(())
 }

@@ -593,6 +593,7 @@ async fn j2_report_pdf_renders_and_contains_findings() {
         &scope,
         None,
         now(),
+        report::Lang::En,
     )
     .await
     .unwrap_err();
@@ -615,6 +616,7 @@ async fn j2_report_pdf_renders_and_contains_findings() {
         Some(&plan),
         &pdf,
         now(),
+        report::Lang::En,
     )
     .await
     .unwrap();
@@ -651,6 +653,79 @@ async fn j2_report_pdf_renders_and_contains_findings() {
             .iter()
             .any(|x| x.action == Action::ConfidentialRead && x.actor == "insp1")
     );
+}
+
+/// J1/J2: the report is written in Chinese by default and prints Chinese names: a device
+/// named in Chinese is in `pdftotext`'s output of the Chromium-printed PDF (a CJK font is
+/// installed: fonts-noto-cjk), with the Chinese headings and consequences; `Lang::En` gives
+/// the English headings for the same data.
+#[tokio::test]
+async fn j1_j2_report_in_chinese_prints_chinese_device_names() {
+    let e = env().await;
+    compliant(&e).await;
+    let mut cam = good_camera(1, "s1", "p-market");
+    cam.name = "新街口市场东门摄像机".into();
+    cam.signage = false;
+    e.store.upsert_devices(&[cam]).await.unwrap();
+    scan::scan_and_save(
+        &e.store,
+        &e.journal,
+        "scanner",
+        now(),
+        &Jurisdiction::default(),
+    )
+    .await
+    .unwrap();
+    let scope = report::Scope::System("s1".into());
+    let pdf_text = |lang: report::Lang, name: &str| {
+        let pdf = e.dir.path().join(name);
+        let (store, journal, scope) = (&e.store, &e.journal, &scope);
+        async move {
+            report::write_report(
+                store,
+                journal,
+                &inspector("insp1"),
+                scope,
+                None,
+                &pdf,
+                now(),
+                lang,
+            )
+            .await
+            .unwrap();
+            let o = std::process::Command::new("timeout")
+                .args(["60", "pdftotext", "-layout"])
+                .arg(&pdf)
+                .arg("-")
+                .output()
+                .unwrap();
+            assert!(o.status.success(), "pdftotext failed");
+            // pdftotext may split runs of CJK text with spaces: compare without white space.
+            String::from_utf8_lossy(&o.stdout)
+                .split_whitespace()
+                .collect::<String>()
+        }
+    };
+    let zh = pdf_text(report::Lang::default(), "report-zh.pdf").await;
+    for want in [
+        "新街口市场东门摄像机",
+        "合规报告",
+        "按条款列出的问题",
+        "设备清单",
+        "001art.10",
+    ] {
+        assert!(zh.contains(want), "{want:?} not in the Chinese PDF: {zh}");
+    }
+    assert!(!zh.contains("Findingsbyarticle"), "{zh}");
+    let en = pdf_text(report::Lang::En, "report-en.pdf").await;
+    for want in [
+        "新街口市场东门摄像机",
+        "Findingsbyarticle",
+        "Compliancereport",
+    ] {
+        assert!(en.contains(want), "{want:?} not in the English PDF: {en}");
+    }
+    assert!("fr".parse::<report::Lang>().is_err());
 }
 
 /// I4: an access-control device registers like a camera and its events enter the linked

@@ -1,6 +1,6 @@
 //! The HTTPS server of custos: the JSON API (OpenAPI at `/api/openapi.json`), live view over
 //! WebSocket, playback with HTTP Range, thumbnails, Prometheus `/metrics`, and the web console
-//! (static files from `web/dist`).
+//! (compiled into the binary, or a `web/dist` directory: [`console`]).
 //!
 //! It owns HTTP only: turning requests into calls of the library crates, choosing HTTP
 //! statuses from error kinds (`error.rs`, the only place), and TLS. It must not decide access
@@ -10,6 +10,7 @@
 pub mod admin;
 pub mod api;
 pub mod auth;
+pub mod console;
 pub mod error;
 pub mod gb;
 pub mod live;
@@ -21,7 +22,6 @@ pub mod tls;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -36,6 +36,7 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+pub use console::Console;
 pub use state::{AppState, Inner, LiveStream, Placements};
 pub use tls::TlsSource;
 
@@ -149,12 +150,26 @@ pub fn app(st: AppState) -> Router {
             ))
         }),
     );
-    if let Some(dir) = &st.web_dir {
-        let index = dir.join("index.html");
-        app = app.fallback_service(
-            tower_http::services::ServeDir::new(dir)
-                .fallback(tower_http::services::ServeFile::new(index)),
-        );
+    match &st.web {
+        Some(Console::Dir(dir)) => {
+            let index = dir.join("index.html");
+            app = app.fallback_service(
+                tower_http::services::ServeDir::new(dir)
+                    .fallback(tower_http::services::ServeFile::new(index)),
+            );
+        }
+        Some(Console::Embedded(files)) => {
+            let files = files.clone();
+            app = app.fallback(
+                move |method: axum::http::Method,
+                      uri: axum::http::Uri,
+                      headers: axum::http::HeaderMap| {
+                    let files = files.clone();
+                    async move { console::serve_embedded(&*files, &method, &uri, &headers) }
+                },
+            );
+        }
+        None => {}
     }
     app.layer(tower_http::trace::TraceLayer::new_for_http())
     .layer(SetResponseHeaderLayer::overriding(
@@ -191,7 +206,7 @@ pub fn state(
     accounts: custos_auth::Accounts,
     live: HashMap<(String, custos_core::camera::StreamKind), LiveStream>,
     placements: Placements,
-    web_dir: Option<PathBuf>,
+    web: Option<Console>,
 ) -> AppState {
     AppState(Arc::new(Inner {
         data,
@@ -200,7 +215,7 @@ pub fn state(
         accounts,
         live: std::sync::RwLock::new(live),
         placements,
-        web_dir,
+        web,
         started: Instant::now(),
         metrics: Default::default(),
         views: Default::default(),

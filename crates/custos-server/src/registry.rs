@@ -656,15 +656,25 @@ pub async fn finish(
 
 // ---- reports ----
 
-/// The compliance report of a system (`ID.pdf` printed by Chromium, or `ID.html`); needs the
-/// rights the report asks for (inspectors, administrators); the download is a ledger entry.
-#[utoipa::path(get, path = "/api/reports/system/{file}", tag = "registry", params(("file" = String, Path, description = "`SYSTEM.pdf` or `SYSTEM.html`")),
+/// `?lang=` of a report: `zh` (default) or `en`.
+#[derive(Deserialize, IntoParams)]
+pub struct ReportQuery {
+    /// Language of the report: `zh` (Chinese, the default) or `en` (English).
+    pub lang: Option<String>,
+}
+
+/// The compliance report of a system (`ID.pdf` printed by Chromium, or `ID.html`), in Chinese
+/// or English (`?lang=`); needs the rights the report asks for (inspectors, administrators);
+/// the download is a ledger entry.
+#[utoipa::path(get, path = "/api/reports/system/{file}", tag = "registry", params(("file" = String, Path, description = "`SYSTEM.pdf` or `SYSTEM.html`"), ReportQuery),
     responses((status = 200, content_type = "application/pdf"), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn system_report(
     State(st): State<AppState>,
     caller: Caller,
     Path(file): Path<String>,
+    Query(q): Query<ReportQuery>,
 ) -> ApiResult<Response> {
+    let lang: report::Lang = q.lang.as_deref().unwrap_or("zh").parse()?;
     let (id, ext) = file
         .rsplit_once('.')
         .filter(|(_, e)| matches!(*e, "pdf" | "html"))
@@ -696,6 +706,7 @@ pub async fn system_report(
             None,
             &o,
             Utc::now(),
+            lang,
         ))
     })
     .await

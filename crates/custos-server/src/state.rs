@@ -1,7 +1,6 @@
 //! What every request handler shares.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -46,7 +45,8 @@ pub struct Inner {
     /// Streams recorded by this process (grows when GB/T 28181 channels attach).
     pub live: std::sync::RwLock<HashMap<(String, StreamKind), LiveStream>>,
     pub placements: Placements,
-    pub web_dir: Option<PathBuf>,
+    /// The web console, if this server serves one.
+    pub web: Option<crate::Console>,
     pub started: Instant,
     pub metrics: crate::metrics::HttpMetrics,
     pub views: crate::playback::ViewCache,

@@ -1,6 +1,10 @@
-//! The recorder's TOML configuration (`custos record --config FILE`).
+//! The TOML configuration of `custos record --config FILE` and `custos serve --config FILE`
+//! (installed as `/etc/custos/custos.toml`, read by the systemd unit). Every key is optional
+//! except a camera's `name` and `url`; command-line flags (and their environment variables)
+//! override the file.
 //!
 //! ```toml
+//! data = "/var/lib/custos"      # optional; data directory (absolute path); --data overrides
 //! segment_seconds = 60          # optional; seal a segment at the first key frame after this
 //!
 //! [[camera]]
@@ -17,6 +21,15 @@
 //! listen = "0.0.0.0:8443"
 //! cert = "/etc/custos/cert.pem"  # optional: your certificate (default: self-signed, kept)
 //! key = "/etc/custos/key.pem"
+//!
+//! [gb28181]                      # optional: the GB/T 28181 platform (the --sip-* flags)
+//! listen = "0.0.0.0:5060"        # --sip-listen; without it no platform runs
+//! id = "34020000002000000001"    # --sip-id
+//! password = "..."               # --sip-password / CUSTOS_SIP_PASSWORD
+//! keepalive_secs = 60            # --sip-keepalive-secs
+//! media = "udp"                  # --sip-media: udp | tcp-passive | tcp-active
+//! upper = "ID@HOST:PORT"         # --sip-upper
+//! upper_password = "..."         # --sip-upper-password / CUSTOS_SIP_UPPER_PASSWORD
 //! ```
 
 use std::path::Path;
@@ -36,12 +49,29 @@ use serde::Deserialize;
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
+    /// Data directory; `--data` overrides it.
+    pub data: Option<std::path::PathBuf>,
     #[serde(default = "default_segment_seconds")]
     pub segment_seconds: u32,
     #[serde(default, rename = "camera")]
     pub cameras: Vec<CameraConfig>,
     #[serde(default)]
     pub server: ServerConfig,
+    #[serde(default)]
+    pub gb28181: GbConfig,
+}
+
+/// `[gb28181]`: the GB/T 28181 platform, as the `--sip-*` flags (which override it).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GbConfig {
+    pub listen: Option<String>,
+    pub id: Option<String>,
+    pub password: Option<String>,
+    pub keepalive_secs: Option<u64>,
+    pub media: Option<String>,
+    pub upper: Option<String>,
+    pub upper_password: Option<String>,
 }
 
 /// `[server]`: where `custos serve` listens and which certificate it presents.
@@ -75,11 +105,13 @@ pub struct CameraConfig {
 }
 
 impl Config {
+    /// Reads and checks a config file; a file without cameras is valid (a server of GB/T
+    /// 28181 devices, or one that only serves what was recorded).
     pub fn load(path: &Path) -> Result<Config> {
         let text = std::fs::read_to_string(path).map_err(|e| {
             custos_core::Error::io(format!("cannot read config {}", path.display()), e)
         })?;
-        Self::parse(&text).map_err(|e| {
+        Self::parse_any(&text).map_err(|e| {
             let kind = e
                 .downcast_ref::<custos_core::Error>()
                 .map(|e| e.kind())
@@ -94,29 +126,49 @@ impl Config {
             segment_seconds: default_segment_seconds(),
             cameras: Vec::new(),
             server: ServerConfig::default(),
+            gb28181: GbConfig::default(),
+            data: None,
         }
     }
 
+    /// Parses a recorder's config: at least one camera.
+    #[cfg(test)]
     pub fn parse(text: &str) -> Result<Config> {
+        let c = Self::parse_any(text)?;
+        if c.cameras.is_empty() {
+            bail!("{NO_CAMERA}");
+        }
+        Ok(c)
+    }
+
+    /// Parses and checks a config that may list no camera.
+    pub fn parse_any(text: &str) -> Result<Config> {
         let mut c: Config = toml::from_str(text).map_err(|e| {
-            let line = e
-                .span()
-                .map(|s| text[..s.start.min(text.len())].lines().count().max(1));
+            let at = e.span().map(|s| s.start.min(text.len()));
+            let line = at.map(|a| text[..a].lines().count().max(1));
+            let key = at.and_then(|a| key_at(text, a));
             custos_core::Error::new(
                 custos_core::ErrorKind::InvalidArgument,
                 format!(
-                    "{}{}; see the example in docs/operations.md",
+                    "{}{}{}; fix it (the keys and their defaults are in docs/operations.md)",
                     line.map(|l| format!("line {l}: ")).unwrap_or_default(),
+                    key.map(|k| format!("{k}: ")).unwrap_or_default(),
                     e.message().trim()
                 ),
             )
         })?;
-        if c.cameras.is_empty() {
-            bail!("no [[camera]] entries; add at least one camera with name and url");
+        if let Some(d) = &c.data
+            && !d.is_absolute()
+        {
+            bail!(
+                "data = {:?}: write the data directory as an absolute path, e.g. \"/var/lib/custos\"",
+                d.display().to_string()
+            );
         }
+        c.gb28181.check()?;
         if c.server.cert.is_some() != c.server.key.is_some() {
             bail!(
-                "[server] needs both cert and key (PEM files), or neither for a self-signed certificate"
+                "[server] cert and key: give both (PEM files), or neither for a self-signed certificate"
             );
         }
         if !(5..=600).contains(&c.segment_seconds) {
@@ -169,6 +221,129 @@ impl Config {
         }
         Ok(c)
     }
+}
+
+pub const NO_CAMERA: &str = "no [[camera]] entries; add at least one camera with name and url (or [gb28181] listen for GB/T 28181 devices)";
+
+/// `[section] key` of the line holding byte `at` (for error messages).
+fn key_at(text: &str, at: usize) -> Option<String> {
+    let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    let line = text[line_start..].lines().next()?;
+    let key = line.split_once('=')?.0.trim();
+    if key.is_empty() || key.starts_with('[') || key.starts_with('#') {
+        return None;
+    }
+    let section = text[..line_start]
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| l.starts_with('['))
+        .map(|l| format!("{} ", l.split('#').next().unwrap_or(l).trim()));
+    Some(format!("{}{key}", section.unwrap_or_default()))
+}
+
+impl GbConfig {
+    fn check(&self) -> Result<()> {
+        let g = self;
+        if !cfg!(feature = "gb28181") && g.listen.is_some() {
+            bail!(
+                "[gb28181] listen: this custos was built without GB/T 28181 (feature gb28181); remove the section or rebuild with it"
+            );
+        }
+        if let Some(id) = &g.id
+            && (id.len() != 20 || !id.bytes().all(|b| b.is_ascii_digit()))
+        {
+            bail!(
+                "[gb28181] id = {id:?}: write the platform's 20-digit SIP id, e.g. \"34020000002000000001\""
+            );
+        }
+        if let Some(l) = &g.listen
+            && l.parse::<std::net::SocketAddr>().is_err()
+            && format!("{l}:5060").parse::<std::net::SocketAddr>().is_err()
+        {
+            bail!("[gb28181] listen = {l:?}: write ADDR:PORT, e.g. \"0.0.0.0:5060\"");
+        }
+        if let Some(k) = g.keepalive_secs
+            && !(1..=3600).contains(&k)
+        {
+            bail!("[gb28181] keepalive_secs = {k}: use 1..3600 (default 60)");
+        }
+        if let Some(m) = &g.media
+            && !["udp", "tcp-passive", "tcp-active"].contains(&m.as_str())
+        {
+            bail!("[gb28181] media = {m:?}: use \"udp\", \"tcp-passive\" or \"tcp-active\"");
+        }
+        if let Some(u) = &g.upper
+            && !u.contains('@')
+        {
+            bail!("[gb28181] upper = {u:?}: write UPPER_ID@HOST:PORT");
+        }
+        Ok(())
+    }
+}
+
+/// The parsed command line, kept so that a command can tell a flag the user gave (which wins)
+/// from a clap default (which the config file overrides).
+static MATCHES: std::sync::OnceLock<clap::ArgMatches> = std::sync::OnceLock::new();
+
+pub fn set_matches(m: clap::ArgMatches) {
+    let _ = MATCHES.set(m);
+}
+
+/// Whether the running subcommand's option `id` (clap's id: the field name) was given on the
+/// command line or through its environment variable.
+pub fn given(id: &str) -> bool {
+    use clap::parser::ValueSource;
+    let Some((_, sub)) = MATCHES.get().and_then(|m| m.subcommand()) else {
+        return true;
+    };
+    matches!(
+        sub.try_get_raw(id).ok().and(sub.value_source(id)),
+        Some(ValueSource::CommandLine | ValueSource::EnvVariable)
+    )
+}
+
+/// The data directory: `--data` if given, else `data` of the config file, else `flag`'s
+/// default.
+pub fn data_dir(flag: &Path, cfg: &Config) -> std::path::PathBuf {
+    match &cfg.data {
+        Some(d) if !given("data") => d.clone(),
+        _ => flag.to_path_buf(),
+    }
+}
+
+/// Fills the `--sip-*` options the command line left at their defaults from `[gb28181]`.
+#[cfg(feature = "gb28181")]
+pub fn apply_gb(sip: &mut crate::cmd::gb::SipArgs, g: &GbConfig) -> Result<()> {
+    if let (Some(v), false) = (&g.listen, given("sip_listen")) {
+        sip.sip_listen = Some(v.clone());
+    }
+    if let (Some(v), false) = (&g.id, given("sip_id")) {
+        sip.sip_id = v.clone();
+    }
+    if let (Some(v), false) = (&g.password, given("sip_password")) {
+        sip.sip_password = Some(v.clone());
+    }
+    if let (Some(v), false) = (g.keepalive_secs, given("sip_keepalive_secs")) {
+        sip.sip_keepalive_secs = v;
+    }
+    if let (Some(v), false) = (&g.media, given("sip_media")) {
+        sip.sip_media = v
+            .parse()
+            .map_err(|e| anyhow::anyhow!("[gb28181] media = {v:?}: {e}"))?;
+    }
+    if let (Some(v), false) = (&g.upper, given("sip_upper")) {
+        sip.sip_upper = Some(v.clone());
+    }
+    if let (Some(v), false) = (&g.upper_password, given("sip_upper_password")) {
+        sip.sip_upper_password = Some(v.clone());
+    }
+    Ok(())
+}
+
+#[cfg(not(feature = "gb28181"))]
+pub fn apply_gb(_sip: &mut crate::cmd::gb::SipArgs, _g: &GbConfig) -> Result<()> {
+    Ok(())
 }
 
 #[cfg(test)]

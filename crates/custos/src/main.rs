@@ -4,12 +4,14 @@
 
 mod cmd;
 mod config;
+mod console;
+mod notify;
 mod runtime;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use custos_core::ErrorKind;
 
 #[derive(Parser)]
@@ -110,7 +112,10 @@ fn exit_code(e: &anyhow::Error) -> u8 {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    // Kept so that a config file fills only the options the command line did not give.
+    config::set_matches(matches);
     let filter = tracing_subscriber::EnvFilter::try_from_env("CUSTOS_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
     // CUSTOS_LOG_FORMAT=json: one JSON object per line, for log collectors.

@@ -36,7 +36,7 @@ fn wait_port_taken(port: u16) {
 }
 
 fn spawn_demo(data: &Path, sip_port: u16, extra: &[&str]) -> Child {
-    Command::new(bin())
+    common::console_env(&mut Command::new(bin()))
         .args([
             "demo",
             "--cameras",

@@ -1,5 +1,6 @@
 // The registry and compliance routes of the API (docs/api.md, "Registry").
 import { request } from '../api';
+import { getLang } from '../i18n';
 
 export interface SystemSummary {
   id: string;
@@ -85,7 +86,9 @@ export const reg = {
   answer: (id: number, item: string, answer: string, note: string) =>
     request<unknown>('POST', `/api/inspections/${id}/answers`, { item, answer, note }),
   finish: (id: number, days?: number) => request<{ order: Order | null }>('POST', `/api/inspections/${id}/finish`, days ? { days } : {}),
-  reportUrl: (system: string, ext: 'pdf' | 'html') => `/api/reports/system/${enc(system)}.${ext}`,
+  // The report is written in the console's language (zh or en).
+  reportUrl: (system: string, ext: 'pdf' | 'html') =>
+    `/api/reports/system/${enc(system)}.${ext}?lang=${getLang() === 'en' ? 'en' : 'zh'}`,
   suspicious: (camera: string, at: string, note: string) =>
     request<{ bookmark_id: number; hold_id: number }>('POST', `/api/cameras/${enc(camera)}/reports`, { at, note }),
   catalogue: () =>

@@ -188,6 +188,9 @@ pub struct ReportArgs {
     /// The plan's WGS-84 bounds: west,south,east,north.
     #[arg(long)]
     pub plan_bounds: Option<String>,
+    /// Language of the report: zh (Chinese) or en (English).
+    #[arg(long, default_value = "zh", value_parser = ["zh", "en"])]
+    pub lang: String,
 }
 
 pub async fn report_cmd(a: ReportArgs) -> Result<()> {
@@ -210,6 +213,7 @@ pub async fn report_cmd(a: ReportArgs) -> Result<()> {
         plan.as_ref(),
         &a.output,
         Utc::now(),
+        a.lang.parse()?,
     )
     .await?;
     println!("report written to {}", a.output.display());

@@ -137,6 +137,8 @@ pub async fn run(a: Args) -> Result<()> {
     if a.cameras == 0 || a.cameras > 16 {
         anyhow::bail!("--cameras {} is out of range; use 1..16", a.cameras);
     }
+    // Fail before anything starts if there is no console to serve.
+    let console = crate::console::choose(a.web.web.as_ref())?;
     let opts = CamsimOptions {
         cameras: a.cameras,
         codec: a.codec.clone(),
@@ -171,7 +173,7 @@ pub async fn run(a: Args) -> Result<()> {
     let cfg = Config {
         segment_seconds: a.segment_seconds,
         cameras,
-        server: Default::default(),
+        ..Config::empty()
     };
     let mut rt = Runtime::start(&a.data, &cfg).await?;
     let mut gb = super::gb::Gb::start(&a.sip, &rt).await?;
@@ -196,7 +198,7 @@ pub async fn run(a: Args) -> Result<()> {
     } else {
         accounts.start_shift("operator", chrono::Utc::now()).await?;
     }
-    let started = super::serve::start_server(&rt, &cfg, &a.web, accounts, None).await?;
+    let started = super::serve::start_server(&rt, &cfg, &a.web, console, accounts, None).await?;
     if let Some(g) = &gb {
         started
             .state

@@ -12,7 +12,7 @@ use crate::runtime::{Runtime, wait_for_stop};
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Data directory (created if missing).
+    /// Data directory (created if missing; default: `data` of the config, else custos-data).
     #[arg(long, default_value = "custos-data")]
     pub data: PathBuf,
     /// TOML file listing the cameras (see docs/operations.md).
@@ -60,8 +60,25 @@ pub async fn preflight(cfg: &Config, keep_trying: bool) -> Result<()> {
     Ok(())
 }
 
-pub async fn run(a: Args) -> Result<()> {
+pub async fn run(mut a: Args) -> Result<()> {
     let cfg = Config::load(&a.config)?;
+    a.data = crate::config::data_dir(&a.data, &cfg);
+    crate::config::apply_gb(&mut a.sip, &cfg.gb28181)?;
+    #[cfg(feature = "gb28181")]
+    let gb_devices = a.sip.sip_listen.is_some();
+    #[cfg(not(feature = "gb28181"))]
+    let gb_devices = false;
+    if cfg.cameras.is_empty() && !gb_devices {
+        return Err(custos_core::Error::new(
+            custos_core::ErrorKind::InvalidArgument,
+            format!(
+                "config {}: {}",
+                a.config.display(),
+                crate::config::NO_CAMERA
+            ),
+        )
+        .into());
+    }
     if !cfg.cameras.is_empty() {
         preflight(&cfg, a.keep_trying).await?;
     }

@@ -1,15 +1,16 @@
 //! `custos serve --data DIR [--config FILE] [--listen ADDR] [--insecure-http] [--web DIR]`:
 //! records the configured cameras (as `record` does) and serves the API, live view, playback
-//! and the web console over HTTPS.
+//! and the web console (built into the binary) over HTTPS. Under systemd it reports readiness
+//! and feeds the watchdog (`crate::notify`).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Result, bail};
 use custos_core::access::Placement;
-use custos_server::{LiveStream, Placements, TlsSource};
+use custos_server::{Console, LiveStream, Placements, TlsSource};
 
 use crate::config::Config;
 use crate::runtime::{Runtime, wait_for_stop};
@@ -19,11 +20,11 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8443";
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Data directory (created if missing).
+    /// Data directory (created if missing; default: `data` of the config, else custos-data).
     #[arg(long, default_value = "custos-data")]
     pub data: PathBuf,
-    /// TOML file listing the cameras to record (optional: without it, only recorded footage
-    /// is served).
+    /// TOML config: cameras to record, [server], [gb28181], data (optional: without it, only
+    /// recorded footage is served). The package installs /etc/custos/custos.toml.
     #[arg(long)]
     pub config: Option<PathBuf>,
     #[command(flatten)]
@@ -44,21 +45,10 @@ pub struct WebArgs {
     /// Serve plain HTTP instead of HTTPS; allowed only on a loopback address (E8/E9).
     #[arg(long)]
     pub insecure_http: bool,
-    /// Directory of the built web console (default: web/dist of this source tree).
+    /// Directory of a built web console to serve instead of the one built into the binary
+    /// (development; also CUSTOS_WEB_DIR).
     #[arg(long)]
     pub web: Option<PathBuf>,
-}
-
-/// The console's files: `--web`, else `CUSTOS_WEB_DIR`, else web/dist beside the sources.
-fn web_dir(arg: &Option<PathBuf>) -> Option<PathBuf> {
-    if let Some(d) = arg {
-        return Some(d.clone());
-    }
-    if let Ok(d) = std::env::var("CUSTOS_WEB_DIR") {
-        return Some(PathBuf::from(d));
-    }
-    let built = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../web/dist");
-    built.join("index.html").exists().then_some(built)
 }
 
 pub fn placement(cam: &crate::config::CameraConfig) -> Placement {
@@ -84,6 +74,7 @@ pub async fn start_server(
     rt: &Runtime,
     cfg: &Config,
     web: &WebArgs,
+    console: Console,
     accounts: custos_auth::Accounts,
     admin_password: Option<String>,
 ) -> Result<Started> {
@@ -147,7 +138,7 @@ pub async fn start_server(
         accounts,
         live,
         placements,
-        web_dir(&web.web),
+        Some(console),
     );
     let server = custos_server::start(
         st.clone(),
@@ -212,21 +203,24 @@ pub fn print_started(s: &Started) {
     }
 }
 
-pub async fn run(a: Args) -> Result<()> {
+pub async fn run(mut a: Args) -> Result<()> {
     let cfg = match &a.config {
-        Some(p) => {
-            let c = Config::load(p)?;
-            // A server keeps running while a camera is down; it keeps retrying.
-            super::record::preflight(&c, true).await?;
-            c
-        }
+        Some(p) => Config::load(p)?,
         None => Config::empty(),
     };
+    a.data = crate::config::data_dir(&a.data, &cfg);
+    crate::config::apply_gb(&mut a.sip, &cfg.gb28181)?;
+    // Before anything starts: no console, no server (never a URL that serves nothing).
+    let console = crate::console::choose(a.web.web.as_ref())?;
     if a.config.is_none() && !a.data.exists() {
         bail!(
             "{} does not exist: give --config FILE to record cameras, or --data of an existing data directory",
             a.data.display()
         );
+    }
+    if !cfg.cameras.is_empty() {
+        // A server keeps running while a camera is down; it keeps retrying.
+        super::record::preflight(&cfg, true).await?;
     }
     let mut rt = Runtime::start(&a.data, &cfg).await?;
     for l in &rt.recovery.lines {
@@ -234,33 +228,52 @@ pub async fn run(a: Args) -> Result<()> {
     }
     let mut gb = super::gb::Gb::start(&a.sip, &rt).await?;
     let (accounts, admin) = open_accounts(&rt).await?;
-    let started = start_server(&rt, &cfg, &a.web, accounts, admin).await?;
+    let started = start_server(&rt, &cfg, &a.web, console, accounts, admin).await?;
     if let Some(g) = &gb {
         started
             .state
             .set_gb(std::sync::Arc::new(super::gb::Console(g.platform.clone())));
     }
+    let stop = wait_for_stop(a.for_);
+    tokio::pin!(stop);
+    // Polled once: the SIGTERM and Ctrl-C handlers are in place before anyone is told the
+    // server is up (a SIGTERM right after the console line or READY=1 stops it cleanly).
+    let early = match futures::poll!(&mut stop) {
+        std::task::Poll::Ready(w) => Some(w),
+        std::task::Poll::Pending => None,
+    };
     print_started(&started);
     eprintln!(
         "recording {} camera(s) into {}; Ctrl-C or SIGTERM stops cleanly",
         cfg.cameras.len(),
         a.data.display()
     );
-    let stop = wait_for_stop(a.for_);
-    tokio::pin!(stop);
-    let why = loop {
-        tokio::select! {
-            w = &mut stop => break w,
-            ch = super::gb::Gb::next_channel(&mut gb) => {
-                if let Some(g) = gb.as_mut() {
-                    match g.attach(&mut rt, ch, cfg.segment_seconds).await {
-                        Ok(_) => sync_live(&started.state, &rt),
-                        Err(e) => eprintln!("warning: cannot record GB channel: {e:#}"),
+    crate::notify::ready(&format!(
+        "serving {} ; recording {} camera(s) into {}",
+        started.url,
+        cfg.cameras.len(),
+        a.data.display()
+    ));
+    let mut watchdog = crate::notify::Watchdog::from_env();
+    let why = if let Some(w) = early {
+        w
+    } else {
+        loop {
+            tokio::select! {
+                w = &mut stop => break w,
+                _ = watchdog.tick() => {}
+                ch = super::gb::Gb::next_channel(&mut gb) => {
+                    if let Some(g) = gb.as_mut() {
+                        match g.attach(&mut rt, ch, cfg.segment_seconds).await {
+                            Ok(_) => sync_live(&started.state, &rt),
+                            Err(e) => eprintln!("warning: cannot record GB channel: {e:#}"),
+                        }
                     }
                 }
             }
         }
     };
+    crate::notify::stopping(&format!("{why}: sealing open segments"));
     eprintln!("{why}: closing connections and sealing open segments…");
     started.server.stop().await;
     if let Some(g) = gb {

@@ -14,6 +14,26 @@ pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_custos")
 }
 
+/// Whether the binary under test carries the web console (built with web/dist present).
+pub const EMBEDDED_CONSOLE: bool = cfg!(custos_console);
+
+/// For a binary built without web/dist (`serve`/`demo` refuse to start without a console):
+/// points CUSTOS_WEB_DIR at a one-page stand-in, so the tests of other things still run.
+/// A binary with its console is left as it is.
+pub fn console_env(cmd: &mut Command) -> &mut Command {
+    if !EMBEDDED_CONSOLE && std::env::var_os("CUSTOS_WEB_DIR").is_none() {
+        let dir = std::env::temp_dir().join(format!("custos-test-console-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("stand-in console dir");
+        std::fs::write(
+            dir.join("index.html"),
+            "<!doctype html><title>stand-in console</title>",
+        )
+        .expect("stand-in index.html");
+        cmd.env("CUSTOS_WEB_DIR", dir);
+    }
+    cmd
+}
+
 /// Runs `custos ARGS` to completion (killed after 120 s).
 pub fn custos(args: &[&str]) -> Output {
     Command::new("timeout")

@@ -54,6 +54,7 @@ pub fn serve(data: &Path, config: Option<&Path>, extra: &[&str]) -> Served {
     if let Some(c) = config {
         cmd.arg("--config").arg(c);
     }
+    super::console_env(&mut cmd);
     cmd.args(["--listen", "127.0.0.1:0"])
         .args(extra)
         .env("CUSTOS_ADMIN_PASSWORD", ADMIN_PW)
