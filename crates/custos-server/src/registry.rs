@@ -759,6 +759,14 @@ pub async fn report_suspicious(
     Json(req): Json<SuspiciousRequest>,
 ) -> ApiResult<(StatusCode, Json<SuspiciousReport>)> {
     let at = parse_time("at", &req.at)?;
+    let Some(placement) = st.placement_of(&name) else {
+        st.authorize_camera(&caller, custos_core::access::Action::PlaceHold, &name)
+            .await?;
+        return Err(ApiError(custos_core::Error::new(
+            custos_core::ErrorKind::PermissionDenied,
+            format!("camera {name} has no area yet"),
+        )));
+    };
     let s = |v: Option<u32>, d: u32| Duration90k::from_secs(i64::from(v.unwrap_or(d).min(86_400)));
     let r = suspicious::report(
         &st.store,
@@ -766,7 +774,7 @@ pub async fn report_suspicious(
         &caller.principal,
         &suspicious::Suspicious {
             camera: &name,
-            location: st.placements.of(&name).scope(),
+            location: placement.scope(),
             at,
             note: &req.note,
             before: s(req.before_s, 300),
@@ -848,8 +856,26 @@ const WINDOW: Duration = Duration::from_secs(600);
 const PER_ADDR: usize = 5;
 const GLOBAL: usize = 500;
 
+/// The unit a complaint rate limit applies to: an IPv4 address, or an IPv6 /64 (one
+/// subscriber's network: a host can use any of its 2^64 addresses).
+pub fn limit_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let mut o = v6.octets();
+                o[8..].fill(0);
+                IpAddr::V6(std::net::Ipv6Addr::from(o))
+            }
+        },
+    }
+}
+
 impl ComplaintLimiter {
-    fn admit(&self, ip: IpAddr) -> ApiResult<()> {
+    /// Counts a complaint from `ip` (by [`limit_key`]), or refuses it (ResourceExhausted).
+    pub fn admit(&self, ip: IpAddr) -> ApiResult<()> {
+        let ip = limit_key(ip);
         let now = Instant::now();
         let mut m = self.0.lock().expect("limiter");
         m.retain(|_, q| {

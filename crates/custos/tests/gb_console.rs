@@ -93,6 +93,52 @@ async fn i2_a3_gb_devices_in_the_console_by_role() {
     let _device = Kill(spawn_device(tmp.path(), sip_port));
     let op = login(&s, "op", USER_PW).await;
 
+    // E1: a GB device and its channels have no area until an administrator places them:
+    // until then the operator sees nothing, the administrator sees them as unplaced.
+    let admin = login(&s, "admin", ADMIN_PW).await;
+    let start = Instant::now();
+    let unplaced = loop {
+        let v: serde_json::Value = admin
+            .get(&s.url("/api/cameras/unplaced"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        let names: Vec<String> = v["cameras"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_str().unwrap().to_owned())
+            .collect();
+        if names.len() >= 8 {
+            break names;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the device and its 7 channels never appeared unplaced: {v}"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    // Nothing placed yet in the operator's scope: refused (no right anywhere), and no device
+    // in the answer.
+    let r = op.get(&s.url("/api/gb/devices")).await;
+    assert_eq!(r.status(), 403);
+    assert!(
+        !r.text().await.unwrap().contains(DEVICE),
+        "unplaced device shown to the operator"
+    );
+    for id in &unplaced {
+        let r = admin
+            .http
+            .put(s.url(&format!("/api/cameras/{id}/area")))
+            .header("x-csrf-token", &admin.csrf)
+            .json(&serde_json::json!({"area": "local/main/gb"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 204, "placing {id}: {}", r.text().await.unwrap());
+    }
+
     // The operator sees the device online with its catalog.
     let start = Instant::now();
     let (dev, body) = loop {
@@ -146,7 +192,6 @@ async fn i2_a3_gb_devices_in_the_console_by_role() {
     );
 
     // The administrator reads basic information: addresses shown, and registered.
-    let admin = login(&s, "admin", ADMIN_PW).await;
     let v: serde_json::Value = admin
         .get(&s.url("/api/gb/devices"))
         .await
@@ -237,7 +282,9 @@ async fn i2_a3_gb_devices_in_the_console_by_role() {
             serde_json::json!({"direction": "up"}),
         )
         .await;
-    assert_eq!(r.status(), 404, "a channel not in the catalog");
+    // A channel not in the catalog has no area: refused like any unplaced one (E1), which
+    // also tells nothing about which ids exist.
+    assert_eq!(r.status(), 403, "a channel not in the catalog");
     // The device received the three DeviceControl PTZCmds (GB/T 28181 A.3) for that channel:
     // pan left, zoom in, stop.
     let msgs = std::fs::read_to_string(tmp.path().join("sipp_messages.log")).unwrap_or_default();

@@ -10,7 +10,7 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::server::{ADMIN_PW, Served, USER_PW, add_user, client, login, serve};
+use common::server::{ADMIN_PW, Served, USER_PW, add_user, client, first_login, login, serve};
 use common::*;
 
 fn testdata(name: &str) -> String {
@@ -57,6 +57,7 @@ async fn add_cleared(s: &Served, name: &str, role: &str, scopes: &[&str], cleara
         .await;
     let st = r.status();
     assert_eq!(st, 201, "adding {name}: {}", r.text().await.unwrap());
+    first_login(s, name).await;
 }
 
 async fn audit(s: &Served, query: &str) -> Vec<serde_json::Value> {
