@@ -931,3 +931,27 @@ pub async fn submit_complaint(
         }),
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// J3 (attack): a host rotating through the addresses of its IPv6 /64 is one complainant
+    /// for the rate limit; another /64 (or an IPv4-mapped address) is counted on its own.
+    #[test]
+    fn j3_complaint_limit_is_per_ipv6_slash_64() {
+        let l = ComplaintLimiter::default();
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        for i in 1..=PER_ADDR {
+            l.admit(ip(&format!("2001:db8:1:2::{i:x}"))).unwrap();
+        }
+        let e = l.admit(ip("2001:db8:1:2:ffff:ffff:ffff:ffff")).unwrap_err();
+        assert_eq!(e.0.kind(), ErrorKind::ResourceExhausted);
+        l.admit(ip("2001:db8:1:3::1")).unwrap();
+        assert_eq!(
+            limit_key(ip("::ffff:192.0.2.7")),
+            ip("192.0.2.7"),
+            "IPv4-mapped addresses count as IPv4"
+        );
+    }
+}

@@ -328,6 +328,14 @@ async fn i2_a3_gb_devices_in_the_console_by_role() {
             .any(|x| x["action"] == "ConfidentialRead" && x["actor"] == "op"),
         "the operator's list was registered as a confidential read"
     );
+    // E4: each placement is a configuration change in the ledger, by the administrator.
+    assert!(
+        e.iter().any(|x| x["action"] == "ConfigChange"
+            && x["actor"] == "admin"
+            && x["object"] == format!("camera/{CHANNEL}/area")
+            && x["details"]["to"] == "local/main/gb"),
+        "no ledger entry for the placement: {page}"
+    );
     let ptz_entries: Vec<_> = e
         .iter()
         .filter(|x| {
