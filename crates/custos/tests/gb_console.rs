@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::server::{ADMIN_PW, USER_PW, add_user, login, serve};
+use common::server::{ADMIN_PW, USER_PW, add_user, client, login, serve};
 // The shared helpers re-export the camera simulator; this test needs none.
 #[allow(unused_imports)]
 use common::Camsim as _;
@@ -218,6 +218,47 @@ async fn i2_a3_gb_devices_in_the_console_by_role() {
         "the administrator has no footage rights (separation of duties)"
     );
     assert_eq!(lobby["civil_code"], "340200");
+
+    // I2 (attack): a keepalive naming the device from another address is refused and shows
+    // in /metrics.
+    let spoof = UdpSocket::bind("127.0.0.2:0").unwrap();
+    let body = format!(
+        "<?xml version=\"1.0\"?>\r\n<Notify>\r\n<CmdType>Keepalive</CmdType>\r\n<SN>9</SN>\r\n<DeviceID>{DEVICE}</DeviceID>\r\n<Status>OK</Status>\r\n</Notify>\r\n"
+    );
+    let msg = format!(
+        "MESSAGE sip:34020000002000000001@3402000000 SIP/2.0\r\nVia: SIP/2.0/UDP {};branch=z9hG4bKspoof\r\nFrom: <sip:{DEVICE}@3402000000>;tag=x\r\nTo: <sip:34020000002000000001@3402000000>\r\nCall-ID: spoof@x\r\nCSeq: 1 MESSAGE\r\nContent-Type: Application/MANSCDP+xml\r\nContent-Length: {}\r\n\r\n{body}",
+        spoof.local_addr().unwrap(),
+        body.len()
+    );
+    spoof.send_to(msg.as_bytes(), &sip_listen).unwrap();
+    spoof
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut buf = [0u8; 2048];
+    let n = spoof
+        .recv(&mut buf)
+        .expect("an answer to the spoofed MESSAGE");
+    assert!(
+        String::from_utf8_lossy(&buf[..n]).starts_with("SIP/2.0 403"),
+        "{}",
+        String::from_utf8_lossy(&buf[..n])
+    );
+    let m = client()
+        .get(s.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        m.contains("custos_gb_refused{reason=\"wrong_source\"} 1"),
+        "{}",
+        m.lines()
+            .filter(|l| l.contains("gb_refused"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
 
     // Platform status.
     let st: serde_json::Value = admin
