@@ -58,6 +58,14 @@ pub trait MediaProvider: Send + Sync {
     fn recorded(&self, _channel: &str, _start: u64, _end: u64) -> Option<FrameSource> {
         None
     }
+    /// Whether the channel may be served now (e.g. C1: its system is accepted); `Err` says
+    /// why not. Asked before [`Self::live`] and [`Self::recorded`]; by default, yes.
+    fn may_serve<'a>(
+        &'a self,
+        _channel: &'a str,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send + 'a>> {
+        Box::pin(async { Ok(()) })
+    }
 }
 
 /// Cascade state for a console.
@@ -352,6 +360,13 @@ impl Upper {
                 "Warning",
                 "399 custos \"media target not allowed; configure it as an upper media address\"",
             );
+            return p.transport().send(peer, &r).await;
+        }
+        if let Err(why) = self.provider.may_serve(&channel).await {
+            tracing::warn!(upper = %self.cfg.id, %channel, reason = %why, "upper platform INVITE refused");
+            let mut r = Message::response_to(m, 403, "Forbidden", Some(&sip::token()));
+            let why: String = why.chars().filter(|c| *c != '"').take(200).collect();
+            r.push("Warning", format!("399 custos \"{why}\""));
             return p.transport().send(peer, &r).await;
         }
         let source = match offer.session.as_str() {

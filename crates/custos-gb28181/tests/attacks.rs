@@ -507,6 +507,72 @@ async fn i1_upper_platform_impersonation_and_foreign_media_target_are_refused() 
     assert_eq!(asked.load(Ordering::SeqCst), 1);
 }
 
+/// A provider whose channels belong to a system in use but not accepted (C1).
+struct NotAccepted(Arc<AtomicUsize>);
+
+impl MediaProvider for NotAccepted {
+    fn catalog(&self) -> Vec<CatalogItem> {
+        Vec::new()
+    }
+    fn live(&self, channel: &str) -> Option<FrameSource> {
+        Offered(self.0.clone()).live(channel)
+    }
+    fn may_serve<'a>(
+        &'a self,
+        _channel: &'a str,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send + 'a>> {
+        Box::pin(async { Err("C1: the system is not yet accepted".to_owned()) })
+    }
+}
+
+/// C1: the genuine upper platform's INVITE for a channel the provider's gate refuses gets 403
+/// and never reaches the footage.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn c1_upper_platform_invite_refused_by_the_lifecycle_gate() {
+    const UPPER: &str = "34020000002000000002";
+    let p = platform(Duration::from_secs(30), false).await;
+    let upper = Raw::bind("127.0.0.1").await;
+    let asked = Arc::new(AtomicUsize::new(0));
+    p.add_upper(
+        UpperConfig {
+            id: UPPER.into(),
+            addr: upper.addr(),
+            password: String::new(),
+            expires: 3600,
+            keepalive: Duration::from_secs(60),
+            charset: Default::default(),
+            media_targets: Vec::new(),
+        },
+        Arc::new(NotAccepted(asked.clone())),
+    );
+    let reg = loop {
+        let m = upper.recv(10).await.expect("REGISTER to the upper");
+        if m.method() == Some("REGISTER") {
+            break m;
+        }
+    };
+    let ok = Message::response_to(&reg, 200, "OK", Some("up"));
+    upper
+        .sock
+        .send_to(&ok.to_bytes(), p.local_addr())
+        .await
+        .unwrap();
+    let channel = "34020000001310000001";
+    let sdp = format!(
+        "v=0\r\no={channel} 0 0 IN IP4 127.0.0.1\r\ns=Play\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=video 40000 RTP/AVP 96\r\na=recvonly\r\na=rtpmap:96 PS/90000\r\ny=0100000001\r\n"
+    );
+    let inv = request("INVITE", UPPER, upper.addr(), "c1@up", 1, "", &sdp).replacen(
+        &format!("INVITE sip:{PLATFORM}@"),
+        &format!("INVITE sip:{channel}@"),
+        1,
+    );
+    upper.send(p.local_addr(), &inv).await;
+    let r = upper.response(5).await.unwrap();
+    assert_eq!(r.status(), Some(403), "{r:?}");
+    assert!(r.header("Warning").unwrap_or("").contains("C1"), "{r:?}");
+    assert_eq!(asked.load(Ordering::SeqCst), 0);
+}
+
 /// I2: requests are handled concurrently: one that waits on an unresponsive peer (an alarm
 /// whose answer MESSAGE is never acknowledged, up to 8 s) does not hold up another device's
 /// REGISTER.

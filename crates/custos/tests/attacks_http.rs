@@ -93,6 +93,21 @@ async fn e1_attack_old_session_dies_with_the_password() {
         .await;
     assert_eq!(r.status(), 204);
     assert_eq!(owner.get(&s.url("/api/audit")).await.status(), 200);
+    // E2: that read of the audit log is itself in the log.
+    let page: serde_json::Value = owner
+        .get(&s.url("/api/audit?action=AuditRead"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        page["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["actor"] == "aud" && e["object"] == "ledger"),
+        "the audit read is not recorded: {page}"
+    );
     assert_eq!(
         as_admin.get(&s.url("/api/session")).await.status(),
         401,
@@ -315,6 +330,21 @@ async fn d5_e2_c1_attack_live_view_hls_and_lifecycle_gate() {
 
     // HLS: a playlist of two seconds inside a segment lets through only those bytes.
     let (cookie, _csrf) = cookie_login(&s, "op").await;
+    // An unknown camera says nothing about the others.
+    let r = reqwest::Client::new()
+        .get(
+            s.url("/api/cameras/nope/recordings?from=2026-01-01T00:00:00Z&to=2026-01-02T00:00:00Z"),
+        )
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_client_error());
+    let body = r.text().await.unwrap();
+    assert!(
+        !body.contains("cam1"),
+        "an unknown camera lists the others: {body}"
+    );
     let http = reqwest::Client::new();
     let get = |path: String, range: Option<&str>| {
         let mut r = http.get(s.url(&path)).header("cookie", &cookie);

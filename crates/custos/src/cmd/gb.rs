@@ -132,6 +132,29 @@ impl MediaProvider for Offered {
         Some(FrameSource::Recorded(rx))
     }
 
+    fn may_serve<'a>(
+        &'a self,
+        channel: &'a str,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send + 'a>> {
+        Box::pin(async move {
+            let name = self
+                .channels
+                .lock()
+                .unwrap()
+                .iter()
+                .find(|(id, _, _)| id == channel)
+                .map(|(_, name, _)| name.clone());
+            match name {
+                // C1: footage of a system in use but not accepted goes to nobody, the upper
+                // platform included.
+                Some(n) => custos_registry::lifecycle::gate_camera_live(&self.store, &n)
+                    .await
+                    .map_err(|e| e.to_string()),
+                None => Ok(()),
+            }
+        })
+    }
+
     fn live(&self, channel: &str) -> Option<FrameSource> {
         let (name, hub) = self
             .channels
