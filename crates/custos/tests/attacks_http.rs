@@ -488,3 +488,42 @@ async fn d5_e2_c1_attack_live_view_hls_and_lifecycle_gate() {
     assert_eq!(st, 409, "export: {body}");
     assert!(body.contains("not yet accepted"), "export: {body}");
 }
+
+/// E1 (fail open): a camera's area is kept in the database. Served again without the
+/// configuration that placed it, the camera stays in its area (visible to its area's operator,
+/// not to another area's), instead of falling into a default area visible to a wider scope.
+#[tokio::test(flavor = "multi_thread")]
+async fn e1_attack_camera_outside_the_configuration_keeps_its_area() {
+    let sim = Camsim::start(&small_cam("h264")).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = write_config(
+        tmp.path(),
+        5,
+        &[("cam1", sim.url(1), "area = \"local/main/gate\"")],
+    );
+    let data = tmp.path().join("data");
+    let mut s = serve(&data, Some(&cfg), &[]);
+    add_user(&s, "gate", "watch_operator", &["local/main/gate"], None).await;
+    add_user(&s, "dflt", "watch_operator", &["local/main/default"], None).await;
+    s.stop();
+    drop(sim);
+    // Without --config: the placement comes from the database.
+    let s = serve(&data, None, &[]);
+    let names = |v: serde_json::Value| -> Vec<String> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let gate = login(&s, "gate", USER_PW).await;
+    let v: serde_json::Value = gate.get(&s.url("/api/cameras")).await.json().await.unwrap();
+    assert_eq!(names(v.clone()), ["cam1"], "{v}");
+    assert_eq!(v[0]["scope"], "local/main/gate/cam1");
+    let dflt = login(&s, "dflt", USER_PW).await;
+    let v: serde_json::Value = dflt.get(&s.url("/api/cameras")).await.json().await.unwrap();
+    assert!(
+        names(v.clone()).is_empty(),
+        "the camera fell into the default area: {v}"
+    );
+}
