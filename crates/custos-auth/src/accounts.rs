@@ -37,6 +37,10 @@ struct Inner {
     /// Serialises the read-modify-write of failure counters, and makes a login wait for the
     /// counter write of an earlier failure before it reads the account.
     failure_lock: Arc<tokio::sync::Mutex<()>>,
+    /// One password check at a time per account name: the lock is read, the password
+    /// checked and the failure counted as one step, so that parallel guesses cannot all be
+    /// tried before the count reaches the limit.
+    name_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 fn t90k(t: DateTime<Utc>) -> Time90k {
@@ -134,6 +138,7 @@ impl Accounts {
                 dummy_hash,
                 ip_failures: Mutex::new(HashMap::new()),
                 failure_lock: Arc::new(tokio::sync::Mutex::new(())),
+                name_locks: Mutex::new(HashMap::new()),
             }),
         })
     }
@@ -248,7 +253,19 @@ impl Accounts {
     /// account rules (`access::validate`: maintainers and citizen viewers need an end date
     /// (E10, H4), maintainers at most system scope, no administrator + auditor). `by` is who
     /// does it (for the ledger).
+    ///
+    /// The password was chosen by `by`, not by the account's owner: it must be changed at the
+    /// first login, and until then the account has no rights (so that the administrator who
+    /// set it cannot use the account unnoticed: separation of duties).
     pub async fn add_user(&self, by: &str, u: NewUser) -> Result<User> {
+        let must_change = by != u.name;
+        self.create(by, u, must_change).await
+    }
+
+    /// Creates an account whose password need not be changed at first login: for the node's
+    /// operator at the command line (`custos users add`), who may write the data directory
+    /// and so can change anything anyway. The ledger entry says so.
+    pub async fn add_user_local(&self, by: &str, u: NewUser) -> Result<User> {
         self.create(by, u, false).await
     }
 
@@ -451,9 +468,23 @@ impl Accounts {
         self.store().set_account_disabled(a.id, None).await
     }
 
-    /// Sets a new password. Set by someone else (an administrator's reset), it must be
-    /// changed at the owner's next login and the account's sessions are ended.
+    /// Sets a new password. Every session and API token of the account ends (someone who
+    /// knew the old password keeps nothing). Set by someone else (an administrator's reset),
+    /// it must be changed at the owner's next login.
     pub async fn set_password(&self, by: &str, name: &str, new_password: &str) -> Result<()> {
+        self.set_password_keeping(by, name, new_password, None)
+            .await
+    }
+
+    /// [`Self::set_password`], keeping the session `keep` (the owner's own, when they change
+    /// it themselves) and ending every other session and token.
+    async fn set_password_keeping(
+        &self,
+        by: &str,
+        name: &str,
+        new_password: &str,
+        keep: Option<&str>,
+    ) -> Result<()> {
         let a = self.account(name).await?;
         password::check_policy(name, new_password)?;
         let reset = by != name;
@@ -469,11 +500,9 @@ impl Accounts {
         self.store()
             .set_account_password(a.id, &hash, reset)
             .await?;
-        if reset {
-            self.store()
-                .revoke_account_sessions(a.id, false, t90k(Utc::now()), by)
-                .await?;
-        }
+        self.store()
+            .revoke_account_sessions_except(a.id, keep, t90k(Utc::now()), by)
+            .await?;
         Ok(())
     }
 
@@ -486,6 +515,21 @@ impl Accounts {
         new_password: &str,
         now: DateTime<Utc>,
     ) -> Result<()> {
+        self.change_password_in(name, old_password, new_password, now, None)
+            .await
+    }
+
+    /// [`Self::change_password`] from the session `session` (which stays open; every other
+    /// session and API token of the account ends).
+    pub async fn change_password_in(
+        &self,
+        name: &str,
+        old_password: &str,
+        new_password: &str,
+        now: DateTime<Utc>,
+        session: Option<&str>,
+    ) -> Result<()> {
+        let _serial = self.name_lock(name).await;
         let a = self
             .account_for_login(name)
             .await?
@@ -506,7 +550,8 @@ impl Accounts {
                 "the new password must differ from the current one",
             ));
         }
-        self.set_password(name, name, new_password).await
+        self.set_password_keeping(name, name, new_password, session)
+            .await
     }
 
     /// Clears a lockout.
@@ -570,6 +615,12 @@ impl Accounts {
             since: a.failed_since,
             locked_until: None,
         };
+        // A lock in force stays: a failure never shortens or clears it.
+        let standing = a.locked_until.filter(|u| dt(*u) > now);
+        if let Some(u) = standing {
+            drop(guard);
+            return Ok(Some(dt(u)));
+        }
         if f.since.is_none_or(|t| dt(t) + s.failure_window <= now) {
             f = LoginFailures {
                 count: 0,
@@ -616,6 +667,20 @@ impl Accounts {
     #[cfg(test)]
     pub(crate) async fn settled(&self) {
         drop(self.inner.failure_lock.lock().await);
+    }
+
+    /// Holds the per-name lock of `name` (see `Inner::name_locks`).
+    async fn name_lock(&self, name: &str) -> NameGuard {
+        let m = {
+            let mut l = self.inner.name_locks.lock().expect("name locks");
+            l.entry(name.to_owned()).or_default().clone()
+        };
+        let guard = m.clone().lock_owned().await;
+        NameGuard {
+            accounts: self.clone(),
+            name: name.to_owned(),
+            guard: Some(guard),
+        }
     }
 
     /// The account of that name, read after any pending failure count is written.
@@ -679,6 +744,7 @@ impl Accounts {
         now: DateTime<Utc>,
     ) -> Result<Login> {
         self.check_peer(peer, now)?;
+        let _serial = self.name_lock(name).await;
         let Some(a) = self.account_for_login(name).await? else {
             self.verify(password, &self.inner.dummy_hash).await?;
             self.peer_failed(peer, now);
@@ -1106,5 +1172,22 @@ impl Accounts {
         )
         .await?;
         self.store().end_shift(a.id, t90k(now)).await
+    }
+}
+
+/// The per-name login lock; dropping it forgets the name's entry when nobody else waits.
+struct NameGuard {
+    accounts: Accounts,
+    name: String,
+    guard: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl Drop for NameGuard {
+    fn drop(&mut self) {
+        drop(self.guard.take());
+        let mut l = self.accounts.inner.name_locks.lock().expect("name locks");
+        if l.get(&self.name).is_some_and(|m| Arc::strong_count(m) == 1) {
+            l.remove(&self.name);
+        }
     }
 }

@@ -231,6 +231,131 @@ async fn e1_lockout_after_five_failures_and_unlock_after_the_window() {
     again.login("bob", PW, None, peer(9), until).await.unwrap();
 }
 
+/// E1 (attack): 20 wrong passwords sent in parallel (from 20 addresses, below each address's
+/// limit) are counted one by one; the account locks at the fifth and no later failure clears
+/// the lock: the right password then gets ResourceExhausted (429) until the lock ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn e1_attack_parallel_wrong_passwords_cannot_outrun_the_lockout() {
+    let e = env().await;
+    e.acc
+        .add_user_local(ADMIN, NewUser::new("race", g(Role::Auditor, "local"), PW))
+        .await
+        .unwrap();
+    let now = t0();
+    let mut tasks = Vec::new();
+    for i in 0..20u8 {
+        let acc = e.acc.clone();
+        tasks.push(tokio::spawn(async move {
+            acc.login("race", "wrong wrong wrong", None, peer(10 + i), now)
+                .await
+                .unwrap_err()
+                .kind()
+        }));
+    }
+    let mut kinds = Vec::new();
+    for t in tasks {
+        kinds.push(t.await.unwrap());
+    }
+    let wrong = kinds
+        .iter()
+        .filter(|k| **k == ErrorKind::Unauthenticated)
+        .count();
+    assert_eq!(
+        wrong, 4,
+        "only 4 guesses may be answered 'wrong' before the lock: {kinds:?}"
+    );
+    e.acc.settled().await;
+    let until = e.acc.user("race").await.unwrap().locked_until;
+    assert_eq!(until, Some(round90k(now + Duration::minutes(15))));
+    for at in [now, now + Duration::minutes(14)] {
+        let err = e
+            .acc
+            .login("race", PW, None, peer(200), at)
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::ResourceExhausted, "{}", err.msg());
+    }
+    e.acc
+        .login("race", PW, None, peer(200), now + Duration::minutes(15))
+        .await
+        .unwrap();
+}
+
+/// E1 (attack): someone who knew the old password keeps nothing after a change or a reset:
+/// the owner's change ends every other session and every API token (the session it was made
+/// from stays); an administrator's reset ends them all and forces a change at next login.
+#[tokio::test]
+async fn e1_attack_password_change_and_reset_end_other_sessions_and_tokens() {
+    let e = env().await;
+    e.acc
+        .add_user_local(ADMIN, NewUser::new("ivy", g(Role::Auditor, "local"), PW))
+        .await
+        .unwrap();
+    let now = Utc::now();
+    let mine = e.acc.login("ivy", PW, None, peer(1), now).await.unwrap();
+    let thief = e.acc.login("ivy", PW, None, peer(66), now).await.unwrap();
+    let tok = e
+        .acc
+        .create_api_token(ADMIN, "ivy", "script", None)
+        .await
+        .unwrap();
+    e.acc
+        .change_password_in("ivy", PW, "a brand new phrase", now, Some(&mine.session_id))
+        .await
+        .unwrap();
+    e.acc.authenticate_session(&mine.token, now).await.unwrap();
+    assert!(e.acc.authenticate_session(&thief.token, now).await.is_err());
+    assert!(e.acc.authenticate_bearer(&tok.token, now).await.is_err());
+
+    let tok2 = e
+        .acc
+        .create_api_token(ADMIN, "ivy", "script 2", None)
+        .await
+        .unwrap();
+    e.acc
+        .set_password(ADMIN, "ivy", "reset by the admin")
+        .await
+        .unwrap();
+    assert!(e.acc.authenticate_session(&mine.token, now).await.is_err());
+    assert!(e.acc.authenticate_bearer(&tok2.token, now).await.is_err());
+    assert!(e.acc.user("ivy").await.unwrap().must_change_password);
+}
+
+/// E1 (separation of duties): an account an administrator created has no rights until its
+/// owner changes the password the administrator chose; one created at the node's command
+/// line by its operator has.
+#[tokio::test]
+async fn e1_admin_created_account_must_change_password_at_first_login() {
+    let e = env().await;
+    let u = e
+        .acc
+        .add_user(ADMIN, NewUser::new("jun", g(Role::Auditor, "local"), PW))
+        .await
+        .unwrap();
+    assert!(u.must_change_password);
+    let now = Utc::now();
+    let l = e.acc.login("jun", PW, None, peer(1), now).await.unwrap();
+    assert!(l.user.must_change_password);
+    let org = Resource::at(Scope::organisation(DEFAULT_ORG), Classification::Public);
+    assert!(!decide(&l.user.principal(now), Action::ViewAuditLog, &org, now).is_allowed());
+    e.acc
+        .change_password_in("jun", PW, "my own phrase now", now, Some(&l.session_id))
+        .await
+        .unwrap();
+    let a = e.acc.authenticate_session(&l.token, now).await.unwrap();
+    assert!(!a.user.must_change_password);
+    assert!(decide(&a.user.principal(now), Action::ViewAuditLog, &org, now).is_allowed());
+    let local = e
+        .acc
+        .add_user_local(
+            "cli:root",
+            NewUser::new("kai", g(Role::Auditor, "local"), PW),
+        )
+        .await
+        .unwrap();
+    assert!(!local.must_change_password);
+}
+
 /// E1: one address that fails too often is refused for the rest of the window, even with
 /// right credentials; other addresses are not affected.
 #[tokio::test]
@@ -298,7 +423,7 @@ async fn e10_expired_maintainer_denied() {
     let end = now + Duration::hours(1);
     let u = e
         .acc
-        .add_user(
+        .add_user_local(
             ADMIN,
             NewUser {
                 expires: Some(end),
@@ -593,7 +718,7 @@ async fn d5_on_duty_principal_from_the_shift() {
     let e = env().await;
     let u = e
         .acc
-        .add_user(
+        .add_user_local(
             ADMIN,
             NewUser::new("hana", g(Role::WatchOperator, "local/s1"), PW),
         )

@@ -1,7 +1,11 @@
 //! Integrity check of footage against the index and the ledger (E3, E4, E7): every sealed
 //! segment file exists, has its sealed size and SHA-256, and is recorded in the ledger with
-//! the same hash; every deletion and gap is in the ledger; nothing the ledger recorded is
-//! missing from the index. Read-only: it never repairs.
+//! the same hash, times, size, path and stream; every deletion, gap, hold and camera placement
+//! is in the ledger and every one the ledger recorded is still in the index, unchanged
+//! (both directions); every deletion is provably legitimate from the ledger alone: the
+//! segment's sealed end (from its seal entry) plus the camera's retention minimum had passed
+//! when the deletion entry was written, and no hold the ledger shows in force then covered
+//! it. Read-only: it never repairs.
 
 use std::collections::HashMap;
 
@@ -141,15 +145,100 @@ pub async fn check(
             _ => {}
         }
     }
-    // Gaps.
+    // Names of streams and cameras, for what the ledger records by name.
+    let cameras = store.cameras().await?;
+    let cam_name: HashMap<i64, &custos_store::Camera> = cameras.iter().map(|c| (c.id, c)).collect();
+    let streams = store.all_streams().await?;
+    let stream_name: HashMap<i64, (String, String)> = streams
+        .iter()
+        .map(|st| {
+            (
+                st.id,
+                (
+                    cam_name
+                        .get(&st.camera_id)
+                        .map(|c| c.name.to_string())
+                        .unwrap_or_default(),
+                    st.kind.as_str().to_owned(),
+                ),
+            )
+        })
+        .collect();
+    let det_i = |e: &Entry, k: &str| e.details.get(k).and_then(|v| v.as_i64());
+    let det_s = |e: &Entry, k: &str| e.details.get(k).and_then(|v| v.as_str()).map(str::to_owned);
+    // Every field the seal recorded, on the row that points at it.
+    for s in &rows {
+        let Some(e) = s.ledger_seq.and_then(|q| by_seq.get(&(q as u64))) else {
+            continue;
+        };
+        if e.action != Action::SegmentSealed || seg_id(e) != Some(s.id) {
+            continue; // reported above
+        }
+        let obj = format!("segment/{} ({})", s.id, s.path);
+        let mut diffs = Vec::new();
+        if det_i(e, "start_90k") != Some(s.start.0) {
+            diffs.push(format!(
+                "start {} (ledger {})",
+                s.start.0,
+                det_i(e, "start_90k").unwrap_or(-1)
+            ));
+        }
+        if det_i(e, "end_90k") != s.end.map(|t| t.0) {
+            diffs.push(format!(
+                "end {} (ledger {})",
+                s.end.map(|t| t.0).unwrap_or(-1),
+                det_i(e, "end_90k").unwrap_or(-1)
+            ));
+        }
+        if s.state == SegmentState::Sealed && det_i(e, "bytes") != s.bytes {
+            diffs.push(format!(
+                "size {} (ledger {})",
+                s.bytes.unwrap_or(-1),
+                det_i(e, "bytes").unwrap_or(-1)
+            ));
+        }
+        if det_s(e, "path").as_deref() != Some(s.path.as_str()) {
+            diffs.push(format!(
+                "path {} (ledger {})",
+                s.path,
+                det_s(e, "path").unwrap_or_default()
+            ));
+        }
+        if let Some((c, k)) = stream_name.get(&s.stream_id)
+            && (det_s(e, "camera").as_deref() != Some(c.as_str())
+                || det_s(e, "stream").as_deref() != Some(k.as_str()))
+        {
+            diffs.push(format!(
+                "stream {c}/{k} (ledger {}/{})",
+                det_s(e, "camera").unwrap_or_default(),
+                det_s(e, "stream").unwrap_or_default()
+            ));
+        }
+        if !diffs.is_empty() {
+            bad(
+                obj,
+                format!(
+                    "index row differs from its ledger seal (entry {}): {}",
+                    e.seq,
+                    diffs.join(", ")
+                ),
+                false,
+            );
+        }
+    }
+    // Gaps, both ways: every row is in the ledger, every gap the ledger recorded has its row.
     let gap_entries: Vec<&Entry> = entries.iter().filter(|e| e.action == Action::Gap).collect();
-    for st in store.all_streams().await? {
+    let mut gap_rows: Vec<(String, String, i64, i64)> = Vec::new();
+    for st in &streams {
+        let (c, k) = stream_name.get(&st.id).cloned().unwrap_or_default();
         for g in store.gaps(st.id, Time90k::MIN, Time90k::MAX).await? {
             rep.gaps_checked += 1;
             let obj = format!("gap/{} ({} .. {})", g.id, g.start, g.end);
             let ok = gap_entries.iter().any(|e| {
-                e.details.get("start_90k").and_then(|v| v.as_i64()) == Some(g.start.0)
-                    && e.details.get("end_90k").and_then(|v| v.as_i64()) == Some(g.end.0)
+                det_i(e, "start_90k") == Some(g.start.0)
+                    && det_i(e, "end_90k") == Some(g.end.0)
+                    && det_s(e, "camera").is_none_or(|x| x == c)
+                    && det_s(e, "stream").is_none_or(|x| x == k)
             });
             if !ok {
                 bad(
@@ -158,6 +247,233 @@ pub async fn check(
                     false,
                 );
             }
+            gap_rows.push((c.clone(), k.clone(), g.start.0, g.end.0));
+        }
+    }
+    for e in &gap_entries {
+        let (c, k) = (
+            det_s(e, "camera").unwrap_or_default(),
+            det_s(e, "stream").unwrap_or_default(),
+        );
+        let (a, b) = (
+            det_i(e, "start_90k").unwrap_or(-1),
+            det_i(e, "end_90k").unwrap_or(-1),
+        );
+        if !gap_rows
+            .iter()
+            .any(|r| r.0 == c && r.1 == k && r.2 == a && r.3 == b)
+        {
+            bad(
+                format!("ledger/seq/{}", e.seq),
+                format!(
+                    "the ledger records a gap of {c}/{k} ({} .. {}) but the index has no such row: the gap row was removed or changed",
+                    Time90k(a),
+                    Time90k(b)
+                ),
+                false,
+            );
+        }
+    }
+    // Holds, both ways.
+    let holds = store.holds().await?;
+    let links: HashMap<i64, (Option<i64>, Option<i64>)> = store
+        .hold_ledger_links()
+        .await?
+        .into_iter()
+        .map(|(id, p, r)| (id, (p, r)))
+        .collect();
+    let placed: Vec<&Entry> = entries
+        .iter()
+        .filter(|e| e.action == Action::HoldPlaced)
+        .collect();
+    let released: Vec<&Entry> = entries
+        .iter()
+        .filter(|e| e.action == Action::HoldReleased)
+        .collect();
+    for h in &holds {
+        let obj = format!("hold/{} (case {})", h.id, h.case_number);
+        let cam = cam_name
+            .get(&h.camera_id)
+            .map(|c| c.name.to_string())
+            .unwrap_or_default();
+        let (pseq, rseq) = links.get(&h.id).copied().unwrap_or((None, None));
+        match pseq.and_then(|q| by_seq.get(&(q as u64))) {
+            None => bad(obj.clone(), "hold not recorded in the ledger".into(), false),
+            Some(e)
+                if e.action != Action::HoldPlaced
+                    || det_s(e, "camera").as_deref() != Some(cam.as_str())
+                    || det_i(e, "from_90k") != Some(h.start.0)
+                    || det_i(e, "to_90k") != Some(h.end.0) =>
+            {
+                bad(
+                    obj.clone(),
+                    format!(
+                        "hold row differs from its ledger entry {} (camera, times or kind)",
+                        e.seq
+                    ),
+                    false,
+                )
+            }
+            Some(_) => {}
+        }
+        let release_entry = released.iter().find(|e| det_i(e, "hold_id") == Some(h.id));
+        match (h.released_at, release_entry) {
+            (Some(_), None) => bad(
+                obj.clone(),
+                "marked released but the ledger has no release entry for it".into(),
+                false,
+            ),
+            (None, Some(e)) => bad(
+                obj.clone(),
+                format!(
+                    "the ledger released it (entry {}) but the row shows it in force",
+                    e.seq
+                ),
+                false,
+            ),
+            (Some(_), Some(e)) if rseq.is_some_and(|r| r != e.seq as i64) => bad(
+                obj.clone(),
+                format!(
+                    "release linked to entry {:?}, the ledger's is {}",
+                    rseq, e.seq
+                ),
+                false,
+            ),
+            _ => {}
+        }
+    }
+    for e in &placed {
+        let linked = links.values().any(|(p, _)| *p == Some(e.seq as i64));
+        if !linked {
+            bad(
+                format!("ledger/seq/{}", e.seq),
+                format!(
+                    "the ledger records a hold on {} (case {}) but the index has no hold row for it: the hold row was removed",
+                    det_s(e, "camera").unwrap_or_default(),
+                    det_s(e, "case").unwrap_or_default()
+                ),
+                false,
+            );
+        }
+    }
+    // Every deletion must be legitimate from the ledger alone.
+    let hold_id_of_entry: HashMap<u64, i64> = links
+        .iter()
+        .filter_map(|(id, (p, _))| p.map(|p| (p as u64, *id)))
+        .collect();
+    let retention_of = |camera: &str| {
+        cameras
+            .iter()
+            .find(|c| c.name.as_str() == camera)
+            .map(|c| c.retention)
+            .unwrap_or(custos_core::retention::RetentionClass::Standard30d)
+    };
+    let floor = custos_core::retention::RetentionClass::Standard30d;
+    for (id, d) in &deleted_in_ledger {
+        let obj = format!("ledger/seq/{}", d.seq);
+        let seal = entries.iter().rfind(|e| {
+            e.seq < d.seq && e.action == Action::SegmentSealed && seg_id(e) == Some(*id)
+        });
+        let Some(seal) = seal else {
+            bad(
+                obj,
+                format!("deletion of segment {id}, which the ledger never sealed before"),
+                false,
+            );
+            continue;
+        };
+        let camera = det_s(seal, "camera").unwrap_or_default();
+        let (start, end) = (
+            det_i(seal, "start_90k").unwrap_or(i64::MAX),
+            det_i(seal, "end_90k").unwrap_or(i64::MAX),
+        );
+        let at = Time90k(d.time_unix_ms as i64 * 90);
+        let ret = retention_of(&camera);
+        let ret = if ret.days() < floor.days() {
+            floor
+        } else {
+            ret
+        };
+        let after = ret.deletable_after(Time90k(end));
+        if at < after {
+            bad(
+                obj.clone(),
+                format!(
+                    "segment {id} of {camera} was deleted at {at}, inside its {}-day minimum (deletable only after {after})",
+                    ret.days()
+                ),
+                false,
+            );
+        }
+        // Holds in force when the deletion was written.
+        for p in placed
+            .iter()
+            .filter(|p| p.seq < d.seq && det_s(p, "camera").as_deref() == Some(camera.as_str()))
+        {
+            let (hs, he) = (
+                det_i(p, "from_90k").unwrap_or(i64::MAX),
+                det_i(p, "to_90k").unwrap_or(i64::MIN),
+            );
+            if !(hs < end && he > start) {
+                continue;
+            }
+            let released_before = released.iter().any(|r| {
+                r.seq < d.seq
+                    && match hold_id_of_entry.get(&p.seq) {
+                        Some(hid) => det_i(r, "hold_id") == Some(*hid),
+                        None => det_s(r, "case") == det_s(p, "case"),
+                    }
+            });
+            if !released_before {
+                bad(
+                    obj.clone(),
+                    format!(
+                        "segment {id} of {camera} was deleted while the hold of entry {} (case {}) covered it",
+                        p.seq,
+                        det_s(p, "case").unwrap_or_default()
+                    ),
+                    false,
+                );
+            }
+        }
+    }
+    // Camera placements (configuration): each row is the last placement the ledger recorded.
+    let mut last_area: HashMap<String, (u64, String)> = HashMap::new();
+    for e in entries.iter().filter(|e| {
+        e.action == Action::ConfigChange && det_s(e, "change").as_deref() == Some("camera_area")
+    }) {
+        if let (Some(c), Some(to)) = (det_s(e, "camera"), det_s(e, "to")) {
+            last_area.insert(c, (e.seq, to));
+        }
+    }
+    let areas = store.camera_areas().await?;
+    for (cam, (o, s2, a)) in &areas {
+        let row = format!("{o}/{s2}/{a}");
+        match last_area.get(cam) {
+            None => bad(
+                format!("camera_area/{cam}"),
+                format!("camera placed in {row} without a ledger entry"),
+                false,
+            ),
+            Some((seq, to)) if *to != row => bad(
+                format!("camera_area/{cam}"),
+                format!(
+                    "camera placed in {row} but the ledger's last placement (entry {seq}) is {to}"
+                ),
+                false,
+            ),
+            _ => {}
+        }
+    }
+    for (cam, (seq, to)) in &last_area {
+        if !areas.contains_key(cam) {
+            bad(
+                format!("ledger/seq/{seq}"),
+                format!(
+                    "the ledger places camera {cam} in {to} but the index has no placement for it: the row was removed"
+                ),
+                false,
+            );
         }
     }
     rep.bytes_hashed = hashed;

@@ -34,6 +34,10 @@ pub struct UpperConfig {
     pub expires: u32,
     pub keepalive: Duration,
     pub charset: Charset,
+    /// Addresses besides the upper's own that its INVITEs may name as the media target
+    /// (its media servers). Any other target is refused: custos does not stream footage to
+    /// an address of the requester's choosing.
+    pub media_targets: Vec<std::net::IpAddr>,
 }
 
 /// Frames of what we serve upward.
@@ -53,6 +57,14 @@ pub trait MediaProvider: Send + Sync {
     /// receiver takes them: the cascade paces them by their timestamps (and the upper's Scale).
     fn recorded(&self, _channel: &str, _start: u64, _end: u64) -> Option<FrameSource> {
         None
+    }
+    /// Whether the channel may be served now (e.g. C1: its system is accepted); `Err` says
+    /// why not. Asked before [`Self::live`] and [`Self::recorded`]; by default, yes.
+    fn may_serve<'a>(
+        &'a self,
+        _channel: &'a str,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send + 'a>> {
+        Box::pin(async { Ok(()) })
     }
 }
 
@@ -132,6 +144,16 @@ struct SendPlan {
 impl Upper {
     pub(crate) fn is_upper(&self, from: &str) -> bool {
         from == self.cfg.id
+    }
+
+    /// The upper platform's requests come from its address over UDP (what we register over).
+    pub(crate) fn is_upper_peer(&self, peer: Peer) -> bool {
+        peer == self.peer()
+    }
+
+    /// Whether media may be sent to `ip`: the upper's own address or a configured one.
+    fn media_target_allowed(&self, ip: std::net::IpAddr) -> bool {
+        ip == self.cfg.addr.ip() || self.cfg.media_targets.contains(&ip)
     }
 
     pub fn status(&self) -> UpperStatus {
@@ -325,6 +347,28 @@ impl Upper {
         let Some(offer) = offer else {
             return p.reply(m, peer, 400, "Bad Request").await;
         };
+        let target_ok = offer
+            .addr
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| self.media_target_allowed(ip));
+        if !target_ok {
+            p.0.counters.lock().unwrap().media_target_refused += 1;
+            tracing::warn!(upper = %self.cfg.id, target = %offer.addr, %channel,
+                "upper platform INVITE names a media target that is neither its address nor a configured one; refused");
+            let mut r = Message::response_to(m, 403, "Forbidden", Some(&sip::token()));
+            r.push(
+                "Warning",
+                "399 custos \"media target not allowed; configure it as an upper media address\"",
+            );
+            return p.transport().send(peer, &r).await;
+        }
+        if let Err(why) = self.provider.may_serve(&channel).await {
+            tracing::warn!(upper = %self.cfg.id, %channel, reason = %why, "upper platform INVITE refused");
+            let mut r = Message::response_to(m, 403, "Forbidden", Some(&sip::token()));
+            let why: String = why.chars().filter(|c| *c != '"').take(200).collect();
+            r.push("Warning", format!("399 custos \"{why}\""));
+            return p.transport().send(peer, &r).await;
+        }
         let source = match offer.session.as_str() {
             "Playback" | "Download" => self.provider.recorded(&channel, offer.start, offer.end),
             _ => self.provider.live(&channel),

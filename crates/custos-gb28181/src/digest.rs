@@ -51,6 +51,19 @@ fn md5_hex(parts: &[&str]) -> String {
     hex::encode(h.finalize())
 }
 
+/// The `nonce=` of an `Authorization` value, if any.
+pub fn nonce_of(auth: &str) -> Option<String> {
+    let p = parse_params(auth)?;
+    get(&p, "nonce").map(str::to_owned)
+}
+
+/// The `nc=` (nonce count, hexadecimal) of an `Authorization` value with `qop`, if any.
+pub fn nc_of(auth: &str) -> Option<u32> {
+    let p = parse_params(auth)?;
+    get(&p, "qop")?;
+    u32::from_str_radix(get(&p, "nc")?, 16).ok()
+}
+
 /// The expected `response=` for these parameters and password.
 pub fn response(
     username: &str,

@@ -68,18 +68,44 @@ fn base(
     m
 }
 
-/// Registers `ids` (digest) over `sockets` concurrent UDP sockets; returns the elapsed time.
+/// The UDP sockets the simulated devices speak from: device `i` uses socket `i % len`, for
+/// its REGISTER and every later message (the platform accepts a device's messages only from
+/// the address it registered from).
+pub struct Pool {
+    sockets: Vec<Arc<UdpSocket>>,
+}
+
+impl Pool {
+    pub async fn bind(n: usize) -> Result<Pool> {
+        let mut sockets = Vec::new();
+        for _ in 0..n.max(1) {
+            sockets.push(Arc::new(
+                UdpSocket::bind("127.0.0.1:0")
+                    .await
+                    .map_err(|e| Error::io("loadgen bind", e))?,
+            ));
+        }
+        Ok(Pool { sockets })
+    }
+
+    fn len(&self) -> usize {
+        self.sockets.len()
+    }
+}
+
+/// Registers `ids` (digest) over the pool's sockets concurrently; returns the elapsed time.
 pub async fn register_all(
     platform: SocketAddr,
     platform_id: &str,
     password: &str,
     ids: &[String],
-    sockets: usize,
+    pool: &Pool,
 ) -> Result<Duration> {
     let domain = &platform_id[..10];
     let ids = Arc::new(ids.to_vec());
     let start = Instant::now();
     let mut tasks = Vec::new();
+    let sockets = pool.len();
     for k in 0..sockets {
         let ids = ids.clone();
         let (pid, dom, pw) = (
@@ -87,10 +113,8 @@ pub async fn register_all(
             domain.to_owned(),
             password.to_owned(),
         );
+        let s = pool.sockets[k].clone();
         tasks.push(tokio::spawn(async move {
-            let s = UdpSocket::bind("127.0.0.1:0")
-                .await
-                .map_err(|e| Error::io("loadgen bind", e))?;
             let local = s.local_addr().map_err(|e| Error::io("loadgen", e))?;
             let mut buf = vec![0u8; 8192];
             for id in ids.iter().skip(k).step_by(sockets) {
@@ -130,20 +154,19 @@ pub async fn keepalive_all(
     platform: SocketAddr,
     platform_id: &str,
     ids: &[String],
-    sockets: usize,
+    pool: &Pool,
     rounds: usize,
 ) -> Result<Duration> {
     let domain = &platform_id[..10];
     let ids = Arc::new(ids.to_vec());
     let start = Instant::now();
     let mut tasks = Vec::new();
+    let sockets = pool.len();
     for k in 0..sockets {
         let ids = ids.clone();
         let (pid, dom) = (platform_id.to_owned(), domain.to_owned());
+        let s = pool.sockets[k].clone();
         tasks.push(tokio::spawn(async move {
-            let s = UdpSocket::bind("127.0.0.1:0")
-                .await
-                .map_err(|e| Error::io("loadgen bind", e))?;
             let local = s.local_addr().map_err(|e| Error::io("loadgen", e))?;
             let mut buf = vec![0u8; 8192];
             for r in 0..rounds {
@@ -227,14 +250,11 @@ pub async fn keepalive_paced(
     platform: SocketAddr,
     platform_id: &str,
     ids: &[String],
+    pool: &Pool,
     per_sec: f64,
     dur: Duration,
 ) -> Result<u64> {
     let domain = &platform_id[..10];
-    let s = UdpSocket::bind("127.0.0.1:0")
-        .await
-        .map_err(|e| Error::io("loadgen bind", e))?;
-    let local = s.local_addr().map_err(|e| Error::io("loadgen", e))?;
     let mut buf = vec![0u8; 8192];
     let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / per_sec));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
@@ -242,7 +262,10 @@ pub async fn keepalive_paced(
     let mut n = 0u64;
     while Instant::now() < end {
         tick.tick().await;
-        let id = &ids[n as usize % ids.len()];
+        let i = n as usize % ids.len();
+        let id = &ids[i];
+        let s = &pool.sockets[i % pool.len()];
+        let local = s.local_addr().map_err(|e| Error::io("loadgen", e))?;
         let mut m = base(
             "MESSAGE",
             id,
@@ -263,7 +286,7 @@ pub async fn keepalive_paced(
                 crate::manscdp::Charset::Gb18030,
             ),
         );
-        transact(&s, platform, &m, &mut buf).await?;
+        transact(s, platform, &m, &mut buf).await?;
         n += 1;
     }
     Ok(n)

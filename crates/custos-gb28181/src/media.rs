@@ -68,7 +68,10 @@ pub struct MediaStats {
     pub lost: u64,
     pub reordered: u64,
     pub frames: u64,
+    /// Packets with another SSRC than the session's: dropped.
     pub ssrc_mismatch: u64,
+    /// Packets (or TCP connections) from another address than the device's: dropped.
+    pub foreign_source: u64,
 }
 
 /// The dialog state we keep to send BYE and to find a session.
@@ -301,8 +304,18 @@ impl Platform {
         let (stx, srx) = watch::channel(MediaStats::default());
         let p = self.clone();
         let cid = call_id.clone();
+        // Media is accepted only from the device: its SIP address or the address its answer
+        // names.
+        let mut from_ips = vec![peer.addr().ip()];
+        if let Some(ip) = answer
+            .as_ref()
+            .and_then(|a| a.addr.parse::<std::net::IpAddr>().ok())
+            && !from_ips.contains(&ip)
+        {
+            from_ips.push(ip);
+        }
         tokio::spawn(async move {
-            let reason = receive(rx, answer, ssrc, ftx.clone(), stx, stop_rx).await;
+            let reason = receive(&p, rx, answer, ssrc, &from_ips, ftx.clone(), stx, stop_rx).await;
             let _ = ftx
                 .send(StreamEvent::Interrupted {
                     reason: reason.clone(),
@@ -398,9 +411,10 @@ pub(crate) async fn end_session(p: &Platform, call_id: &str, reason: &str, send_
 
 /// The session of a device's channel (for MediaStatus, which names the channel or device).
 pub(crate) fn session_of_device(p: &Platform, id: &str, device: &str) -> Option<String> {
+    // Only the sessions of the device that sent it: a device cannot end another's session.
     let s = p.0.sessions.lock().unwrap();
     s.iter()
-        .find(|(_, c)| c.channel == id)
+        .find(|(_, c)| c.channel == id && c.device == device)
         .or_else(|| s.iter().find(|(_, c)| c.device == device))
         .map(|(k, _)| k.clone())
 }
@@ -409,11 +423,15 @@ fn set_recv_buffer(_s: &UdpSocket) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Receives until stopped, idle or closed; returns why it ended.
+/// Receives until stopped, idle or closed; returns why it ended. Packets from another
+/// address than `from_ips` or with another SSRC are dropped and counted.
+#[allow(clippy::too_many_arguments)]
 async fn receive(
+    plat: &Platform,
     rx: Rx,
     answer: Option<MediaSdp>,
     ssrc: u32,
+    from_ips: &[std::net::IpAddr],
     out: mpsc::Sender<StreamEvent>,
     stats: watch::Sender<MediaStats>,
     mut stop: watch::Receiver<Option<String>>,
@@ -433,12 +451,22 @@ async fn receive(
     let src = match rx {
         Rx::Udp(s) => Src::Udp(s),
         Rx::TcpListen(l) => {
-            tokio::select! {
-                r = tokio::time::timeout(NO_MEDIA, l.accept()) => match r {
-                    Ok(Ok((s, _))) => Src::Tcp(s),
-                    _ => return "device did not connect for TCP media".into(),
-                },
-                _ = stop.changed() => return stop.borrow().clone().unwrap_or_default(),
+            let deadline = tokio::time::Instant::now() + NO_MEDIA;
+            loop {
+                tokio::select! {
+                    r = tokio::time::timeout_at(deadline, l.accept()) => match r {
+                        Ok(Ok((s, a))) if from_ips.contains(&a.ip()) => break Src::Tcp(s),
+                        Ok(Ok((_, a))) => {
+                            st.foreign_source += 1;
+                            plat.0.counters.lock().unwrap().foreign_rtp += 1;
+                            tracing::warn!(source = %a, "TCP media connection from another address than the device's; closed");
+                            continue;
+                        }
+                        Ok(Err(_)) => continue,
+                        Err(_) => return "device did not connect for TCP media".into(),
+                    },
+                    _ = stop.changed() => return stop.borrow().clone().unwrap_or_default(),
+                }
             }
         }
         Rx::TcpConnect => {
@@ -474,7 +502,17 @@ async fn receive(
         let got: std::io::Result<usize> = tokio::select! {
             r = async {
                 match &mut src {
-                    Src::Udp(s) => tokio::time::timeout(wait, s.recv(&mut buf)).await,
+                    Src::Udp(s) => tokio::time::timeout(wait, async {
+                        loop {
+                            let (n, a) = s.recv_from(&mut buf).await?;
+                            if from_ips.contains(&a.ip()) {
+                                break Ok(n);
+                            }
+                            st.foreign_source += 1;
+                            plat.0.counters.lock().unwrap().foreign_rtp += 1;
+                        }
+                    })
+                    .await,
                     Src::Tcp(s) => tokio::time::timeout(wait, s.read(&mut buf)).await,
                 }
             } => match r {
@@ -509,10 +547,12 @@ async fn receive(
         }
         for raw in pkts {
             let Some(p) = rtp::parse(&raw) else { continue };
-            st.packets += 1;
             if p.ssrc != ssrc {
                 st.ssrc_mismatch += 1;
+                plat.0.counters.lock().unwrap().foreign_rtp += 1;
+                continue;
             }
+            st.packets += 1;
             jitter.push(p, &mut jout);
         }
         for j in jout.drain(..) {

@@ -6,7 +6,7 @@
 //! State lives in memory; the caller persists what it needs from [`PlatformEvent`]s and
 //! [`Platform::devices`] (the `custos` binary writes them to the store).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use custos_core::compliance::DeviceCode;
 use custos_core::{Error, ErrorKind, Result};
-use tokio::sync::{broadcast, oneshot};
+use tokio::sync::{Semaphore, broadcast, oneshot};
 
 use crate::digest;
 use crate::manscdp::{self, CatalogItem, Charset, Manscdp};
@@ -153,6 +153,23 @@ pub enum PlatformEvent {
     },
 }
 
+/// A nonce we issued: when, to which source, and the highest `nc` used with it.
+struct NonceState {
+    issued: Instant,
+    to: Peer,
+    /// `None` until first used; without `qop` (no `nc`) a use removes the nonce.
+    last_nc: Option<u32>,
+}
+
+/// Whether a device's request is admitted.
+enum Admit {
+    Yes,
+    /// Another address or transport than the device's registration.
+    WrongSource,
+    /// Never registered, unregistered, or the registration expired.
+    Unregistered,
+}
+
 /// Answers being collected (by sender and SN).
 struct Collect {
     msg: Option<Manscdp>,
@@ -164,7 +181,10 @@ pub(crate) struct Inner {
     pub cfg: PlatformConfig,
     pub t: Arc<Transport>,
     pub devices: Mutex<HashMap<String, Device>>,
-    nonces: Mutex<HashMap<String, Instant>>,
+    /// Nonces we issued: when, and to which source (a nonce is good once, from there only).
+    nonces: Mutex<HashMap<String, NonceState>>,
+    /// Sources already logged as refused (one log line per source; bounded).
+    refused_logged: Mutex<HashSet<SocketAddr>>,
     collects: Mutex<HashMap<(String, u32), Collect>>,
     pub events: broadcast::Sender<PlatformEvent>,
     sn: AtomicU32,
@@ -180,7 +200,24 @@ pub struct Counters {
     pub registrations: u64,
     pub keepalives: u64,
     pub rejected: u64,
+    /// Requests naming a registered device (or the upper platform) that came from another
+    /// address or transport than its authenticated registration: dropped.
+    pub wrong_source: u64,
+    /// Requests from a device whose registration expired or was never made: refused.
+    pub unregistered: u64,
+    /// REGISTERs with a nonce that was not ours, already used, expired or issued to another
+    /// source (replays): challenged again.
+    pub stale_nonces: u64,
+    /// Upper-platform INVITEs whose media target was not an allowed address: refused.
+    pub media_target_refused: u64,
+    /// RTP packets from another source than the session's device or with another SSRC.
+    pub foreign_rtp: u64,
 }
+
+/// How long a nonce we issue stays good (it is good for one REGISTER only).
+pub const NONCE_LIFETIME: Duration = Duration::from_secs(30);
+/// At most this many SIP requests are handled at once.
+pub const MAX_CONCURRENT_REQUESTS: usize = 64;
 
 /// The running platform; cheap to clone.
 #[derive(Clone)]
@@ -210,6 +247,7 @@ impl Platform {
             t,
             devices: Mutex::new(HashMap::new()),
             nonces: Mutex::new(HashMap::new()),
+            refused_logged: Mutex::new(HashSet::new()),
             collects: Mutex::new(HashMap::new()),
             events,
             sn: AtomicU32::new(1),
@@ -220,8 +258,18 @@ impl Platform {
         }));
         let p2 = p.clone();
         tokio::spawn(async move {
+            // Transactions run concurrently (a request waiting on a slow or unreachable peer
+            // must not hold up the others), at most MAX_CONCURRENT_REQUESTS at a time.
+            let slots = Arc::new(Semaphore::new(MAX_CONCURRENT_REQUESTS));
             while let Some((m, peer)) = inbound.recv().await {
-                p2.dispatch(m, peer).await;
+                let Ok(slot) = slots.clone().acquire_owned().await else {
+                    break;
+                };
+                let p3 = p2.clone();
+                tokio::spawn(async move {
+                    p3.dispatch(m, peer).await;
+                    drop(slot);
+                });
             }
         });
         let weak = Arc::downgrade(&p.0);
@@ -327,7 +375,7 @@ impl Platform {
             .nonces
             .lock()
             .unwrap()
-            .retain(|_, t| now.duration_since(*t) < Duration::from_secs(300));
+            .retain(|_, st| now.duration_since(st.issued) < NONCE_LIFETIME);
         let timeout = self.0.cfg.query_timeout;
         let mut expired = Vec::new();
         self.0.collects.lock().unwrap().retain(|k, c| {
@@ -354,7 +402,14 @@ impl Platform {
         if let Some(u) = upper
             && u.is_upper(&from)
         {
-            u.handle(self, m, peer).await;
+            // Only the upper platform's own address, over the transport we registered with,
+            // speaks for it: anyone else naming it is refused (and counted, and logged).
+            if u.is_upper_peer(peer) {
+                u.handle(self, m, peer).await;
+            } else {
+                self.refuse_wrong_source(&m, peer, &from, "the upper platform")
+                    .await;
+            }
             return;
         }
         let r = match method.as_str() {
@@ -395,11 +450,14 @@ impl Platform {
         let realm = self.0.cfg.domain().to_owned();
         let challenge = |stale: bool| {
             let nonce = sip::token() + &sip::token();
-            self.0
-                .nonces
-                .lock()
-                .unwrap()
-                .insert(nonce.clone(), Instant::now());
+            self.0.nonces.lock().unwrap().insert(
+                nonce.clone(),
+                NonceState {
+                    issued: Instant::now(),
+                    to: peer,
+                    last_nc: None,
+                },
+            );
             let mut r = Message::response_to(m, 401, "Unauthorized", Some(&sip::token()));
             r.push(
                 "WWW-Authenticate",
@@ -413,11 +471,42 @@ impl Platform {
         let Some(auth) = m.header("Authorization") else {
             return self.0.t.send(peer, &challenge(false)).await;
         };
+        // A nonce is good from the source it was issued to, for NONCE_LIFETIME, and each
+        // nonce-count once (RFC 2617 §3.2.2: `nc` must grow; without qop, once): a captured
+        // REGISTER replayed, from anywhere, is challenged again.
+        let nc = digest::nc_of(auth);
         let verdict = digest::verify(auth, "REGISTER", &realm, &self.0.cfg.password, |n| {
-            self.0.nonces.lock().unwrap().contains_key(n)
+            self.0.nonces.lock().unwrap().get(n).is_some_and(|st| {
+                st.to == peer
+                    && st.issued.elapsed() < NONCE_LIFETIME
+                    && match (nc, st.last_nc) {
+                        (_, None) => true,
+                        (Some(nc), Some(last)) => nc > last,
+                        (None, Some(_)) => false,
+                    }
+            })
         });
+        if !matches!(verdict, Err(digest::Reject::Stale))
+            && let Some(n) = digest::nonce_of(auth)
+        {
+            let mut ns = self.0.nonces.lock().unwrap();
+            match nc {
+                Some(nc) => {
+                    if let Some(st) = ns.get_mut(&n) {
+                        st.last_nc = Some(nc);
+                    }
+                }
+                None => {
+                    ns.remove(&n);
+                }
+            }
+        }
         match verdict {
-            Err(digest::Reject::Stale) => return self.0.t.send(peer, &challenge(true)).await,
+            Err(digest::Reject::Stale) => {
+                self.0.counters.lock().unwrap().stale_nonces += 1;
+                tracing::info!(device = %id, peer = %peer.addr(), "GB REGISTER with a stale, reused or foreign nonce; challenged again");
+                return self.0.t.send(peer, &challenge(true)).await;
+            }
             Err(digest::Reject::BadPassword) => {
                 self.0.counters.lock().unwrap().rejected += 1;
                 tracing::warn!(device = %id, peer = %peer.addr(), "GB REGISTER with a wrong password");
@@ -495,20 +584,25 @@ impl Platform {
         Ok(())
     }
 
-    fn touch(&self, id: &str) -> bool {
+    /// Whether a request that names registered device `id` may act for it: it must come
+    /// from the address and transport of the device's last authenticated REGISTER, and that
+    /// registration must not have expired. Counts a keepalive as a sign of life.
+    fn admit(&self, id: &str, peer: Peer) -> Admit {
+        let now = Instant::now();
         let mut back_online = false;
-        let known = {
+        let verdict = {
             let mut devs = self.0.devices.lock().unwrap();
             match devs.get_mut(id) {
-                Some(d) if d.expires_at.is_some() => {
-                    d.last_seen = Some(Instant::now());
+                Some(d) if d.peer.is_some_and(|p| p != peer) => Admit::WrongSource,
+                Some(d) if d.expires_at.is_some_and(|e| now < e) => {
+                    d.last_seen = Some(now);
                     if !d.online {
                         d.online = true;
                         back_online = true;
                     }
-                    true
+                    Admit::Yes
                 }
-                _ => false,
+                _ => Admit::Unregistered,
             }
         };
         if back_online {
@@ -516,11 +610,63 @@ impl Platform {
                 device: id.to_owned(),
             });
         }
-        known
+        verdict
+    }
+
+    /// Admits a device's request, or answers 403, counts and logs why not. `Ok(true)`:
+    /// go on.
+    async fn gate(&self, m: &Message, peer: Peer, id: &str) -> Result<bool> {
+        match self.admit(id, peer) {
+            Admit::Yes => Ok(true),
+            Admit::WrongSource => {
+                self.refuse_wrong_source(m, peer, id, "a registered device")
+                    .await;
+                Ok(false)
+            }
+            Admit::Unregistered => {
+                self.0.counters.lock().unwrap().unregistered += 1;
+                // Not registered (or expired): it must register (again) first.
+                self.reply(m, peer, 403, "Forbidden").await?;
+                Ok(false)
+            }
+        }
+    }
+
+    /// A request naming `claimed` came from elsewhere than `claimed`'s registration: 403,
+    /// counted in [`Counters::wrong_source`], logged once per source address.
+    pub(crate) async fn refuse_wrong_source(
+        &self,
+        m: &Message,
+        peer: Peer,
+        claimed: &str,
+        what: &str,
+    ) {
+        self.0.counters.lock().unwrap().wrong_source += 1;
+        let first = {
+            let mut l = self.0.refused_logged.lock().unwrap();
+            if l.len() >= 4096 {
+                l.clear();
+            }
+            l.insert(peer.addr())
+        };
+        if first {
+            tracing::warn!(source = %peer.addr(), transport = peer.proto(), claimed = %claimed,
+                method = m.method().unwrap_or(""),
+                "GB/T 28181 request names {what} but does not come from its registered address; refused (further ones from this source are only counted)");
+        }
+        let mut r = Message::response_to(m, 403, "Forbidden", Some(&sip::token()));
+        r.push(
+            "Warning",
+            "399 custos \"not the registered address of this id\"",
+        );
+        let _ = self.0.t.send(peer, &r).await;
     }
 
     async fn on_message(&self, m: &Message, peer: Peer) -> Result<()> {
         let from = m.from_user().unwrap_or("").to_owned();
+        if !self.gate(m, peer, &from).await? {
+            return Ok(());
+        }
         let x = match manscdp::parse(&m.body) {
             Ok(x) => x,
             Err(e) => {
@@ -528,10 +674,6 @@ impl Platform {
                 return Err(e.context(format!("MESSAGE from {from}")));
             }
         };
-        if !self.touch(&from) {
-            // Not registered (or expired): tell it to register again.
-            return self.reply(m, peer, 403, "Forbidden").await;
-        }
         self.reply(m, peer, 200, "OK").await?;
         if let Some(d) = self.0.devices.lock().unwrap().get_mut(&from) {
             d.charset = x.charset;
@@ -620,17 +762,40 @@ impl Platform {
 
     async fn on_notify(&self, m: &Message, peer: Peer) -> Result<()> {
         let from = m.from_user().unwrap_or("").to_owned();
+        if !self.gate(m, peer, &from).await? {
+            return Ok(());
+        }
         self.reply(m, peer, 200, "OK").await?;
-        if let Ok(x) = manscdp::parse(&m.body) {
-            self.touch(&from);
-            if x.cmd_type == "Catalog" {
-                self.catalog_notify(&from, &x);
-            }
+        if let Ok(x) = manscdp::parse(&m.body)
+            && x.cmd_type == "Catalog"
+        {
+            self.catalog_notify(&from, &x);
         }
         Ok(())
     }
 
     async fn on_bye(&self, m: &Message, peer: Peer) -> Result<()> {
+        // Only the device of the session, from its registered address, ends it.
+        let owner = self
+            .0
+            .sessions
+            .lock()
+            .unwrap()
+            .get(m.call_id())
+            .map(|s| (s.device.clone(), s.peer));
+        match owner {
+            None => {
+                return self
+                    .reply(m, peer, 481, "Call/Transaction Does Not Exist")
+                    .await;
+            }
+            Some((dev, p)) if p != peer => {
+                self.refuse_wrong_source(m, peer, &dev, "a media session's device")
+                    .await;
+                return Ok(());
+            }
+            Some(_) => {}
+        }
         self.reply(m, peer, 200, "OK").await?;
         crate::media::end_session(self, m.call_id(), "device sent BYE", false).await;
         Ok(())

@@ -1045,6 +1045,73 @@ fn verify_dir_chunked(dir: &Path, key: &VerifyingKey, chunk: usize) -> Report {
     r
 }
 
+/// Checks the ledger in `dir` against a checkpoint kept elsewhere (by an auditor, a
+/// supervisor, a witness): the checkpoint's signature with `key`, then that the first
+/// `tree_size` entries now in the ledger have the Merkle root it signed. A ledger rewritten
+/// after that checkpoint — even one re-signed with the node's own key — fails here.
+/// `Err` says what is wrong.
+pub fn verify_against_checkpoint(
+    dir: &Path,
+    checkpoint: &SignedCheckpoint,
+    key: &VerifyingKey,
+) -> std::result::Result<(), String> {
+    checkpoint
+        .verify(key)
+        .map_err(|e| format!("the checkpoint's signature does not verify with this key: {e}"))?;
+    let n = checkpoint.checkpoint.tree_size;
+    let path = dir.join(ENTRIES_FILE);
+    let f = File::open(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let len = f
+        .metadata()
+        .map_err(|e| format!("{}: {e}", path.display()))?
+        .len();
+    let mut leaves: Vec<Hash> = Vec::with_capacity(n as usize);
+    if n > 0 {
+        if len < ENTRIES_MAGIC.len() as u64 {
+            return Err(format!(
+                "the checkpoint covers {n} entries but {ENTRIES_FILE} holds none"
+            ));
+        }
+        let mut r = crate::storage::RecordReader::new(f, ENTRIES_MAGIC.len() as u64, len)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        while (leaves.len() as u64) < n {
+            match r.next_record() {
+                Ok(Some(crate::storage::RecordRead::Ok(payload))) => {
+                    leaves.push(merkle::leaf_hash(&payload))
+                }
+                _ => break,
+            }
+        }
+    }
+    if (leaves.len() as u64) < n {
+        return Err(format!(
+            "the checkpoint covers {n} entries but {ENTRIES_FILE} holds only {} readable ones: entries were removed",
+            leaves.len()
+        ));
+    }
+    fn mth(l: &[Hash]) -> Hash {
+        match l.len() {
+            0 => merkle::empty_root(),
+            1 => l[0],
+            n => {
+                // The largest power of two below n (RFC 9162 §2.1.1).
+                let mut k = 1;
+                while k * 2 < n {
+                    k *= 2;
+                }
+                merkle::node_hash(&mth(&l[..k]), &mth(&l[k..]))
+            }
+        }
+    }
+    let root = mth(&leaves);
+    if root != checkpoint.checkpoint.root_hash {
+        return Err(format!(
+            "the first {n} entries no longer have the root this checkpoint signed: the ledger was rewritten after it"
+        ));
+    }
+    Ok(())
+}
+
 /// Verify that `leaf_bytes` is entry `index` of the log signed by `checkpoint`, given the
 /// inclusion `proof` (RFC 9162 §2.1.3.2) and the signer's public key (E5).
 pub fn verify_inclusion(

@@ -11,6 +11,10 @@ use custos_store::registry::ComplaintRow;
 use sha2::{Digest, Sha256};
 
 const MAX_BODY: usize = 20_000;
+/// Longest `against` (who the complaint is about), in bytes.
+pub const MAX_AGAINST: usize = 256;
+/// Longest `contact`, in bytes.
+pub const MAX_CONTACT: usize = 256;
 
 fn canonical(submitted_at: Time90k, against: &str, body: &str, contact: Option<&str>) -> String {
     serde_json::json!({
@@ -32,6 +36,20 @@ pub async fn submit(
         return Err(Error::new(
             ErrorKind::InvalidArgument,
             "a complaint names the agency or person it is about and says what happened",
+        ));
+    }
+    if against.len() > MAX_AGAINST {
+        return Err(Error::new(
+            ErrorKind::InvalidArgument,
+            format!(
+                "`against` is at most {MAX_AGAINST} bytes: name the agency or person; say the rest in `body`"
+            ),
+        ));
+    }
+    if contact.is_some_and(|c| c.len() > MAX_CONTACT) {
+        return Err(Error::new(
+            ErrorKind::InvalidArgument,
+            format!("`contact` is at most {MAX_CONTACT} bytes: a telephone number or an address"),
         ));
     }
     if body.len() > MAX_BODY {

@@ -117,6 +117,7 @@ pub async fn disable_user(
 ) -> ApiResult<StatusCode> {
     st.authorize_org(&caller, Action::ManageUsers).await?;
     st.accounts.disable_user(&caller.name, &name).await?;
+    st.access_changed();
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -182,6 +183,7 @@ pub async fn revoke_session(
         st.authorize_org(&caller, Action::ManageUsers).await?;
     }
     st.accounts.revoke_session(&caller.name, &id).await?;
+    st.access_changed();
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -234,6 +236,18 @@ pub async fn audit(
     Query(q): Query<AuditQuery>,
 ) -> ApiResult<Json<AuditPage>> {
     st.authorize_org(&caller, Action::ViewAuditLog).await?;
+    // E2: reading the audit log is itself recorded, before the read (fail closed).
+    st.register(
+        &caller,
+        custos_ledger::Action::Other("AuditRead".into()),
+        "ledger".into(),
+        None,
+        serde_json::json!({
+            "from": q.from, "to": q.to, "actor": q.actor, "action": q.action,
+            "object": q.object, "before": q.before, "limit": q.limit,
+        }),
+    )
+    .await?;
     let ms = |name: &str, v: &Option<String>| -> ApiResult<Option<u64>> {
         v.as_deref()
             .map(|s| {

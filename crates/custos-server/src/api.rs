@@ -60,15 +60,14 @@ pub async fn visible_cameras(st: &AppState, caller: &Caller) -> ApiResult<Vec<Ca
     let mut out = Vec::new();
     for cam in st.store.cameras().await? {
         let name = cam.name.to_string();
-        let placement = st.placements.of(&name);
-        let r = custos_core::access::Resource::camera(
-            &placement,
-            custos_core::access::Classification::Public,
-        );
-        let nowc = chrono::Utc::now();
+        // An unplaced camera is listed to nobody here (administrators see it in
+        // GET /api/cameras/unplaced, to place it).
+        let Some(placement) = st.placement_of(&name) else {
+            continue;
+        };
         let may = [Action::ViewLive, Action::Playback]
             .into_iter()
-            .any(|a| custos_core::access::decide(&caller.principal, a, &r, nowc).is_allowed());
+            .any(|a| st.may_camera(caller, a, &name));
         if !may {
             continue;
         }
@@ -202,8 +201,13 @@ pub async fn recordings(
     }
     let spans = custos_footage::read::spans(&all, custos_core::Duration90k::from_secs(2));
     let gaps = st.store.gaps(stream.id, from, to).await?;
-    // D6 reports and other bookmarks of this camera in the window.
-    let bookmarks = st.store.bookmarks(&name, from, to).await?;
+    // D6 reports and other bookmarks of this camera in the window: police and duty notes,
+    // shown only to those who may place holds on the camera (not to citizen viewers).
+    let bookmarks = if st.may_camera(&caller, Action::PlaceHold, &name) {
+        st.store.bookmarks(&name, from, to).await?
+    } else {
+        Vec::new()
+    };
     Ok(Json(Recordings {
         spans: spans
             .into_iter()
@@ -282,11 +286,21 @@ pub async fn health(State(st): State<AppState>, caller: Caller) -> ApiResult<Jso
             .map(|t| t.to_rfc3339())
             .unwrap_or_default()
     });
+    // Alarms of cameras the caller cannot see are not shown (system alarms are).
+    let ids: std::collections::HashSet<i64> = st
+        .store
+        .cameras()
+        .await?
+        .into_iter()
+        .filter(|c| names.contains(c.name.as_str()))
+        .map(|c| c.id)
+        .collect();
     let alarms = st
         .store
         .active_alarms()
         .await?
         .into_iter()
+        .filter(|a| a.camera_id.is_none_or(|id| ids.contains(&id)))
         .map(|a| format!("{}: {}", a.kind, a.message))
         .collect();
     Ok(Json(HealthView {
@@ -321,4 +335,110 @@ pub async fn health(State(st): State<AppState>, caller: Caller) -> ApiResult<Jso
 
 pub fn not_found(msg: impl Into<String>) -> ApiError {
     ApiError(Error::new(ErrorKind::NotFound, msg))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct AreaRequest {
+    /// `organisation/system/area`, e.g. `local/main/gate`.
+    pub area: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Unplaced {
+    /// Cameras (and GB channels) that have no area: visible to nobody until placed.
+    pub cameras: Vec<String>,
+}
+
+/// Cameras without an area, for an administrator to place (E1: a camera nobody placed is
+/// visible to nobody).
+#[utoipa::path(get, path = "/api/cameras/unplaced", tag = "cameras",
+    responses((status = 200, body = Unplaced), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn unplaced(State(st): State<AppState>, caller: Caller) -> ApiResult<Json<Unplaced>> {
+    st.authorize_org(&caller, Action::ManageConfig).await?;
+    let mut cameras: Vec<String> = placeable(&st)
+        .await?
+        .into_iter()
+        .filter(|n| st.placement_of(n).is_none())
+        .collect();
+    cameras.sort();
+    cameras.dedup();
+    Ok(Json(Unplaced { cameras }))
+}
+
+/// Everything that can be placed: recorded cameras and GB/T 28181 devices and channels.
+async fn placeable(st: &AppState) -> ApiResult<Vec<String>> {
+    let mut out: Vec<String> = st
+        .store
+        .cameras()
+        .await?
+        .into_iter()
+        .map(|c| c.name.to_string())
+        .collect();
+    for d in st.store.gb_devices().await? {
+        out.extend(d.channels.into_iter().map(|c| c.id));
+        out.push(d.id);
+    }
+    Ok(out)
+}
+
+/// Places a camera in an area (E1 scopes). Needs `manage_config` over the new area and, if
+/// the camera is placed already, over its current one. Recorded in the ledger before it
+/// takes effect.
+#[utoipa::path(put, path = "/api/cameras/{name}/area", tag = "cameras", params(("name" = String, Path)), request_body = AreaRequest,
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn set_area(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+    Json(req): Json<AreaRequest>,
+) -> ApiResult<axum::http::StatusCode> {
+    use custos_core::access::{Classification, Resource, Scope};
+    let scope: Scope = req.area.parse().map_err(ApiError)?;
+    let parts: Vec<&str> = req.area.split('/').collect();
+    if parts.len() != 3 {
+        return Err(bad_request(format!(
+            "area {:?}: write organisation/system/area, e.g. local/main/gate",
+            req.area
+        )));
+    }
+    st.authorize(
+        &caller,
+        Action::ManageConfig,
+        &Resource::at(scope, Classification::Public),
+        &format!("camera/{name}/area"),
+    )
+    .await?;
+    if let Some(old) = st.placement_of(&name) {
+        st.authorize(
+            &caller,
+            Action::ManageConfig,
+            &Resource::camera(&old, Classification::Public),
+            &format!("camera/{name}/area"),
+        )
+        .await?;
+    }
+    if !placeable(&st).await?.contains(&name) {
+        return Err(crate::api::not_found(format!("unknown camera {name:?}")));
+    }
+    let from = st.store.camera_areas().await?.get(&name).cloned();
+    let to = (
+        parts[0].to_owned(),
+        parts[1].to_owned(),
+        parts[2].to_owned(),
+    );
+    crate::state::record_placement(&st.journal, &caller.name, &name, from.as_ref(), &to).await?;
+    st.store
+        .set_camera_area(
+            &name,
+            (&to.0, &to.1, &to.2),
+            Time90k::from_system_time(std::time::SystemTime::now()),
+            &caller.name,
+        )
+        .await?;
+    st.placements.write().expect("placements").0.insert(
+        name.clone(),
+        custos_core::access::Placement::new(&to.0, &to.1, &to.2, name.as_str()),
+    );
+    st.access_changed();
+    Ok(axum::http::StatusCode::NO_CONTENT)
 }

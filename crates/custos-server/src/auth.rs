@@ -227,6 +227,7 @@ pub async fn login(
 pub async fn logout(State(st): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
     if let Some(t) = cookie_token(&headers) {
         st.accounts.logout(&t).await?;
+        st.access_changed();
     }
     Ok((
         StatusCode::NO_CONTENT,
@@ -263,6 +264,7 @@ pub async fn duty(
         st.accounts.start_shift(&caller.name, now).await?;
     } else {
         st.accounts.end_shift(&caller.name, now).await?;
+        st.access_changed();
     }
     let user = st.accounts.user(&caller.name).await?;
     let p = user.principal(now);
@@ -279,7 +281,7 @@ pub struct PasswordChange {
 }
 
 /// Change one's own password (required after a generated or reset password: until then the
-/// account has no rights). Other sessions of the account end.
+/// account has no rights). Every other session and every API token of the account end.
 #[utoipa::path(post, path = "/api/password", request_body = PasswordChange, tag = "session",
     responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn change_password(
@@ -288,12 +290,14 @@ pub async fn change_password(
     Json(req): Json<PasswordChange>,
 ) -> ApiResult<StatusCode> {
     st.accounts
-        .change_password(
+        .change_password_in(
             &caller.name,
             &req.old_password,
             &req.new_password,
             chrono::Utc::now(),
+            caller.session_id.as_deref(),
         )
         .await?;
+    st.access_changed();
     Ok(StatusCode::NO_CONTENT)
 }

@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{Path, State};
-use custos_core::access::{self, Action, Classification, Resource};
+use custos_core::access::Action;
 use custos_core::compliance::DeviceCode;
 use custos_core::{Error, ErrorKind};
 use serde::{Deserialize, Serialize};
@@ -37,6 +37,26 @@ pub struct GbStatus {
     pub media_sessions: usize,
     /// Registration to an upper platform, if configured.
     pub cascade: Option<CascadeStatus>,
+    /// What the platform refused since it started, by reason (also in `/metrics`).
+    pub refused: GbRefused,
+}
+
+/// Counts of refused GB/T 28181 traffic since start.
+#[derive(Clone, Copy, Debug, Default, Serialize, ToSchema)]
+pub struct GbRefused {
+    /// REGISTERs with a bad device code, a wrong password or another device's name.
+    pub bad_registration: u64,
+    /// Requests naming a device (or the upper platform) from another address than its
+    /// authenticated registration (spoofing).
+    pub wrong_source: u64,
+    /// Requests from a device that is not (or no longer) registered.
+    pub unregistered: u64,
+    /// REGISTERs with a stale, reused or foreign nonce (replays).
+    pub stale_nonce: u64,
+    /// Upper-platform INVITEs naming a media target that is not allowed.
+    pub media_target: u64,
+    /// RTP packets or connections from another source or with another SSRC than negotiated.
+    pub foreign_rtp: u64,
 }
 
 /// The cascade to an upper platform.
@@ -151,8 +171,7 @@ pub struct GbDeviceView {
 }
 
 fn may(caller: &Caller, st: &AppState, action: Action, camera: &str) -> bool {
-    let r = Resource::camera(&st.placements.of(camera), Classification::Public);
-    access::decide(&caller.principal, action, &r, chrono::Utc::now()).is_allowed()
+    st.may_camera(caller, action, camera)
 }
 
 /// May see the device/channel in the list: manages or reads basic information of it, or may
@@ -262,24 +281,22 @@ pub async fn devices(
     Ok(Json(out))
 }
 
-/// Whether the caller has any right the device list serves (on any recorded camera, or on
-/// the default area where GB channels are placed).
+/// Whether the caller has any right the device list serves: on any placed camera or GB
+/// channel, or as an administrator who places them.
 async fn may_anything(caller: &Caller, st: &AppState) -> ApiResult<bool> {
-    let probe = format!(
-        "{}/{}/{}",
-        crate::state::DEFAULT_AREA.0,
-        crate::state::DEFAULT_AREA.1,
-        crate::state::DEFAULT_AREA.2
-    );
-    if may_list(caller, st, &probe) {
+    // Administrators place unplaced devices and channels.
+    if may(caller, st, Action::ManageConfig, "") {
         return Ok(true);
     }
-    for c in st.store.cameras().await? {
-        if may_list(caller, st, c.name.as_str()) {
-            return Ok(true);
-        }
-    }
-    Ok(false)
+    let placed: Vec<String> = st
+        .placements
+        .read()
+        .expect("placements")
+        .0
+        .keys()
+        .cloned()
+        .collect();
+    Ok(placed.iter().any(|c| may_list(caller, st, c)))
 }
 
 /// Whether this server runs a GB/T 28181 platform, and its status.

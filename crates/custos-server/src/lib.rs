@@ -71,6 +71,8 @@ pub fn routers(st: AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(auth::duty))
         .routes(routes!(auth::change_password))
         .routes(routes!(api::cameras))
+        .routes(routes!(api::unplaced))
+        .routes(routes!(api::set_area))
         .routes(routes!(api::recordings))
         .routes(routes!(api::health))
         .routes(routes!(live::live))
@@ -214,7 +216,7 @@ pub fn state(
         journal,
         accounts,
         live: std::sync::RwLock::new(live),
-        placements,
+        placements: std::sync::RwLock::new(placements),
         web,
         started: Instant::now(),
         metrics: Default::default(),
@@ -224,6 +226,7 @@ pub fn state(
         exports: Mutex::new(HashMap::new()),
         complaints: Default::default(),
         gb: Default::default(),
+        access_changed: tokio::sync::watch::Sender::new(0),
     }))
 }
 

@@ -4,9 +4,11 @@
 //! viewer that falls behind skips to the next key frame instead of buffering.
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, header};
 use axum::response::Response;
 use custos_core::access::Action;
 use custos_core::camera::StreamKind;
@@ -35,10 +37,13 @@ pub async fn live(
     caller: Caller,
     Path(name): Path<String>,
     Query(q): Query<LiveQuery>,
+    headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> ApiResult<Response> {
+    check_origin(&headers)?;
     st.authorize_camera(&caller, Action::ViewLive, &name)
         .await?;
+    st.gate_camera_live(&name).await?;
     let want: StreamKind = q
         .stream
         .as_deref()
@@ -75,11 +80,87 @@ pub async fn live(
     let metrics = st.metrics.clone();
     Ok(ws.on_upgrade(move |socket| async move {
         metrics.live_viewers.inc();
-        if let Err(e) = run(socket, stream.hub).await {
+        let right = Right {
+            st: st.clone(),
+            headers,
+            camera: name.clone(),
+        };
+        if let Err(e) = run(socket, stream.hub, right).await {
             tracing::debug!(error = %e, camera = %name, "live viewer left");
         }
         metrics.live_viewers.dec();
     }))
+}
+
+/// How often an open live view re-checks its right (besides at once on logout, revocation,
+/// disable, end of shift and password change).
+pub const RECHECK: Duration = Duration::from_secs(2);
+
+/// A browser sends `Origin` with every WebSocket upgrade; one from another site (whose page
+/// would ride on the viewer's cookie) is refused. Clients that are not browsers send none.
+fn check_origin(headers: &HeaderMap) -> ApiResult<()> {
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return Ok(());
+    };
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
+    let origin_host = origin
+        .to_str()
+        .ok()
+        .and_then(|o| o.split_once("://"))
+        .map(|(_, h)| h.trim_end_matches('/'))
+        .unwrap_or("");
+    if !host.is_empty() && origin_host.eq_ignore_ascii_case(host) {
+        Ok(())
+    } else {
+        Err(ApiError(custos_core::Error::new(
+            custos_core::ErrorKind::PermissionDenied,
+            format!(
+                "live view refused: the page comes from {:?}, not from this server ({host}); open the console from this server",
+                origin.to_str().unwrap_or("?")
+            ),
+        )))
+    }
+}
+
+/// What an open live view needs to re-check its right.
+struct Right {
+    st: AppState,
+    headers: HeaderMap,
+    camera: String,
+}
+
+impl Right {
+    /// `Err(reason)` once the caller's session, account, duty or the camera's acceptance
+    /// no longer allows live view.
+    async fn check(&self) -> Result<(), String> {
+        let caller = crate::auth::caller_of(&self.st, &self.headers)
+            .await
+            .map_err(|e| e.0.to_string())?;
+        let placement = self.st.placement_of(&self.camera);
+        let r = match &placement {
+            Some(p) => custos_core::access::Resource::camera(
+                p,
+                custos_core::access::Classification::Public,
+            ),
+            None => return Err(format!("camera {} has no area", self.camera)),
+        };
+        match custos_core::access::decide(
+            &caller.principal,
+            Action::ViewLive,
+            &r,
+            chrono::Utc::now(),
+        ) {
+            custos_core::access::Decision::Allow => {}
+            custos_core::access::Decision::Deny(reason) => return Err(reason.to_string()),
+        }
+        self.st
+            .gate_camera_live(&self.camera)
+            .await
+            .map_err(|e| e.0.to_string())
+    }
 }
 
 /// Turns frames into per-frame fragments with a continuous decode timeline.
@@ -172,12 +253,26 @@ impl Muxer {
     }
 }
 
-async fn run(mut socket: WebSocket, hub: LiveHub) -> Result<(), axum::Error> {
+async fn run(mut socket: WebSocket, hub: LiveHub, right: Right) -> Result<(), axum::Error> {
     let mut sub = hub.subscribe();
     let mut mux: Option<Muxer> = None;
     let mut waiting_for_key = true;
+    let mut changed = right.st.access_changed.subscribe();
+    let mut tick = tokio::time::interval(RECHECK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tick.reset();
     loop {
         tokio::select! {
+            _ = tick.tick() => {
+                if let Err(reason) = right.check().await {
+                    return close_for(&mut socket, &right.camera, &reason).await;
+                }
+            }
+            r = changed.changed() => {
+                if r.is_ok() && let Err(reason) = right.check().await {
+                    return close_for(&mut socket, &right.camera, &reason).await;
+                }
+            }
             ev = sub.next() => match ev {
                 LiveEvent::Frame(f) => {
                     if waiting_for_key && !f.is_key {
@@ -210,4 +305,21 @@ async fn run(mut socket: WebSocket, hub: LiveHub) -> Result<(), axum::Error> {
             }
         }
     }
+}
+
+/// Closes a live view whose right has gone (code 4403, the reason as text) and logs it.
+async fn close_for(socket: &mut WebSocket, camera: &str, reason: &str) -> Result<(), axum::Error> {
+    tracing::info!(%camera, %reason, "live view closed: the right to it has ended");
+    let mut text: String = format!("live view ended: {reason}");
+    // A close reason is at most 123 bytes.
+    while text.len() > 123 {
+        text.pop();
+    }
+    let _ = socket
+        .send(Message::Close(Some(CloseFrame {
+            code: 4403,
+            reason: text.into(),
+        })))
+        .await;
+    Ok(())
 }

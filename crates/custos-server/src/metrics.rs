@@ -27,7 +27,13 @@ pub async fn count(State(st): State<AppState>, req: Request, next: Next) -> Resp
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| "other".into());
-    let method = req.method().to_string();
+    // Only the standard methods get their own label: anyone can send any method name, and
+    // each new label would be kept forever.
+    let method = match req.method().as_str() {
+        m @ ("GET" | "HEAD" | "POST" | "PUT" | "DELETE" | "PATCH" | "OPTIONS" | "CONNECT"
+        | "TRACE") => m.to_owned(),
+        _ => "other".to_owned(),
+    };
     let resp = next.run(req).await;
     st.metrics
         .requests
@@ -49,16 +55,34 @@ fn gauge_f(reg: &mut Registry, name: &str, help: &str, values: Vec<(Vec<(String,
 }
 
 /// Prometheus text format. Served without login to loopback clients (the usual scraper
-/// set-up); others need an API token.
+/// set-up); others need an administrator's or auditor's API token.
 pub async fn metrics(
     State(st): State<AppState>,
     ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
     headers: HeaderMap,
 ) -> Response {
-    if !peer.ip().is_loopback()
-        && let Err(e) = crate::auth::caller_of(&st, &headers).await
-    {
-        return e.into_response();
+    // Per-camera names and health are not for every account: off loopback, only an
+    // administrator or an auditor (whose work is oversight of the whole system) may read them.
+    if !peer.ip().is_loopback() {
+        match crate::auth::caller_of(&st, &headers).await {
+            Err(e) => return e.into_response(),
+            Ok(c)
+                if !c.principal.grants.iter().any(|g| {
+                    matches!(
+                        g.role,
+                        custos_core::access::Role::Administrator
+                            | custos_core::access::Role::Auditor
+                    )
+                }) =>
+            {
+                return crate::error::ApiError(custos_core::Error::new(
+                    custos_core::ErrorKind::PermissionDenied,
+                    "/metrics shows every camera: it needs an administrator's or auditor's API token",
+                ))
+                .into_response();
+            }
+            Ok(_) => {}
+        }
     }
     let now = custos_core::Time90k::from_system_time(std::time::SystemTime::now());
     let health = custos_footage::status::stream_health(&st.store, now)
@@ -193,6 +217,23 @@ pub async fn metrics(
         "Open live-view connections",
         st.metrics.live_viewers.clone(),
     );
+    if let Some(gb) = st.gb.get() {
+        let r = gb.status().refused;
+        let rs = |k: &str, v: u64| (vec![("reason".to_owned(), k.to_owned())], v as f64);
+        gauge_f(
+            &mut reg,
+            "gb_refused",
+            "GB/T 28181 traffic refused since start, by reason (wrong_source: spoofed device or upper platform)",
+            vec![
+                rs("bad_registration", r.bad_registration),
+                rs("wrong_source", r.wrong_source),
+                rs("unregistered", r.unregistered),
+                rs("stale_nonce", r.stale_nonce),
+                rs("media_target", r.media_target),
+                rs("foreign_rtp", r.foreign_rtp),
+            ],
+        );
+    }
     gauge_f(
         &mut reg,
         "uptime_seconds",

@@ -218,6 +218,8 @@ pub async fn view(
 ) -> ApiResult<Response> {
     st.authorize_camera(&caller, Action::Playback, &name)
         .await?;
+    // C1: footage of a system in use but not accepted is not served.
+    st.gate_camera_live(&name).await?;
     let (from, to) = (parse_time("from", &q.from)?, parse_time("to", &q.to)?);
     if to <= from {
         return Err(bad_request("`to` must be after `from`"));
@@ -262,6 +264,8 @@ pub async fn thumbnail(
 ) -> ApiResult<Response> {
     st.authorize_camera(&caller, Action::Playback, &name)
         .await?;
+    // C1: footage of a system in use but not accepted is not served.
+    st.gate_camera_live(&name).await?;
     let at = parse_time("at", &q.at)?;
     let width = q.width.unwrap_or(160).clamp(16, 1920);
     let stream = stream_of(&st, &name, q.stream.as_deref()).await?;
@@ -429,6 +433,8 @@ pub async fn create_export(
 ) -> ApiResult<Json<ExportTicket>> {
     st.authorize_camera(&caller, Action::Export, &req.camera)
         .await?;
+    // C1: footage of a system in use but not accepted is not served.
+    st.gate_camera_live(&req.camera).await?;
     if req.purpose.trim().is_empty() {
         return Err(bad_request(
             "an export needs a purpose (case number or legal basis)",
@@ -499,25 +505,89 @@ pub async fn export_file(
     Ok(serve_view(view, &headers, Some(&name)))
 }
 
-/// Segments a viewer may fetch for HLS: granted when a registered playlist names them.
+/// Byte ranges `[start, end)` of a segment.
+type Ranges = Vec<(u64, u64)>;
+
+/// Byte ranges of segments a viewer may fetch for HLS: granted when a registered playlist
+/// names them.
 #[derive(Default)]
-pub struct HlsGrants(Mutex<HashMap<(String, i64), Instant>>);
+pub struct HlsGrants(Mutex<HashMap<(String, i64), (Instant, Ranges)>>);
 
 impl HlsGrants {
-    fn grant(&self, user: &str, ids: impl IntoIterator<Item = i64>) {
+    /// Lets `user` read, for a while, the byte ranges `[start, end)` of each segment that a
+    /// playlist registered for them named (the init part and the fragments inside the
+    /// registered time range; nothing beyond it).
+    fn grant(&self, user: &str, ranges: HashMap<i64, Vec<(u64, u64)>>) {
         let mut m = self.0.lock().expect("hls grants");
-        m.retain(|_, t| t.elapsed() < VIEW_TTL);
-        for id in ids {
-            m.insert((user.to_owned(), id), Instant::now());
+        m.retain(|_, (t, _)| t.elapsed() < VIEW_TTL);
+        for (id, mut r) in ranges {
+            let e = m
+                .entry((user.to_owned(), id))
+                .or_insert_with(|| (Instant::now(), Vec::new()));
+            e.0 = Instant::now();
+            e.1.append(&mut r);
+            e.1.sort_unstable();
+            // Merge touching ranges.
+            let mut merged: Vec<(u64, u64)> = Vec::new();
+            for (a, b) in e.1.drain(..) {
+                match merged.last_mut() {
+                    Some(l) if a <= l.1 => l.1 = l.1.max(b),
+                    _ => merged.push((a, b)),
+                }
+            }
+            e.1 = merged;
         }
     }
-    fn allowed(&self, user: &str, id: i64) -> bool {
-        self.0
-            .lock()
-            .expect("hls grants")
-            .get(&(user.to_owned(), id))
-            .is_some_and(|t| t.elapsed() < VIEW_TTL)
+
+    /// Whether `user` may read bytes `[a, b]` (inclusive) of segment `id`; `None`: no grant.
+    fn allowed(&self, user: &str, id: i64, a: u64, b: u64) -> Option<bool> {
+        let m = self.0.lock().expect("hls grants");
+        let (t, r) = m.get(&(user.to_owned(), id))?;
+        if t.elapsed() >= VIEW_TTL {
+            return None;
+        }
+        Some(r.iter().any(|&(s, e)| s <= a && b < e))
     }
+}
+
+/// The byte ranges of each segment a playlist names (`#EXT-X-MAP` and `#EXT-X-BYTERANGE`).
+fn playlist_ranges(pl: &str) -> HashMap<i64, Vec<(u64, u64)>> {
+    let id_of = |u: &str| {
+        u.rsplit('/')
+            .next()
+            .and_then(|f| f.strip_suffix(".mp4"))
+            .and_then(|n| n.parse::<i64>().ok())
+    };
+    let range = |r: &str| {
+        let (len, off) = r.split_once('@')?;
+        let (len, off): (u64, u64) = (len.parse().ok()?, off.parse().ok()?);
+        Some((off, off + len))
+    };
+    let mut out: HashMap<i64, Vec<(u64, u64)>> = HashMap::new();
+    let mut pending = None;
+    for l in pl.lines() {
+        if let Some(m) = l.strip_prefix("#EXT-X-MAP:URI=\"") {
+            if let Some((u, rest)) = m.split_once('"')
+                && let (Some(id), Some(r)) = (
+                    id_of(u),
+                    rest.split("BYTERANGE=\"")
+                        .nth(1)
+                        .and_then(|x| x.split('"').next())
+                        .and_then(range),
+                )
+            {
+                out.entry(id).or_default().push(r);
+            }
+        } else if let Some(r) = l.strip_prefix("#EXT-X-BYTERANGE:") {
+            pending = range(r);
+        } else if !l.starts_with('#')
+            && !l.is_empty()
+            && let (Some(id), Some(r)) = (id_of(l), pending.take())
+        {
+            out.entry(id).or_default().push(r);
+        }
+    }
+    out
 }
 
 /// HLS (fMP4, byte ranges) of [from, to) for scrubbing players. Registered as a playback
@@ -532,6 +602,8 @@ pub async fn hls_playlist(
 ) -> ApiResult<Response> {
     st.authorize_camera(&caller, Action::Playback, &name)
         .await?;
+    // C1: footage of a system in use but not accepted is not served.
+    st.gate_camera_live(&name).await?;
     let (from, to) = (parse_time("from", &q.from)?, parse_time("to", &q.to)?);
     if to <= from {
         return Err(bad_request("`to` must be after `from`"));
@@ -547,12 +619,11 @@ pub async fn hls_playlist(
                 "from": from.to_rfc3339(), "to": to.to_rfc3339(), "via": "hls" }),
         )
         .await?;
-    let segs = st.store.sealed_segments(stream.id, from, to).await?;
     let cam = name.clone();
     let uri = move |s: &custos_store::Segment| format!("/api/cameras/{cam}/segments/{}.mp4", s.id);
     let pl = custos_footage::read::hls_playlist(&reg, &st.store, &st.data, &stream, from, to, &uri)
         .await?;
-    st.hls.grant(&caller.name, segs.iter().map(|s| s.id));
+    st.hls.grant(&caller.name, playlist_ranges(&pl));
     Ok((
         [
             (
@@ -581,6 +652,8 @@ pub async fn hls_segment(
     use tower::ServiceExt as _;
     st.authorize_camera(&caller, Action::Playback, &name)
         .await?;
+    // C1: footage of a system in use but not accepted is not served.
+    st.gate_camera_live(&name).await?;
     let id: i64 = id
         .strip_suffix(".mp4")
         .unwrap_or(&id)
@@ -603,13 +676,31 @@ pub async fn hls_segment(
     if !own || seg.state != custos_store::SegmentState::Sealed {
         return Err(missing());
     }
-    if !st.hls.allowed(&caller.name, id) {
-        return Err(ApiError(Error::new(
-            ErrorKind::PermissionDenied,
-            "this segment was not named by a playlist registered for you; request the playlist first (E2)",
-        )));
-    }
     let path = st.data.abs(&seg.path);
+    // Only the bytes a registered playlist named: the footage outside the registered range
+    // is not served, whole files only if all of it was named.
+    let len = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    let (a, b) = match parse_range(req.headers(), len) {
+        Ok(Some(r)) => r,
+        _ => (0, len.saturating_sub(1)),
+    };
+    match st.hls.allowed(&caller.name, id, a, b) {
+        None => {
+            return Err(ApiError(Error::new(
+                ErrorKind::PermissionDenied,
+                "this segment was not named by a playlist registered for you; request the playlist first (E2)",
+            )));
+        }
+        Some(false) => {
+            return Err(ApiError(Error::new(
+                ErrorKind::PermissionDenied,
+                format!(
+                    "bytes {a}-{b} of this segment lie outside the time range your playlist registered; request the byte ranges the playlist names (E2)"
+                ),
+            )));
+        }
+        Some(true) => {}
+    }
     let mut resp =
         tower_http::services::ServeFile::new_with_mime(path, &"video/mp4".parse().expect("mime"))
             .oneshot(req)

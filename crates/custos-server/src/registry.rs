@@ -770,6 +770,14 @@ pub async fn report_suspicious(
     Json(req): Json<SuspiciousRequest>,
 ) -> ApiResult<(StatusCode, Json<SuspiciousReport>)> {
     let at = parse_time("at", &req.at)?;
+    let Some(placement) = st.placement_of(&name) else {
+        st.authorize_camera(&caller, custos_core::access::Action::PlaceHold, &name)
+            .await?;
+        return Err(ApiError(custos_core::Error::new(
+            custos_core::ErrorKind::PermissionDenied,
+            format!("camera {name} has no area yet"),
+        )));
+    };
     let s = |v: Option<u32>, d: u32| Duration90k::from_secs(i64::from(v.unwrap_or(d).min(86_400)));
     let r = suspicious::report(
         &st.store,
@@ -777,7 +785,7 @@ pub async fn report_suspicious(
         &caller.principal,
         &suspicious::Suspicious {
             camera: &name,
-            location: st.placements.of(&name).scope(),
+            location: placement.scope(),
             at,
             note: &req.note,
             before: s(req.before_s, 300),
@@ -859,8 +867,26 @@ const WINDOW: Duration = Duration::from_secs(600);
 const PER_ADDR: usize = 5;
 const GLOBAL: usize = 500;
 
+/// The unit a complaint rate limit applies to: an IPv4 address, or an IPv6 /64 (one
+/// subscriber's network: a host can use any of its 2^64 addresses).
+pub fn limit_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let mut o = v6.octets();
+                o[8..].fill(0);
+                IpAddr::V6(std::net::Ipv6Addr::from(o))
+            }
+        },
+    }
+}
+
 impl ComplaintLimiter {
-    fn admit(&self, ip: IpAddr) -> ApiResult<()> {
+    /// Counts a complaint from `ip` (by [`limit_key`]), or refuses it (ResourceExhausted).
+    pub fn admit(&self, ip: IpAddr) -> ApiResult<()> {
+        let ip = limit_key(ip);
         let now = Instant::now();
         let mut m = self.0.lock().expect("limiter");
         m.retain(|_, q| {
@@ -915,4 +941,28 @@ pub async fn submit_complaint(
             submitted_at: rfc(row.submitted_at),
         }),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// J3 (attack): a host rotating through the addresses of its IPv6 /64 is one complainant
+    /// for the rate limit; another /64 (or an IPv4-mapped address) is counted on its own.
+    #[test]
+    fn j3_complaint_limit_is_per_ipv6_slash_64() {
+        let l = ComplaintLimiter::default();
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        for i in 1..=PER_ADDR {
+            l.admit(ip(&format!("2001:db8:1:2::{i:x}"))).unwrap();
+        }
+        let e = l.admit(ip("2001:db8:1:2:ffff:ffff:ffff:ffff")).unwrap_err();
+        assert_eq!(e.0.kind(), ErrorKind::ResourceExhausted);
+        l.admit(ip("2001:db8:1:3::1")).unwrap();
+        assert_eq!(
+            limit_key(ip("::ffff:192.0.2.7")),
+            ip("192.0.2.7"),
+            "IPv4-mapped addresses count as IPv4"
+        );
+    }
 }

@@ -555,6 +555,29 @@ impl Store {
         Ok(r.rows_affected())
     }
 
+    /// Revokes every open session and API token of `account` except the session `keep`.
+    pub async fn revoke_account_sessions_except(
+        &self,
+        account: AccountId,
+        keep: Option<&str>,
+        at: Time90k,
+        by: &str,
+    ) -> Result<u64> {
+        let r = sqlx::query(
+            "UPDATE auth_session SET revoked_90k = ?, revoked_by = ?
+             WHERE account_id = ? AND revoked_90k IS NULL AND (? IS NULL OR id <> ?)",
+        )
+        .bind(at.0)
+        .bind(by)
+        .bind(account)
+        .bind(keep)
+        .bind(keep)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| db_err("revoking sessions", e))?;
+        Ok(r.rows_affected())
+    }
+
     /// Deletes session and token rows that ended before `before`: revoked, past their end, or
     /// (sessions only) unused since. Returns how many.
     pub async fn delete_sessions_ended_before(&self, before: Time90k) -> Result<u64> {

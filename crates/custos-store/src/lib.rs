@@ -296,8 +296,18 @@ impl Store {
         rows.iter().map(camera_from_row).collect()
     }
 
-    /// The camera of that name, or a NotFound error listing the known names.
+    /// The camera of that name, or a NotFound error that names no other camera (callers over
+    /// the network must not learn which cameras exist).
     pub async fn camera_by_name(&self, name: &str) -> Result<Camera> {
+        let cams = self.cameras().await?;
+        cams.into_iter()
+            .find(|c| c.name.as_str() == name)
+            .ok_or_else(|| Error::new(ErrorKind::NotFound, format!("unknown camera {name:?}")))
+    }
+
+    /// [`Self::camera_by_name`] for the node's operator at the command line: the error lists
+    /// the known names.
+    pub async fn camera_by_name_listing(&self, name: &str) -> Result<Camera> {
         let cams = self.cameras().await?;
         if let Some(c) = cams.iter().find(|c| c.name.as_str() == name) {
             return Ok(c.clone());
@@ -316,6 +326,46 @@ impl Store {
                 )
             },
         ))
+    }
+
+    /// Every camera's area: name → (organisation, system, area).
+    pub async fn camera_areas(
+        &self,
+    ) -> Result<std::collections::HashMap<String, (String, String, String)>> {
+        let rows = sqlx::query("SELECT camera, org, system, area FROM camera_area")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| db_err("reading camera areas", e))?;
+        Ok(rows
+            .iter()
+            .map(|r| (r.get(0), (r.get(1), r.get(2), r.get(3))))
+            .collect())
+    }
+
+    /// Places a camera (the caller has written the ledger entry first).
+    pub async fn set_camera_area(
+        &self,
+        camera: &str,
+        (org, system, area): (&str, &str, &str),
+        at: Time90k,
+        by: &str,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO camera_area (camera, org, system, area, set_90k, set_by)
+             VALUES (?, ?, ?, ?, ?, ?)
+             ON CONFLICT (camera) DO UPDATE SET org = excluded.org, system = excluded.system,
+               area = excluded.area, set_90k = excluded.set_90k, set_by = excluded.set_by",
+        )
+        .bind(camera)
+        .bind(org)
+        .bind(system)
+        .bind(area)
+        .bind(at.0)
+        .bind(by)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| db_err("placing a camera", e))?;
+        Ok(())
     }
 
     pub async fn streams(&self, camera_id: CameraId) -> Result<Vec<Stream>> {
@@ -668,6 +718,18 @@ impl Store {
         .await
         .map_err(|e| db_err("listing holds", e))?;
         Ok(rows.iter().map(hold_from_row).collect())
+    }
+
+    /// Each hold's ledger links: (hold id, entry of the placing, entry of the release).
+    pub async fn hold_ledger_links(&self) -> Result<Vec<(i64, Option<i64>, Option<i64>)>> {
+        let rows = sqlx::query("SELECT id, ledger_seq, release_ledger_seq FROM hold ORDER BY id")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| db_err("listing holds", e))?;
+        Ok(rows
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2)))
+            .collect())
     }
 
     /// Releases an active hold, recording both persons. The caller has checked they differ.

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::server::{ADMIN_PW, USER_PW, add_user, login, serve};
+use common::server::{ADMIN_PW, USER_PW, add_user, client, login, serve};
 // The shared helpers re-export the camera simulator; this test needs none.
 #[allow(unused_imports)]
 use common::Camsim as _;
@@ -93,6 +93,52 @@ async fn i2_a3_gb_devices_in_the_console_by_role() {
     let _device = Kill(spawn_device(tmp.path(), sip_port));
     let op = login(&s, "op", USER_PW).await;
 
+    // E1: a GB device and its channels have no area until an administrator places them:
+    // until then the operator sees nothing, the administrator sees them as unplaced.
+    let admin = login(&s, "admin", ADMIN_PW).await;
+    let start = Instant::now();
+    let unplaced = loop {
+        let v: serde_json::Value = admin
+            .get(&s.url("/api/cameras/unplaced"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        let names: Vec<String> = v["cameras"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_str().unwrap().to_owned())
+            .collect();
+        if names.len() >= 8 {
+            break names;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the device and its 7 channels never appeared unplaced: {v}"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    // Nothing placed yet in the operator's scope: refused (no right anywhere), and no device
+    // in the answer.
+    let r = op.get(&s.url("/api/gb/devices")).await;
+    assert_eq!(r.status(), 403);
+    assert!(
+        !r.text().await.unwrap().contains(DEVICE),
+        "unplaced device shown to the operator"
+    );
+    for id in &unplaced {
+        let r = admin
+            .http
+            .put(s.url(&format!("/api/cameras/{id}/area")))
+            .header("x-csrf-token", &admin.csrf)
+            .json(&serde_json::json!({"area": "local/main/gb"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 204, "placing {id}: {}", r.text().await.unwrap());
+    }
+
     // The operator sees the device online with its catalog.
     let start = Instant::now();
     let (dev, body) = loop {
@@ -146,7 +192,6 @@ async fn i2_a3_gb_devices_in_the_console_by_role() {
     );
 
     // The administrator reads basic information: addresses shown, and registered.
-    let admin = login(&s, "admin", ADMIN_PW).await;
     let v: serde_json::Value = admin
         .get(&s.url("/api/gb/devices"))
         .await
@@ -173,6 +218,47 @@ async fn i2_a3_gb_devices_in_the_console_by_role() {
         "the administrator has no footage rights (separation of duties)"
     );
     assert_eq!(lobby["civil_code"], "340200");
+
+    // I2 (attack): a keepalive naming the device from another address is refused and shows
+    // in /metrics.
+    let spoof = UdpSocket::bind("127.0.0.2:0").unwrap();
+    let body = format!(
+        "<?xml version=\"1.0\"?>\r\n<Notify>\r\n<CmdType>Keepalive</CmdType>\r\n<SN>9</SN>\r\n<DeviceID>{DEVICE}</DeviceID>\r\n<Status>OK</Status>\r\n</Notify>\r\n"
+    );
+    let msg = format!(
+        "MESSAGE sip:34020000002000000001@3402000000 SIP/2.0\r\nVia: SIP/2.0/UDP {};branch=z9hG4bKspoof\r\nFrom: <sip:{DEVICE}@3402000000>;tag=x\r\nTo: <sip:34020000002000000001@3402000000>\r\nCall-ID: spoof@x\r\nCSeq: 1 MESSAGE\r\nContent-Type: Application/MANSCDP+xml\r\nContent-Length: {}\r\n\r\n{body}",
+        spoof.local_addr().unwrap(),
+        body.len()
+    );
+    spoof.send_to(msg.as_bytes(), &sip_listen).unwrap();
+    spoof
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut buf = [0u8; 2048];
+    let n = spoof
+        .recv(&mut buf)
+        .expect("an answer to the spoofed MESSAGE");
+    assert!(
+        String::from_utf8_lossy(&buf[..n]).starts_with("SIP/2.0 403"),
+        "{}",
+        String::from_utf8_lossy(&buf[..n])
+    );
+    let m = client()
+        .get(s.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        m.contains("custos_gb_refused{reason=\"wrong_source\"} 1"),
+        "{}",
+        m.lines()
+            .filter(|l| l.contains("gb_refused"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
 
     // Platform status.
     let st: serde_json::Value = admin
@@ -237,7 +323,9 @@ async fn i2_a3_gb_devices_in_the_console_by_role() {
             serde_json::json!({"direction": "up"}),
         )
         .await;
-    assert_eq!(r.status(), 404, "a channel not in the catalog");
+    // A channel not in the catalog has no area: refused like any unplaced one (E1), which
+    // also tells nothing about which ids exist.
+    assert_eq!(r.status(), 403, "a channel not in the catalog");
     // The device received the three DeviceControl PTZCmds (GB/T 28181 A.3) for that channel:
     // pan left, zoom in, stop.
     let msgs = std::fs::read_to_string(tmp.path().join("sipp_messages.log")).unwrap_or_default();
@@ -280,6 +368,14 @@ async fn i2_a3_gb_devices_in_the_console_by_role() {
         !e.iter()
             .any(|x| x["action"] == "ConfidentialRead" && x["actor"] == "op"),
         "the operator's list was registered as a confidential read"
+    );
+    // E4: each placement is a configuration change in the ledger, by the administrator.
+    assert!(
+        e.iter().any(|x| x["action"] == "ConfigChange"
+            && x["actor"] == "admin"
+            && x["object"] == format!("camera/{CHANNEL}/area")
+            && x["details"]["to"] == "local/main/gb"),
+        "no ledger entry for the placement: {page}"
     );
     let ptz_entries: Vec<_> = e
         .iter()

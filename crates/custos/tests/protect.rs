@@ -234,6 +234,10 @@ fn e3_e4_sealed_segments_immutable_and_ledger_append_only() {
         let (journal, _) = custos_footage::Journal::open(&d).unwrap();
         let later = Time90k::from_system_time(std::time::SystemTime::now())
             + Duration90k::from_secs(31 * 86_400);
+        // 31 days pass for the ledger too: `custos verify` checks each deletion against the
+        // time its ledger entry was written.
+        let later_ms = (later.0 / 90) as u64;
+        journal.ledger().set_clock(move || later_ms);
         let r = sweep(
             &store,
             &d,

@@ -10,7 +10,7 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::server::{ADMIN_PW, Served, USER_PW, add_user, client, login, serve};
+use common::server::{ADMIN_PW, Served, USER_PW, add_user, client, first_login, login, serve};
 use common::*;
 
 fn testdata(name: &str) -> String {
@@ -57,6 +57,7 @@ async fn add_cleared(s: &Served, name: &str, role: &str, scopes: &[&str], cleara
         .await;
     let st = r.status();
     assert_eq!(st, 201, "adding {name}: {}", r.text().await.unwrap());
+    first_login(s, name).await;
 }
 
 async fn audit(s: &Served, query: &str) -> Vec<serde_json::Value> {
@@ -487,6 +488,21 @@ async fn d6_report_suspicious_bookmarks_the_timeline() {
     assert_eq!(bms[0]["note"], "man climbing the gate");
     assert_eq!(bms[0]["by"], "op");
     assert_eq!(bms[0]["hold_id"], rep["hold_id"]);
+    // D6/H4 (leak): a citizen viewer may play the footage back, but the police note is not
+    // for them.
+    let until = (chrono::Utc::now() + chrono::Duration::days(1)).to_rfc3339();
+    add_user(&s, "cit", "citizen_viewer", &["local/main"], Some(&until)).await;
+    let cit = login(&s, "cit", USER_PW).await;
+    let r = cit
+        .http
+        .get(s.url("/api/cameras/cam1/recordings"))
+        .query(&[("from", from.as_str()), ("to", to.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let rec: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(rec["bookmarks"], serde_json::json!([]), "{rec}");
     let holds = audit(&s, "action=HoldPlaced&actor=op").await;
     assert!(
         holds.iter().any(|e| e["object"] == "camera/cam1"),

@@ -6,7 +6,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::server::{ADMIN_PW, Served, USER_PW, add_user, client, login, serve};
+use common::server::{ADMIN_PW, Served, USER_PW, add_user, client, first_login, login, serve};
 use common::*;
 use futures::{SinkExt, StreamExt};
 
@@ -346,6 +346,7 @@ async fn d5_live_view_needs_duty_and_streams_decodable_fmp4() {
             .await
             .unwrap();
         assert_eq!(r.status(), 201);
+        first_login(&s, "op").await;
     }
     let (cookie, csrf) = cookie_for(&s, "op").await;
     wait_until(30.0, "cam1 online", || {

@@ -47,7 +47,9 @@ pub async fn run(a: Args) -> Result<()> {
         "GB/T 28181 platform on one core (the simulated devices share that core, so the figures are lower bounds)"
     );
     let c0 = cpu();
-    let reg = loadgen::register_all(p.local_addr(), id, "bench-password", &ids, a.sockets).await?;
+    // Each simulated device speaks from the socket it registered from.
+    let pool = loadgen::Pool::bind(a.sockets).await?;
+    let reg = loadgen::register_all(p.local_addr(), id, "bench-password", &ids, &pool).await?;
     let c1 = cpu();
     let st = p.status();
     anyhow::ensure!(
@@ -63,7 +65,7 @@ pub async fn run(a: Args) -> Result<()> {
         a.devices as f64 / reg.as_secs_f64(),
         (c1 - c0).as_secs_f64()
     );
-    let ka = loadgen::keepalive_all(p.local_addr(), id, &ids, a.sockets, a.rounds).await?;
+    let ka = loadgen::keepalive_all(p.local_addr(), id, &ids, &pool, a.rounds).await?;
     let c2 = cpu();
     let n = (a.devices * a.rounds) as f64;
     let ka_cpu = (c2 - c1).as_secs_f64();
@@ -90,6 +92,7 @@ pub async fn run(a: Args) -> Result<()> {
         p.local_addr(),
         id,
         &ids,
+        &pool,
         a.devices as f64 / 60.0,
         Duration::from_secs(a.steady_secs),
     )

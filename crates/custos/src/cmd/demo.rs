@@ -78,11 +78,13 @@ fn demo_logins(data: &std::path::Path) -> Result<(DemoLogins, bool)> {
 }
 
 /// The demo's watch operator: may watch and play back every camera, on shift from the start.
+/// Its password is the one printed to whoever runs the demo on this machine, so it need not be
+/// changed at first login.
 async fn demo_operator(accounts: &custos_auth::Accounts, password: &str) -> Result<()> {
     let name = "operator";
     if accounts.user(name).await.is_err() {
         accounts
-            .add_user(
+            .add_user_local(
                 "demo",
                 custos_auth::NewUser::new(
                     name,

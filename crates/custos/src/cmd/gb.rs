@@ -49,6 +49,11 @@ pub struct SipArgs {
     /// The password for the upper platform.
     #[arg(long, env = "CUSTOS_SIP_UPPER_PASSWORD", hide_env_values = true)]
     pub sip_upper_password: Option<String>,
+    /// An address (besides the upper platform's own) that the upper platform's INVITEs may
+    /// name as the media target, e.g. its media server; repeat for several. Other targets are
+    /// refused.
+    #[arg(long, value_name = "IP")]
+    pub sip_upper_media_ip: Vec<std::net::IpAddr>,
 }
 
 fn listen_addr(s: &str) -> Result<SocketAddr> {
@@ -125,6 +130,29 @@ impl MediaProvider for Offered {
             }
         });
         Some(FrameSource::Recorded(rx))
+    }
+
+    fn may_serve<'a>(
+        &'a self,
+        channel: &'a str,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send + 'a>> {
+        Box::pin(async move {
+            let name = self
+                .channels
+                .lock()
+                .unwrap()
+                .iter()
+                .find(|(id, _, _)| id == channel)
+                .map(|(_, name, _)| name.clone());
+            match name {
+                // C1: footage of a system in use but not accepted goes to nobody, the upper
+                // platform included.
+                Some(n) => custos_registry::lifecycle::gate_camera_live(&self.store, &n)
+                    .await
+                    .map_err(|e| e.to_string()),
+                None => Ok(()),
+            }
+        })
     }
 
     fn live(&self, channel: &str) -> Option<FrameSource> {
@@ -252,6 +280,14 @@ impl custos_server::gb::GbControl for Console {
                 catalog_answers: u.catalog_answers,
                 streams: u.streams,
             }),
+            refused: custos_server::gb::GbRefused {
+                bad_registration: s.counters.rejected,
+                wrong_source: s.counters.wrong_source,
+                unregistered: s.counters.unregistered,
+                stale_nonce: s.counters.stale_nonces,
+                media_target: s.counters.media_target_refused,
+                foreign_rtp: s.counters.foreign_rtp,
+            },
         }
     }
 
@@ -373,6 +409,7 @@ impl Gb {
                     expires: 3600,
                     keepalive: Duration::from_secs(a.sip_keepalive_secs.max(1)),
                     charset: Default::default(),
+                    media_targets: a.sip_upper_media_ip.clone(),
                 },
                 offered.clone(),
             );

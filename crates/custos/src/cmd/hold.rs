@@ -88,7 +88,7 @@ async fn place(a: PlaceArgs) -> Result<()> {
         .into());
     }
     let (data, store) = super::open(&a.data).await?;
-    let cam = store.camera_by_name(&a.camera).await?;
+    let cam = store.camera_by_name_listing(&a.camera).await?;
     let (journal, _) = custos_footage::Journal::open(&data)?;
     let seq = journal.record(
         NewEntry::new(&a.by, Action::HoldPlaced, format!("camera/{}", cam.name))

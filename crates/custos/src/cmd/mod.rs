@@ -42,7 +42,7 @@ pub async fn camera_stream(
     name: &str,
     kind: StreamKind,
 ) -> Result<(Camera, Stream)> {
-    let cam = store.camera_by_name(name).await?;
+    let cam = store.camera_by_name_listing(name).await?;
     let stream = store.stream_of(&cam, kind).await?;
     Ok((cam, stream))
 }

@@ -125,12 +125,19 @@ pub async fn start_server(
             )
         })
         .collect();
-    let placements = Placements(
-        cfg.cameras
-            .iter()
-            .map(|c| (c.name.to_string(), placement(c)))
-            .collect(),
-    );
+    // The configuration's placements go to the database (ledger entries first); every
+    // camera's area is read from there (a camera nobody placed is visible to nobody).
+    let placements = custos_server::state::load_placements(
+        &rt.store,
+        &rt.journal,
+        &Placements(
+            cfg.cameras
+                .iter()
+                .map(|c| (c.name.to_string(), placement(c)))
+                .collect(),
+        ),
+    )
+    .await?;
     let st = custos_server::state(
         rt.data.clone(),
         rt.store.clone(),

@@ -280,7 +280,7 @@ async fn add(a: AddArgs) -> Result<()> {
         .collect();
     let (_, acc) = open(&a.data, true).await?;
     let u = acc
-        .add_user(
+        .add_user_local(
             &actor(),
             NewUser {
                 clearance: a.clearance,

@@ -160,4 +160,28 @@ pub async fn add_user(s: &Served, name: &str, role: &str, scopes: &[&str], expir
         .await;
     let status = r.status();
     assert_eq!(status, 201, "adding {name}: {}", r.text().await.unwrap());
+    first_login(s, name).await;
+}
+
+/// What the owner of an account an administrator created does at first login (E1): change
+/// the password the administrator chose (here to another and back to [`USER_PW`], so that the
+/// tests keep logging in with it). Until then the account has no rights.
+pub async fn first_login(s: &Served, name: &str) {
+    let tmp = format!("{USER_PW}-own");
+    for (old, new) in [(USER_PW, tmp.as_str()), (tmp.as_str(), USER_PW)] {
+        let me = login(s, name, old).await;
+        let r = me
+            .post(
+                &s.url("/api/password"),
+                serde_json::json!({"old_password": old, "new_password": new}),
+            )
+            .await;
+        let status = r.status();
+        assert_eq!(
+            status,
+            204,
+            "first login of {name}: {}",
+            r.text().await.unwrap()
+        );
+    }
 }
