@@ -905,7 +905,7 @@ pub fn html_to_pdf(html: &Path, pdf: &Path) -> Result<()> {
         Error::new(
             ErrorKind::Unavailable,
             format!(
-                "cannot run {chromium} to print the PDF: {e}; install chromium (scripts/setup)"
+                "cannot run {chromium} to print the PDF: {e}; install chromium (apt-get install chromium; scripts/setup does it)"
             ),
         )
     })?;

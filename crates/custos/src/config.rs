@@ -338,6 +338,12 @@ pub fn apply_gb(sip: &mut crate::cmd::gb::SipArgs, g: &GbConfig) -> Result<()> {
     if let (Some(v), false) = (&g.upper_password, given("sip_upper_password")) {
         sip.sip_upper_password = Some(v.clone());
     }
+    // Said before anything starts, in the file's terms when the file turned the platform on.
+    if g.listen.is_some() && sip.sip_listen.is_some() && sip.sip_password.is_none() {
+        bail!(
+            "[gb28181] listen needs [gb28181] password (or --sip-password / CUSTOS_SIP_PASSWORD): the password GB devices register with"
+        );
+    }
     Ok(())
 }
 

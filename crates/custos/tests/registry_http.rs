@@ -301,6 +301,20 @@ async fn j1_inspector_inspects_over_http_and_downloads_the_pdf() {
         text.contains(&article),
         "{article:?} not in the PDF: {text}"
     );
+    // The report's language: Chinese by default, English on request, nothing else.
+    let zh = insp.get(&s.url("/api/reports/system/market.html")).await;
+    assert_eq!(zh.status(), 200);
+    let zh = zh.text().await.unwrap();
+    assert!(zh.contains("按条款列出的问题") && zh.contains("lang=\"zh-CN\""));
+    let en = insp
+        .get(&s.url("/api/reports/system/market.html?lang=en"))
+        .await;
+    assert_eq!(en.status(), 200);
+    assert!(en.text().await.unwrap().contains("Findings by article"));
+    let fr = insp
+        .get(&s.url("/api/reports/system/market.html?lang=fr"))
+        .await;
+    assert_eq!(fr.status(), 400);
     let exports = audit(&s, "actor=insp&action=Export").await;
     assert!(
         !exports.is_empty(),

@@ -309,6 +309,10 @@ fn d1_e9_config_file_sets_data_server_and_gb28181_flags_override() {
         ("data = \"relative/dir\"\n", "absolute path"),
         ("[gb28181]\nmedia = \"carrier-pigeon\"\n", "[gb28181] media"),
         ("[server]\ncolour = \"red\"\n", "unknown field `colour`"),
+        (
+            "[gb28181]\nlisten = \"127.0.0.1:0\"\n",
+            "[gb28181] listen needs [gb28181] password",
+        ),
     ] {
         std::fs::write(&cfg, text).unwrap();
         let o = custos(&[
