@@ -145,6 +145,11 @@ pub async fn check(
     let gap_entries: Vec<&Entry> = entries.iter().filter(|e| e.action == Action::Gap).collect();
     for st in store.all_streams().await? {
         for g in store.gaps(st.id, Time90k::MIN, Time90k::MAX).await? {
+            if g.open {
+                // Still going on: the ledger records a gap when it ends (or when the next
+                // run closes it).
+                continue;
+            }
             rep.gaps_checked += 1;
             let obj = format!("gap/{} ({} .. {})", g.id, g.start, g.end);
             let ok = gap_entries.iter().any(|e| {

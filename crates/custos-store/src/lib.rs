@@ -146,8 +146,11 @@ pub struct Gap {
     pub id: i64,
     pub stream_id: StreamId,
     pub start: Time90k,
+    /// For an open gap, the last time it was seen to continue.
     pub end: Time90k,
     pub reason: String,
+    /// Still going on: no footage since `start`; the recorder closes it when footage resumes.
+    pub open: bool,
 }
 
 #[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
@@ -594,8 +597,8 @@ impl Store {
 
     pub async fn gaps(&self, stream_id: StreamId, from: Time90k, to: Time90k) -> Result<Vec<Gap>> {
         let rows = sqlx::query(
-            "SELECT id, stream_id, start_90k, end_90k, reason FROM gap
-             WHERE stream_id = ? AND start_90k < ? AND end_90k > ? ORDER BY start_90k",
+            "SELECT id, stream_id, start_90k, end_90k, reason, open FROM gap
+             WHERE stream_id = ? AND start_90k < ? AND (end_90k > ? OR open = 1) ORDER BY start_90k",
         )
         .bind(stream_id)
         .bind(to.0)
@@ -603,16 +606,97 @@ impl Store {
         .fetch_all(&self.pool)
         .await
         .map_err(|e| db_err("listing gaps", e))?;
-        Ok(rows
-            .iter()
-            .map(|r| Gap {
-                id: r.get(0),
-                stream_id: r.get(1),
-                start: Time90k(r.get(2)),
-                end: Time90k(r.get(3)),
-                reason: r.get(4),
-            })
-            .collect())
+        Ok(rows.iter().map(gap_from_row).collect())
+    }
+
+    /// Opens a gap at `start` (E7); its end is `start` until extended or closed.
+    pub async fn open_gap(&self, stream_id: StreamId, start: Time90k, reason: &str) -> Result<i64> {
+        let row = sqlx::query(
+            "INSERT INTO gap (stream_id, start_90k, end_90k, reason, open) VALUES (?, ?, ?, ?, 1) RETURNING id",
+        )
+        .bind(stream_id)
+        .bind(start.0)
+        .bind(start.0)
+        .bind(reason)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(|e| db_err("opening gap", e))?;
+        Ok(row.get(0))
+    }
+
+    /// Extends an open gap to `end` (never before its start) and sets its reason.
+    pub async fn extend_gap(&self, id: i64, end: Time90k, reason: &str) -> Result<()> {
+        sqlx::query(
+            "UPDATE gap SET end_90k = MAX(start_90k, ?), reason = ? WHERE id = ? AND open = 1",
+        )
+        .bind(end.0)
+        .bind(reason)
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| db_err("extending gap", e))?;
+        Ok(())
+    }
+
+    /// Closes an open gap at `end` with its final reason and the ledger entry recording it.
+    pub async fn close_gap(
+        &self,
+        id: i64,
+        end: Time90k,
+        reason: &str,
+        ledger_seq: Option<i64>,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE gap SET end_90k = MAX(start_90k, ?), reason = ?, ledger_seq = ?, open = 0
+             WHERE id = ? AND open = 1",
+        )
+        .bind(end.0)
+        .bind(reason)
+        .bind(ledger_seq)
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| db_err("closing gap", e))?;
+        Ok(())
+    }
+
+    /// Removes an open gap that turned out empty (footage resumed where it began).
+    pub async fn discard_open_gap(&self, id: i64) -> Result<()> {
+        sqlx::query("DELETE FROM gap WHERE id = ? AND open = 1")
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| db_err("discarding empty gap", e))?;
+        Ok(())
+    }
+
+    /// Open gaps of a stream (a run that died leaves one behind).
+    pub async fn open_gaps(&self, stream_id: StreamId) -> Result<Vec<Gap>> {
+        let rows = sqlx::query(
+            "SELECT id, stream_id, start_90k, end_90k, reason, open FROM gap
+             WHERE stream_id = ? AND open = 1 ORDER BY start_90k",
+        )
+        .bind(stream_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| db_err("listing open gaps", e))?;
+        Ok(rows.iter().map(gap_from_row).collect())
+    }
+
+    /// The end of everything accounted for on a stream: the latest end of a sealed segment or
+    /// a gap. Time after it (until a recorder runs again) is unaccounted.
+    pub async fn last_accounted_end(&self, stream_id: StreamId) -> Result<Option<Time90k>> {
+        let row = sqlx::query(
+            "SELECT MAX(e) FROM (
+                SELECT MAX(end_90k) AS e FROM segment WHERE stream_id = ? AND state != 'open'
+                UNION ALL SELECT MAX(end_90k) FROM gap WHERE stream_id = ?)",
+        )
+        .bind(stream_id)
+        .bind(stream_id)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(|e| db_err("finding the end of the stream's record", e))?;
+        Ok(row.get::<Option<i64>, _>(0).map(Time90k))
     }
 
     // ---- holds ----
@@ -901,5 +985,16 @@ fn stream_from_row(r: &SqliteRow) -> Result<Stream> {
 impl SegmentState {
     pub fn label(self) -> &'static str {
         self.as_str()
+    }
+}
+
+fn gap_from_row(r: &sqlx::sqlite::SqliteRow) -> Gap {
+    Gap {
+        id: r.get(0),
+        stream_id: r.get(1),
+        start: Time90k(r.get(2)),
+        end: Time90k(r.get(3)),
+        reason: r.get(4),
+        open: r.get::<i64, _>(5) != 0,
     }
 }

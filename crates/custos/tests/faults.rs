@@ -23,8 +23,16 @@ fn e7_camera_stopped_10s_is_one_gap_and_recording_resumes() {
     let out = terminate(rec);
     assert!(out.status.success(), "{}", stderr(&out));
     let v = recordings(&data, "door");
-    let g = gaps(&v);
+    assert_every_second_accounted(&v, 0.01);
+    let g = outage_gaps(&v);
     assert_eq!(g.len(), 1, "expected exactly one gap: {v:#}");
+    assert!(
+        g[0]["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("camera unreachable"),
+        "{v:#}"
+    );
     let secs = g[0]["duration_s"].as_f64().unwrap();
     // Stopped for 10 s; reconnect backoff and waiting for the next key frame add at most ~4 s.
     assert!(
@@ -124,9 +132,10 @@ fn e3_kill9_mid_segment_recovers_every_complete_fragment() {
         hex::encode(sha2::Sha256::digest(&bytes))
     );
     // The downtime is a gap, and recording resumed.
-    let g = gaps(&v);
+    let g = outage_gaps(&v);
     assert_eq!(g.len(), 1, "{v:#}");
     assert_eq!(g[0]["reason"], "recorder not running");
+    assert_every_second_accounted(&v, 0.01);
     assert!(segs.len() >= 2 && segs.iter().all(|s| s["state"] == "sealed"));
 }
 
@@ -196,9 +205,10 @@ impl Drop for Tmpfs {
     }
 }
 
-/// F2, E3: recording onto a disk that fills up: the recorder keeps running, reports the full
-/// disk, and every segment sealed before is intact (its hash still matches); exporting to a
-/// full disk is one clear error.
+/// F2, E3, E7: recording onto a disk that fills up: the recorder keeps running, reports the
+/// full disk, and every segment sealed before is intact (its hash still matches); footage
+/// writes stop at the free-space floor, so the index and the ledger still record the whole
+/// outage as one "disk full" gap up to the stop; exporting to a full disk is one clear error.
 #[test]
 fn f2_disk_full_loses_nothing_already_recorded() {
     let sim = Camsim::start(&CamsimOptions {
@@ -215,13 +225,26 @@ fn f2_disk_full_loses_nothing_already_recorded() {
     let rec = spawn_record(&data, &cfg, &[]);
     // ~375 KB/s into 2 MB: the disk fills after a few seconds; the recorder retries every 5 s.
     sleep(20.0);
+    let stopped_ms = custos_testkit::now_unix_ms();
     let out = terminate(rec);
     let err = stderr(&out);
     assert!(!err.contains("panicked"), "{err}");
     assert!(
-        err.contains("No space left on device"),
+        err.contains("disk full") || err.contains("No space left on device"),
         "full disk not reported: {err}"
     );
+    // The outage is in the index up to the stop, though the disk is full.
+    let v = recordings(&data, "full");
+    let g = outage_gaps(&v);
+    let last = g.last().unwrap_or_else(|| panic!("no gap for the full disk: {v:#}"));
+    assert_eq!(last["reason"], "disk full", "{v:#}");
+    let end_ms = last["end_90k"].as_i64().unwrap() / 90;
+    assert!(
+        (stopped_ms - end_ms).abs() < 3000,
+        "the disk-full gap ends {} ms before the stop: {v:#}",
+        stopped_ms - end_ms
+    );
+    assert_every_second_accounted(&v, 0.01);
     // Move the data to a roomy disk and check every sealed segment against its hash.
     let roomy = tmp.path().join("copy");
     let st = std::process::Command::new("cp")
