@@ -355,6 +355,7 @@ class RtpRewriter:
         self.stash = None
         self.t0 = None
         self.jumped = False
+        self.last_ts = None
         self.burst_left = None
         self.counts = {"params": 0, "lost": 0, "reordered": 0, "joined": 0}
 
@@ -435,7 +436,11 @@ class RtpRewriter:
             seq = (int.from_bytes(data[2:4], "big") - self.removed) & 0xFFFF
             data[2:4] = seq.to_bytes(2, "big")
             modified = True
-        if self.q.ts_jump and now - self.t0 >= self.q.ts_jump[1]:
+        orig_ts = int.from_bytes(data[4:8], "big")
+        new_frame = orig_ts != self.last_ts
+        self.last_ts = orig_ts
+        # A camera's clock jumps between pictures, never inside one.
+        if self.q.ts_jump and (self.jumped or (new_frame and now - self.t0 >= self.q.ts_jump[1])):
             if not self.jumped:
                 self.jumped = True
                 log("%s: quirk ts-jump: RTP timestamps jump by %+.1f s" % (self.cam.name, self.q.ts_jump[0]))

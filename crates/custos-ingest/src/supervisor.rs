@@ -338,6 +338,11 @@ async fn session(
             health.params(p.codec.as_str(), p.width, p.height);
         }
         let p = params.clone().unwrap();
+        if !has_picture(p.codec, frame.data()) {
+            // An access unit of parameter sets or SEI only (a camera splitting one picture
+            // over two RTP timestamps): nothing to record, and decoders reject it.
+            continue;
+        }
         let is_key =
             frame.is_random_access_point() || (p.codec == Codec::H265 && h265_irap(frame.data()));
         if need_key {
@@ -445,6 +450,24 @@ fn h265_irap(data: &[u8]) -> bool {
         let nal_type = (rest[4] >> 1) & 0x3f;
         if nal_type < 32 {
             return (16..=21).contains(&nal_type);
+        }
+        rest = rest.get(4 + len..).unwrap_or(&[]);
+    }
+    false
+}
+
+/// Whether a length-prefixed access unit holds a coded picture (a VCL NAL unit: H.264 types
+/// 1..=5, H.265 types 0..=31).
+fn has_picture(codec: Codec, data: &[u8]) -> bool {
+    let mut rest = data;
+    while rest.len() >= 5 {
+        let len = u32::from_be_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
+        let vcl = match codec {
+            Codec::H264 => (1..=5).contains(&(rest[4] & 0x1f)),
+            Codec::H265 => (rest[4] >> 1) & 0x3f < 32,
+        };
+        if vcl {
+            return true;
         }
         rest = rest.get(4 + len..).unwrap_or(&[]);
     }
@@ -724,6 +747,28 @@ mod tests {
         assert!(p.rfc6381_codec.starts_with("avc1."), "{}", p.rfc6381_codec);
         // No video section with that encoding: nothing.
         assert!(sdp_params(sdp.as_bytes(), "h265", None).is_none());
+    }
+
+    /// D1: access units without a picture (parameter sets or SEI only) are recognised.
+    #[test]
+    fn d1_access_unit_without_picture_is_recognised() {
+        let nal = |b: &[u8]| {
+            let mut v = (b.len() as u32).to_be_bytes().to_vec();
+            v.extend_from_slice(b);
+            v
+        };
+        let sps_pps = [nal(&[0x67, 1, 2]), nal(&[0x68, 3])].concat();
+        assert!(!has_picture(Codec::H264, &sps_pps));
+        assert!(has_picture(
+            Codec::H264,
+            &[sps_pps.clone(), nal(&[0x65, 0x88])].concat()
+        ));
+        assert!(has_picture(Codec::H264, &nal(&[0x41, 0x9a])));
+        // H.265: VPS (32) and SEI (39) only; then a TRAIL_R (1) slice.
+        let hdr = |t: u8| [t << 1, 1];
+        assert!(!has_picture(Codec::H265, &[nal(&hdr(32)), nal(&hdr(39))].concat()));
+        assert!(has_picture(Codec::H265, &nal(&hdr(1))));
+        assert!(!has_picture(Codec::H264, &[]));
     }
 
     /// I2: H.265 parameter sets (VPS/SPS/PPS) in the SDP, with spaces and a trailing `;`.
