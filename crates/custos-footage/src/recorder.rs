@@ -228,7 +228,7 @@ impl Recorder {
                 Err(TryRecvError::Disconnected) => break,
             }
             events = events.wrapping_add(1);
-            if events % 64 == 0 {
+            if events.is_multiple_of(64) {
                 self.heartbeat();
             }
         }

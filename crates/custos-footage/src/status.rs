@@ -45,7 +45,11 @@ pub async fn stream_health(store: &Store, now: Time90k) -> Result<Vec<StreamHeal
             let gap_end = |g: &custos_store::Gap| if g.open && live { now } else { g.end };
             let gap_secs: f64 = gaps
                 .iter()
-                .map(|g| (gap_end(g).min(now) - g.start.max(from)).as_secs_f64().max(0.0))
+                .map(|g| {
+                    (gap_end(g).min(now) - g.start.max(from))
+                        .as_secs_f64()
+                        .max(0.0)
+                })
                 .sum();
             // Completeness: recorded time / time since the stream's record began (its first
             // segment or gap, within the window) — a stream that never recorded is at 0%.

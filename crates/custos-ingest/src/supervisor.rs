@@ -206,7 +206,11 @@ async fn session(
             let st = &s.streams()[video];
             match st.parameters() {
                 Some(_) => None,
-                None => sdp_params(s.sdp(), st.encoding_name(), st.control().map(|u| u.as_str())),
+                None => sdp_params(
+                    s.sdp(),
+                    st.encoding_name(),
+                    st.control().map(|u| u.as_str()),
+                ),
             }
         };
         if fallback.is_some() {
@@ -314,7 +318,17 @@ async fn session(
                 "damaged stream: {} RTP packet(s) lost before this frame",
                 frame.loss()
             );
-            if !damaged(&reason, &mut need_key, &mut forwarded_since_damage, &mut held, &mut timing, tx, health).await {
+            if !damaged(
+                &reason,
+                &mut need_key,
+                &mut forwarded_since_damage,
+                &mut held,
+                &mut timing,
+                tx,
+                health,
+            )
+            .await
+            {
                 return Ok(());
             }
             continue;
@@ -569,54 +583,63 @@ pub fn lenient_fmtp(fmtp: &str) -> String {
 /// The `a=fmtp` value of the SDP's video media section for `encoding` (`h264`/`h265`) whose
 /// `a=control` ends like `control` (or, failing that, the first such section).
 fn sdp_video_fmtp(sdp: &[u8], encoding: &str, control: Option<&str>) -> Option<String> {
+    /// One media section; `pt` empty for non-video ones.
+    #[derive(Default)]
+    struct Section {
+        control: Option<String>,
+        encoding: Option<String>,
+        fmtp: Option<String>,
+        pt: String,
+    }
     let sdp = String::from_utf8_lossy(sdp);
-    // (control, encoding name, fmtp) per video media section.
-    let mut sections: Vec<(Option<String>, Option<String>, Option<String>, String)> = Vec::new();
+    let mut sections: Vec<Section> = Vec::new();
     for line in sdp.lines().map(str::trim) {
         if let Some(m) = line.strip_prefix("m=") {
             let mut f = m.split_ascii_whitespace();
-            let media = f.next().unwrap_or("");
+            let video = f.next().unwrap_or("").eq_ignore_ascii_case("video");
             let pt = f.nth(2).unwrap_or("").to_owned();
-            if media.eq_ignore_ascii_case("video") {
-                sections.push((None, None, None, pt));
-            } else {
-                sections.push((None, None, None, String::new()));
-            }
+            sections.push(Section {
+                pt: if video { pt } else { String::new() },
+                ..Default::default()
+            });
             continue;
         }
         let Some(cur) = sections.last_mut() else {
             continue;
         };
-        if cur.3.is_empty() {
+        if cur.pt.is_empty() {
             continue;
         }
         if let Some(c) = line.strip_prefix("a=control:") {
-            cur.0 = Some(c.trim().to_owned());
+            cur.control = Some(c.trim().to_owned());
         } else if let Some(r) = line.strip_prefix("a=rtpmap:") {
             if let Some((pt, enc)) = r.split_once(' ')
-                && pt.trim() == cur.3
+                && pt.trim() == cur.pt
             {
                 let name = enc.trim().split('/').next().unwrap_or("");
-                cur.1 = Some(name.to_ascii_lowercase());
+                cur.encoding = Some(name.to_ascii_lowercase());
             }
         } else if let Some(r) = line.strip_prefix("a=fmtp:")
             && let Some((pt, v)) = r.split_once(' ')
-            && pt.trim() == cur.3
+            && pt.trim() == cur.pt
         {
-            cur.2 = Some(v.to_owned());
+            cur.fmtp = Some(v.to_owned());
         }
     }
-    let candidates: Vec<_> = sections
+    let candidates: Vec<Section> = sections
         .into_iter()
-        .filter(|s| s.1.as_deref() == Some(encoding) && s.2.is_some())
+        .filter(|s| s.encoding.as_deref() == Some(encoding) && s.fmtp.is_some())
         .collect();
     let by_control = control.and_then(|c| {
         candidates.iter().find(|s| {
-            s.0.as_deref()
+            s.control
+                .as_deref()
                 .is_some_and(|sc| !sc.is_empty() && (c == sc || c.ends_with(&format!("/{sc}"))))
         })
     });
-    by_control.or(candidates.first()).and_then(|s| s.2.clone())
+    by_control
+        .or(candidates.first())
+        .and_then(|s| s.fmtp.clone())
 }
 
 /// Codec parameters from the SDP's parameter sets, parsed leniently (see [`lenient_fmtp`]):
@@ -766,7 +789,10 @@ mod tests {
         assert!(has_picture(Codec::H264, &nal(&[0x41, 0x9a])));
         // H.265: VPS (32) and SEI (39) only; then a TRAIL_R (1) slice.
         let hdr = |t: u8| [t << 1, 1];
-        assert!(!has_picture(Codec::H265, &[nal(&hdr(32)), nal(&hdr(39))].concat()));
+        assert!(!has_picture(
+            Codec::H265,
+            &[nal(&hdr(32)), nal(&hdr(39))].concat()
+        ));
         assert!(has_picture(Codec::H265, &nal(&hdr(1))));
         assert!(!has_picture(Codec::H264, &[]));
     }

@@ -236,7 +236,9 @@ fn f2_disk_full_loses_nothing_already_recorded() {
     // The outage is in the index up to the stop, though the disk is full.
     let v = recordings(&data, "full");
     let g = outage_gaps(&v);
-    let last = g.last().unwrap_or_else(|| panic!("no gap for the full disk: {v:#}"));
+    let last = g
+        .last()
+        .unwrap_or_else(|| panic!("no gap for the full disk: {v:#}"));
     assert_eq!(last["reason"], "disk full", "{v:#}");
     let end_ms = last["end_90k"].as_i64().unwrap() / 90;
     assert!(

@@ -130,7 +130,8 @@ fn d1_e7_i2_udp_bframes_sdp_only_params_fmtp_semicolon_midfrag_recorded() {
     assert!(span >= 13.0, "accounted span {span} s of a 14 s run");
     assert_eq!(reconnects(&data, "field"), 0, "reconnected");
     assert!(
-        sim.stderr_text().contains("first packet sent is the middle of a fragment"),
+        sim.stderr_text()
+            .contains("first packet sent is the middle of a fragment"),
         "the simulator did not start mid-fragment"
     );
 }
@@ -147,7 +148,13 @@ fn d1_e7_udp_loss_and_reordering_drop_to_key_frame_with_gaps() {
     })
     .unwrap();
     let tmp = custos_testkit::ProtectedTempDir::new().unwrap();
-    let (data, v) = record_quirky(tmp.path(), "lossy", sim.url(1), "transport = \"udp\"", "18s");
+    let (data, v) = record_quirky(
+        tmp.path(),
+        "lossy",
+        sim.url(1),
+        "transport = \"udp\"",
+        "18s",
+    );
     assert_segments_decode(&data, &v);
     let g = outage_gaps(&v);
     assert!(!g.is_empty(), "a burst of lost packets left no gap: {v:#}");
@@ -179,7 +186,10 @@ fn e7_rtp_timestamp_jump_is_a_gap_not_an_hour_of_footage() {
     let g = outage_gaps(&v);
     assert_eq!(g.len(), 1, "{v:#}");
     assert!(
-        g[0]["reason"].as_str().unwrap().contains("media clock jumped"),
+        g[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("media clock jumped"),
         "{v:#}"
     );
     // Footage stays on the wall clock: nothing ends an hour in the future.
@@ -219,7 +229,8 @@ fn d1_e7_sps_change_mid_stream_starts_a_new_segment() {
     let i = widths.iter().position(|w| *w == 480).unwrap();
     assert!(i > 0);
     assert_eq!(
-        segs[i - 1]["end_90k"], segs[i]["start_90k"],
+        segs[i - 1]["end_90k"],
+        segs[i]["start_90k"],
         "the new size does not continue the old: {v:#}"
     );
     assert_eq!(outage_gaps(&v), Vec::<serde_json::Value>::new(), "{v:#}");
@@ -300,8 +311,16 @@ fn e7_d1_never_connected_stream_is_one_gap_over_its_whole_time() {
         g[0]["end_90k"].as_i64().unwrap() / 90,
     );
     // The preflight probe tries for up to 8 s before recording starts.
-    assert!(a >= t0 && a - t0 < 9000, "gap starts {} ms after launch", a - t0);
-    assert!(b <= t1 && t1 - b < 1500, "gap ends {} ms before exit", t1 - b);
+    assert!(
+        a >= t0 && a - t0 < 9000,
+        "gap starts {} ms after launch",
+        a - t0
+    );
+    assert!(
+        b <= t1 && t1 - b < 1500,
+        "gap ends {} ms before exit",
+        t1 - b
+    );
     assert_eq!(g[0]["open"], false);
     let h = health_streams(&data);
     assert_eq!(h[0]["gaps_24h"], 1, "{h:?}");
