@@ -16,8 +16,8 @@ use tokio::sync::{mpsc, watch};
 use crate::health::{Health, StreamState};
 use crate::timing::Timing;
 
-/// RTSP lower transport. TCP (interleaved) is the default; some servers answer 461 to it, and
-/// then UDP is configured per camera.
+/// RTSP lower transport. TCP (interleaved) is the default; a server that answers 461 to it
+/// gets UDP automatically; UDP can also be configured per camera.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Transport {
@@ -64,6 +64,7 @@ pub async fn run_stream(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let group = Arc::new(SessionGroup::default());
+    let mut transport = src.transport;
     let mut backoff = BACKOFF_START;
     loop {
         if *shutdown.borrow() {
@@ -71,7 +72,7 @@ pub async fn run_stream(
         }
         health.set_state(StreamState::Connecting);
         let started = Instant::now();
-        let r = session(&src, &tx, &health, &group, &mut shutdown).await;
+        let r = session(&src, &mut transport, &tx, &health, &group, &mut shutdown).await;
         match r {
             Ok(()) => break,
             Err(e) => {
@@ -173,6 +174,7 @@ fn rtsp_err(what: &str, e: retina::Error) -> Error {
 
 async fn session(
     src: &Source,
+    transport: &mut Transport,
     tx: &mpsc::Sender<StreamEvent>,
     health: &Health,
     group: &Arc<SessionGroup>,
@@ -216,18 +218,26 @@ async fn session(
         if fallback.is_some() {
             tracing::info!(camera = %src.camera, stream = %src.kind, "parameter sets taken from a leniently parsed SDP fmtp line");
         }
-        let transport = match src.transport {
-            Transport::Tcp => retina::client::Transport::Tcp(Default::default()),
-            Transport::Udp => retina::client::Transport::Udp(Default::default()),
-        };
-        s.setup(
-            video,
+        let setup = |t: Transport| {
             SetupOptions::default()
-                .transport(transport)
-                .frame_format(FrameFormat::MP4),
-        )
-        .await
-        .map_err(|e| rtsp_err("SETUP", e))?;
+                .transport(match t {
+                    Transport::Tcp => retina::client::Transport::Tcp(Default::default()),
+                    Transport::Udp => retina::client::Transport::Udp(Default::default()),
+                })
+                .frame_format(FrameFormat::MP4)
+        };
+        match s.setup(video, setup(*transport)).await {
+            // A server that refuses interleaved TCP ("461 Unsupported Transport") gets UDP,
+            // in this session and the following ones.
+            Err(e) if e.status_code() == Some(461) && *transport == Transport::Tcp => {
+                tracing::warn!(camera = %src.camera, stream = %src.kind, "camera refuses RTP over TCP (461); using UDP");
+                s.setup(video, setup(Transport::Udp))
+                    .await
+                    .map_err(|e| rtsp_err("SETUP (UDP, after 461 to TCP)", e))?;
+                *transport = Transport::Udp;
+            }
+            r => r.map_err(|e| rtsp_err("SETUP", e))?,
+        }
         let playing = s
             .play(PlayOptions::default())
             .await

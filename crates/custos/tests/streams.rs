@@ -337,3 +337,20 @@ fn e7_d1_never_connected_stream_is_one_gap_over_its_whole_time() {
     // The ledger records every gap (verify checks rows against entries).
     custos_ok(&["verify", "--data", data.to_str().unwrap()]);
 }
+
+/// I2: a server that answers `461 Unsupported Transport` to interleaved TCP is recorded over
+/// UDP without any configuration.
+#[test]
+fn i2_461_to_tcp_falls_back_to_udp() {
+    let sim = Camsim::start(&CamsimOptions {
+        transport: Some("udp".into()),
+        ..small_cam("h264")
+    })
+    .unwrap();
+    let tmp = custos_testkit::ProtectedTempDir::new().unwrap();
+    let (data, v) = record_quirky(tmp.path(), "udponly", sim.url(1), "", "10s");
+    let frames = assert_segments_decode(&data, &v);
+    assert!(frames >= 5 * 15, "only {frames} frames: {v:#}");
+    assert_eq!(outage_gaps(&v), Vec::<serde_json::Value>::new(), "{v:#}");
+    assert_eq!(reconnects(&data, "udponly"), 0);
+}
