@@ -998,3 +998,62 @@ fn gap_from_row(r: &sqlx::sqlite::SqliteRow) -> Gap {
         open: r.get::<i64, _>(5) != 0,
     }
 }
+
+#[cfg(test)]
+mod gap_tests {
+    use super::*;
+
+    /// E7: an open gap is listed while it lasts (even when its last extension is before the
+    /// window asked for), its end follows the extensions, closing fixes end, reason and ledger
+    /// link; `last_accounted_end` covers gaps as well as segments.
+    #[tokio::test]
+    async fn e7_open_gap_lifecycle_and_accounted_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open_sqlite(&dir.path().join("db.sqlite"))
+            .await
+            .unwrap();
+        let cam = s
+            .upsert_camera(
+                &"gate".parse().unwrap(),
+                RetentionClass::Standard30d,
+                Time90k(0),
+            )
+            .await
+            .unwrap();
+        let st = s
+            .upsert_stream(cam, StreamKind::Main, "rtsp://cam/1")
+            .await
+            .unwrap();
+        assert_eq!(s.last_accounted_end(st).await.unwrap(), None);
+        let t = |secs: i64| Time90k(secs * 90_000);
+        let id = s.open_gap(st, t(100), "connecting").await.unwrap();
+        s.extend_gap(id, t(105), "camera unreachable: refused")
+            .await
+            .unwrap();
+        let g = s.gaps(st, t(200), t(300)).await.unwrap();
+        assert_eq!(g.len(), 1, "an open gap overlaps every later window");
+        assert!(g[0].open);
+        assert_eq!((g[0].start, g[0].end), (t(100), t(105)));
+        assert_eq!(g[0].reason, "camera unreachable: refused");
+        assert_eq!(s.open_gaps(st).await.unwrap().len(), 1);
+        assert_eq!(s.last_accounted_end(st).await.unwrap(), Some(t(105)));
+        s.close_gap(id, t(110), "camera unreachable: refused", Some(7))
+            .await
+            .unwrap();
+        // Closed: no longer extended, no longer in later windows.
+        s.extend_gap(id, t(500), "x").await.unwrap();
+        assert!(s.gaps(st, t(200), t(300)).await.unwrap().is_empty());
+        let g = s.gaps(st, Time90k::MIN, Time90k::MAX).await.unwrap();
+        assert_eq!((g[0].end, g[0].open), (t(110), false));
+        assert!(s.open_gaps(st).await.unwrap().is_empty());
+        assert_eq!(s.last_accounted_end(st).await.unwrap(), Some(t(110)));
+        // An empty open gap can be discarded; a closed one cannot.
+        let id2 = s.open_gap(st, t(120), "connecting").await.unwrap();
+        s.discard_open_gap(id2).await.unwrap();
+        s.discard_open_gap(id).await.unwrap();
+        assert_eq!(
+            s.gaps(st, Time90k::MIN, Time90k::MAX).await.unwrap().len(),
+            1
+        );
+    }
+}

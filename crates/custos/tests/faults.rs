@@ -205,7 +205,7 @@ impl Drop for Tmpfs {
     }
 }
 
-/// F2, E3, E7: recording onto a disk that fills up: the recorder keeps running, reports the
+/// F2, E3, E7, D1: recording onto a disk that fills up: the recorder keeps running, reports the
 /// full disk, and every segment sealed before is intact (its hash still matches); footage
 /// writes stop at the free-space floor, so the index and the ledger still record the whole
 /// outage as one "disk full" gap up to the stop; exporting to a full disk is one clear error.
@@ -225,6 +225,11 @@ fn f2_disk_full_loses_nothing_already_recorded() {
     let rec = spawn_record(&data, &cfg, &[]);
     // ~375 KB/s into 2 MB: the disk fills after a few seconds; the recorder retries every 5 s.
     sleep(20.0);
+    // D1: frames still arrive, but `health` does not call the stream online.
+    let h = health_streams(&data);
+    assert_eq!(h[0]["state"], "not recording", "{h:?}");
+    assert_eq!(h[0]["last_error"], "disk full", "{h:?}");
+    assert_eq!(h[0]["ongoing_gap"], "disk full", "{h:?}");
     let stopped_ms = custos_testkit::now_unix_ms();
     let out = terminate(rec);
     let err = stderr(&out);
