@@ -166,20 +166,27 @@ impl Recorder {
         notices: Option<mpsc::UnboundedSender<RecorderNotice>>,
     ) -> Result<Recorder> {
         let (cam, kind) = (cfg.camera.as_str().to_owned(), cfg.stream_kind.as_str());
+        // As while recording: a ledger failure does not stop recording; the row then has no
+        // link and `custos verify` reports it.
+        let ledger = |start, end, reason: &str| match journal.gap(&cam, kind, start, end, reason) {
+            Ok(seq) => Some(seq as i64),
+            Err(e) => {
+                tracing::error!(camera = %cam, stream = kind, error = %e, "gap not recorded in the ledger");
+                None
+            }
+        };
         for g in store.open_gaps(cfg.stream_id).await? {
-            let seq = journal.gap(&cam, kind, g.start, g.end, &g.reason)?;
-            store
-                .close_gap(g.id, g.end, &g.reason, Some(seq as i64))
-                .await?;
+            let seq = ledger(g.start, g.end, &g.reason);
+            store.close_gap(g.id, g.end, &g.reason, seq).await?;
         }
         let now = now90k();
         if let Some(last) = store.last_accounted_end(cfg.stream_id).await?
             && now > last
         {
             let reason = "recorder not running";
-            let seq = journal.gap(&cam, kind, last, now, reason)?;
+            let seq = ledger(last, now, reason);
             store
-                .insert_gap(cfg.stream_id, last, now, reason, Some(seq as i64))
+                .insert_gap(cfg.stream_id, last, now, reason, seq)
                 .await?;
         }
         let id = store.open_gap(cfg.stream_id, now, "connecting").await?;

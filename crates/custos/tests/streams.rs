@@ -271,8 +271,9 @@ fn i2_d1_h265_parameter_sets_only_in_sdp_recorded() {
 }
 
 /// E7, D1: a configured camera that never answers is one gap covering all its configured
-/// time, with the reason; `health` counts it; after a restart the time between the runs is
-/// "recorder not running" and everything is still accounted for.
+/// time, with the reason; `health` counts it. While a run lasts its gap is open and extended;
+/// after a `kill -9` the next run closes it where it was last seen, the time between runs is
+/// "recorder not running", everything is accounted for and the ledger agrees (`verify`).
 #[test]
 fn e7_d1_never_connected_stream_is_one_gap_over_its_whole_time() {
     let tmp = custos_testkit::ProtectedTempDir::new().unwrap();
@@ -326,14 +327,34 @@ fn e7_d1_never_connected_stream_is_one_gap_over_its_whole_time() {
     assert_eq!(h[0]["gaps_24h"], 1, "{h:?}");
     assert!(h[0]["gap_seconds_24h"].as_f64().unwrap() >= 5.0, "{h:?}");
     assert_eq!(h[0]["completeness_pct"].as_f64(), Some(0.0), "{h:?}");
-    // A second run: the time between the runs, then this run's outage.
+    // A second run, killed with SIGKILL: while it runs its gap is open and kept up to date.
+    let mut run2 = spawn_record(&data, &cfg, &["--keep-trying"]);
+    sleep(8.0);
+    let v = recordings(&data, "dark");
+    let open: Vec<_> = gaps(&v).into_iter().filter(|g| g["open"] == true).collect();
+    assert_eq!(open.len(), 1, "{v:#}");
+    let seen_ms = open[0]["end_90k"].as_i64().unwrap() / 90;
+    let lag = custos_testkit::now_unix_ms() - seen_ms;
+    assert!(lag <= 7000, "open gap last extended {lag} ms ago: {v:#}");
+    let _ = run2.kill();
+    let _ = run2.wait();
+    // A third run closes the dead run's gap where it was last seen and records the time
+    // after it as "recorder not running".
     keep("3s");
     let v = recordings(&data, "dark");
     let all = gaps(&v);
     let reasons: Vec<&str> = all.iter().map(|g| g["reason"].as_str().unwrap()).collect();
-    assert!(reasons.contains(&"recorder not running"), "{v:#}");
+    assert_eq!(
+        reasons
+            .iter()
+            .filter(|r| **r == "recorder not running")
+            .count(),
+        2,
+        "{v:#}"
+    );
+    assert!(all.iter().all(|g| g["open"] == false), "{v:#}");
     let span = assert_every_second_accounted(&v, 0.01);
-    assert!(span >= 8.0, "{span} s accounted");
+    assert!(span >= 16.0, "{span} s accounted");
     // The ledger records every gap (verify checks rows against entries).
     custos_ok(&["verify", "--data", data.to_str().unwrap()]);
 }
