@@ -136,14 +136,20 @@ fn d1_e7_i2_udp_bframes_sdp_only_params_fmtp_semicolon_midfrag_recorded() {
     );
 }
 
-/// D1, E7: packet loss and reordering on UDP: the session goes on (no reconnect); each
-/// damaged stretch is dropped to the next key frame and is a gap whose reason says so; all
-/// footage decodes cleanly; every second is accounted for.
+/// Seconds from the first footage to the start of gap `g`.
+fn gap_offset(v: &serde_json::Value, g: &serde_json::Value) -> f64 {
+    let first = segments(v)[0]["start_90k"].as_i64().unwrap();
+    (g["start_90k"].as_i64().unwrap() - first) as f64 / 90_000.0
+}
+
+/// D1, E7: six RTP packets lost in a row on UDP, 7 s after the camera starts sending: the
+/// session goes on (no reconnect); the damaged stretch is dropped to the next key frame and is
+/// exactly one gap, where the loss was, whose reason says so; the footage decodes cleanly.
 #[test]
-fn d1_e7_udp_loss_and_reordering_drop_to_key_frame_with_gaps() {
+fn d1_e7_udp_burst_loss_is_one_gap_where_it_happened() {
     let sim = Camsim::start(&CamsimOptions {
         transport: Some("udp".into()),
-        quirks: vec!["burst-loss=6@7".into(), "reorder=0.004".into()],
+        quirks: vec!["burst-loss=6@7".into()],
         ..small_cam("h264")
     })
     .unwrap();
@@ -153,16 +159,54 @@ fn d1_e7_udp_loss_and_reordering_drop_to_key_frame_with_gaps() {
         "lossy",
         sim.url(1),
         "transport = \"udp\"",
-        "18s",
+        "15s",
     );
     assert_segments_decode(&data, &v);
     let g = outage_gaps(&v);
-    assert!(!g.is_empty(), "a burst of lost packets left no gap: {v:#}");
+    assert_eq!(g.len(), 1, "{v:#}");
+    let r = g[0]["reason"].as_str().unwrap();
+    assert!(r.starts_with("damaged stream:"), "gap reason {r:?}");
+    // At most one GOP (2 s) is dropped, plus a frame.
+    let d = g[0]["duration_s"].as_f64().unwrap();
+    assert!(d > 0.0 && d <= 2.5, "damage gap of {d} s: {v:#}");
+    // The simulator's clock starts when the media is prepared (DESCRIBE), just before the
+    // first footage.
+    let at = gap_offset(&v, &g[0]);
+    assert!(
+        (5.0..=8.5).contains(&at),
+        "gap {at} s after the first footage"
+    );
+    assert_every_second_accounted(&v, 0.1);
+    assert_eq!(reconnects(&data, "lossy"), 0, "reconnected");
+}
+
+/// D1, E7: random loss and reordering on UDP: no reconnect; every gap is a damaged stretch
+/// dropped to the next key frame (at most a GOP); all footage decodes; every second is
+/// accounted for.
+#[test]
+fn d1_e7_udp_random_loss_and_reordering_drop_to_key_frame() {
+    let sim = Camsim::start(&CamsimOptions {
+        transport: Some("udp".into()),
+        quirks: vec!["loss=0.003".into(), "reorder=0.005".into()],
+        ..small_cam("h264")
+    })
+    .unwrap();
+    let tmp = custos_testkit::ProtectedTempDir::new().unwrap();
+    let (data, v) = record_quirky(
+        tmp.path(),
+        "lossy",
+        sim.url(1),
+        "transport = \"udp\"",
+        "16s",
+    );
+    let frames = assert_segments_decode(&data, &v);
+    assert!(frames >= 3 * 15, "only {frames} frames survived: {v:#}");
+    let g = outage_gaps(&v);
+    assert!(!g.is_empty(), "loss and reordering left no gap: {v:#}");
     for x in &g {
         let r = x["reason"].as_str().unwrap();
         assert!(r.starts_with("damaged stream:"), "gap reason {r:?}: {v:#}");
         let d = x["duration_s"].as_f64().unwrap();
-        // At most one GOP (2 s) is dropped, plus a frame.
         assert!(d <= 2.5, "damage gap of {d} s: {v:#}");
     }
     assert_every_second_accounted(&v, 0.1);
@@ -191,6 +235,11 @@ fn e7_rtp_timestamp_jump_is_a_gap_not_an_hour_of_footage() {
             .unwrap()
             .contains("media clock jumped"),
         "{v:#}"
+    );
+    let at = gap_offset(&v, &g[0]);
+    assert!(
+        (5.0..=8.5).contains(&at),
+        "gap {at} s after the first footage"
     );
     // Footage stays on the wall clock: nothing ends an hour in the future.
     for s in segments(&v) {
