@@ -268,14 +268,15 @@ impl Recorder {
         if g.written.is_some_and(|w| w.elapsed() < GAP_HEARTBEAT) {
             return;
         }
+        let (rt, store, data, stream) = (&self.rt, &self.store, &self.data, self.cfg.stream_id);
         let r = match g.id {
-            Some(id) => self
-                .rt
-                .block_on(self.store.extend_gap(id, now90k(), &g.reason)),
-            None => self
-                .rt
-                .block_on(self.store.open_gap(self.cfg.stream_id, g.start, &g.reason))
-                .map(|id| g.id = Some(id)),
+            Some(id) => with_reserve(data, || {
+                rt.block_on(store.extend_gap(id, now90k(), &g.reason))
+            }),
+            None => with_reserve(data, || {
+                rt.block_on(store.open_gap(stream, g.start, &g.reason))
+            })
+            .map(|id| g.id = Some(id)),
         };
         g.written = Some(std::time::Instant::now());
         if let Err(e) = r {
@@ -319,30 +320,30 @@ impl Recorder {
         }
         // Recording goes on even if the ledger fails; the row then has no link and
         // `custos verify` reports it.
-        let seq = match self.journal.gap(
-            self.cfg.camera.as_str(),
-            self.cfg.stream_kind.as_str(),
-            g.start,
-            end,
-            &g.reason,
-        ) {
+        let seq = match with_reserve(&self.data, || {
+            self.journal.gap(
+                self.cfg.camera.as_str(),
+                self.cfg.stream_kind.as_str(),
+                g.start,
+                end,
+                &g.reason,
+            )
+        }) {
             Ok(s) => Some(s as i64),
             Err(e) => {
                 self.fail(&e);
                 None
             }
         };
+        let (rt, store, data, stream) = (&self.rt, &self.store, &self.data, self.cfg.stream_id);
         let r = match g.id {
-            Some(id) => self
-                .rt
-                .block_on(self.store.close_gap(id, end, &g.reason, seq)),
-            None => self
-                .rt
-                .block_on(
-                    self.store
-                        .insert_gap(self.cfg.stream_id, g.start, end, &g.reason, seq),
-                )
-                .map(|_| ()),
+            Some(id) => with_reserve(data, || {
+                rt.block_on(store.close_gap(id, end, &g.reason, seq))
+            }),
+            None => with_reserve(data, || {
+                rt.block_on(store.insert_gap(stream, g.start, end, &g.reason, seq))
+            })
+            .map(|_| ()),
         };
         if let Err(e) = r {
             self.fail(&e);
@@ -682,6 +683,17 @@ impl Recorder {
             ));
         }
         Ok(())
+    }
+}
+
+/// Runs a write of the gap record; if the disk is full, releases the space reserve
+/// ([`crate::reserve`]) and tries once more.
+fn with_reserve<T>(data: &DataDir, mut f: impl FnMut() -> Result<T>) -> Result<T> {
+    match f() {
+        Err(e) if e.kind() == ErrorKind::ResourceExhausted && crate::reserve::release(data) > 0 => {
+            f()
+        }
+        r => r,
     }
 }
 

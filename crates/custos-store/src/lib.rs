@@ -46,6 +46,10 @@ fn db_err(what: &str, e: sqlx::Error) -> Error {
             ErrorKind::Unavailable
         }
         sqlx::Error::Database(d) if d.is_unique_violation() => ErrorKind::AlreadyExists,
+        // SQLITE_FULL
+        sqlx::Error::Database(d) if d.message().contains("disk is full") => {
+            ErrorKind::ResourceExhausted
+        }
         sqlx::Error::Io(io) if io.kind() == std::io::ErrorKind::StorageFull => {
             ErrorKind::ResourceExhausted
         }

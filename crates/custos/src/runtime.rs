@@ -57,6 +57,10 @@ pub fn now() -> Time90k {
 impl Runtime {
     pub async fn start(data_dir: &std::path::Path, cfg: &Config) -> Result<Runtime> {
         let data = DataDir::create(data_dir)?;
+        // Room kept for the index and the ledger when the filesystem fills (E7).
+        if let Err(e) = custos_footage::reserve::ensure(&data) {
+            tracing::warn!(error = %e, "no space reserve; relying on the free-space floor");
+        }
         let store = Store::open_sqlite(&data.db_path()).await?;
         let (journal, repairs) = Journal::open(&data)?;
         let mut recovery = custos_footage::recovery::recover(&store, &data, &journal).await?;

@@ -316,3 +316,52 @@ fn f2_disk_full_loses_nothing_already_recorded() {
         stderr(&o)
     );
 }
+
+/// E7, F2: another program fills the disk while a camera is down: the recorder releases the
+/// space reserve of the data directory, and the outage is still in the index and the ledger
+/// up to the stop.
+#[test]
+fn e7_f2_disk_filled_by_another_program_gap_still_recorded() {
+    let mut sim = Camsim::start(&small_cam("h264")).unwrap();
+    let tmp = custos_testkit::ProtectedTempDir::new().unwrap();
+    let mnt = Tmpfs::mount(&tmp.path().join("small"), "16m");
+    let data = mnt.0.join("data");
+    let cfg = write_config(tmp.path(), 5, &[("yard", sim.url(1), "")]);
+    let rec = spawn_record(&data, &cfg, &[]);
+    sleep(6.0);
+    sim.stop_camera(1).unwrap();
+    sleep(2.0);
+    // Fill the filesystem completely.
+    let _ = std::process::Command::new("dd")
+        .args(["if=/dev/zero", "bs=64k"])
+        .arg(format!("of={}", mnt.0.join("filler").display()))
+        .stderr(std::process::Stdio::null())
+        .status();
+    sleep(12.0);
+    let stopped_ms = custos_testkit::now_unix_ms();
+    let out = terminate(rec);
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("released the space reserve"), "{err}");
+    let v = recordings(&data, "yard");
+    let g = outage_gaps(&v);
+    let last = g.last().unwrap_or_else(|| panic!("no gap: {v:#}"));
+    assert!(
+        last["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("camera unreachable"),
+        "{v:#}"
+    );
+    assert_eq!(last["open"], false, "{v:#}");
+    let end_ms = last["end_90k"].as_i64().unwrap() / 90;
+    assert!(
+        (stopped_ms - end_ms).abs() < 3000,
+        "the gap ends {} ms before the stop: {v:#}",
+        stopped_ms - end_ms
+    );
+    assert_every_second_accounted(&v, 0.01);
+    // The ledger took the gap too.
+    let _ = std::fs::remove_file(mnt.0.join("filler"));
+    custos_ok(&["verify", "--data", data.to_str().unwrap()]);
+}
