@@ -126,6 +126,8 @@ pub struct Recorder {
     /// The gap going on since the last recorded footage (or since the stream was configured),
     /// with its reason; `None` while footage is being recorded.
     gap: Option<OpenGap>,
+    /// End of the last segment this run sealed.
+    last_sealed_end: Option<Time90k>,
     /// While set, frames are dropped until this instant (after a write failure).
     paused_until: Option<std::time::Instant>,
     stats: Arc<std::sync::Mutex<RecorderStats>>,
@@ -204,6 +206,7 @@ impl Recorder {
                 reason: "connecting".to_owned(),
                 written: Some(std::time::Instant::now()),
             }),
+            last_sealed_end: None,
             paused_until: None,
             stats: Arc::default(),
             notices,
@@ -448,10 +451,7 @@ impl Recorder {
     fn on_write_error(&mut self, e: Error) {
         self.fail(&e);
         // Keep what is on disk: seal the segment up to its last complete fragment.
-        let end = self
-            .seg
-            .as_ref()
-            .map(|s| s.start_wall + Duration90k(s.media_end - s.media_start));
+        let end = self.footage_end();
         if let Err(e2) = self.seal() {
             self.fail(&e2);
         }
@@ -477,10 +477,7 @@ impl Recorder {
         {
             self.fail(&e);
         }
-        let end = self
-            .seg
-            .as_ref()
-            .map(|s| s.start_wall + Duration90k(s.media_end - s.media_start));
+        let end = self.footage_end();
         if let Err(e) = self.seal() {
             self.fail(&e);
         }
@@ -488,6 +485,15 @@ impl Recorder {
             self.open_gap(end, reason);
         }
         self.run = None;
+    }
+
+    /// Where the recorded footage ends: the open segment's end, or — between a roll-over seal
+    /// and the next segment — the last sealed one's.
+    fn footage_end(&self) -> Option<Time90k> {
+        self.seg
+            .as_ref()
+            .map(|s| s.start_wall + Duration90k(s.media_end - s.media_start))
+            .or(self.last_sealed_end)
     }
 
     fn flush_gop(&mut self, next_pts: Option<i64>) -> Result<()> {
@@ -617,6 +623,7 @@ impl Recorder {
         }
         let (bytes, sha256) = seg.file.seal()?;
         let end = seg.start_wall + Duration90k(seg.media_end - seg.media_start);
+        self.last_sealed_end = Some(end);
         let ledger_seq = match self.journal.segment_sealed(
             seg.id,
             self.cfg.camera.as_str(),
