@@ -34,6 +34,7 @@ CLI
   --make-clip FILE --seconds S  encode a clip (Annex-B .h264/.h265 elementary stream,
                          a whole number of GOPs, no timecode) with the codec/size/fps/
                          bitrate/gop/bframes options, then exit.
+  --quirk Q              behave like a camera with quirk Q (repeatable; see "Quirks")
   --loop FILE            serve FILE (Annex-B, made by --make-clip, codec taken from the
                          extension .h265/.hevc or from --codec) on every camera without
                          re-encoding; --fps must match the clip.  The clip is split into
@@ -56,9 +57,29 @@ Then commands are read from stdin, one per line, each answered with one line
     start camK            serve camera K again
     stall camK SECONDS    keep the sessions up but send no frames for SECONDS
     scene camK            switch camera K's test pattern ("camera moved")
+    resize camK W H       change camera K's main picture size mid-stream: the encoder
+                          starts over with a new SPS (and PPS) and a key frame
     quit                  exit
 
 stdin EOF, SIGTERM and SIGINT also make it exit (status 0).  Logs go to stderr.
+
+Quirks (--quirk, repeatable; they apply to the main video stream of every camera)
+------
+  fmtp-semicolon     the SDP's a=fmtp line ends with ';'
+  sdp-only-params    parameter sets (SPS/PPS, and VPS for H.265) only in the SDP: they are
+                     removed from the RTP stream and the sequence numbers closed up
+  midfrag            a new media starts sending in the middle of a fragmented NAL unit
+                     (FU-A/FU with the start bit unset), as a UDP join does; packets are
+                     small (mtu 600) so most pictures are fragmented
+  loss=RATE          drop RTP packets at random with probability RATE (fixed seed)
+  reorder=RATE       swap an RTP packet with the next one with probability RATE
+  ts-jump=S@T        T seconds after a media starts, its RTP timestamps jump by S seconds
+                     (negative: backwards)
+  no-rtcp            no RTCP (no sender reports)
+  audio-first        an A-law audio track is the first track of the SDP, video the second
+  burst-loss=N@T     T seconds after a media starts, drop N consecutive RTP packets
+The RTP rewriting is done by a pad probe on the payloader's source pad that drops packets
+or replaces them with rewritten copies; it logs what it did to stderr.
 
 Timecode layout (--timecode)
 ----------------------------
@@ -89,6 +110,7 @@ A human-readable clock (clockoverlay, with the camera name) is drawn bottom-righ
 
 import argparse
 import os
+import random
 import signal
 import sys
 import threading
@@ -100,7 +122,8 @@ try:
     gi.require_version("Gst", "1.0")
     gi.require_version("GstRtsp", "1.0")
     gi.require_version("GstRtspServer", "1.0")
-    from gi.repository import GLib, Gst, GstRtsp, GstRtspServer  # noqa: E402
+    gi.require_version("GstSdp", "1.0")
+    from gi.repository import GLib, GObject, Gst, GstRtsp, GstRtspServer, GstSdp  # noqa: E402
 
     gi.require_foreign("cairo")  # cairooverlay's draw signal needs python3-gi-cairo
 except (ImportError, ValueError) as e:  # pragma: no cover
@@ -220,10 +243,222 @@ def encoder_desc(codec, bitrate, gop, bframes, fps):
     raise ValueError("unknown codec %r" % codec)
 
 
-def parse_and_pay(codec):
+def parse_and_pay(codec, name="pay0", quirks=None):
+    q = quirks or Quirks([])
+    extra = " mtu=600" if q.midfrag else ""
+    if q.sdp_only_params:
+        extra += " aggregate-mode=none"
     if codec == "h264":
-        return "h264parse config-interval=-1 ! rtph264pay name=pay0 pt=96 config-interval=0"
-    return "h265parse config-interval=-1 ! rtph265pay name=pay0 pt=96 config-interval=0"
+        return "h264parse config-interval=-1 ! rtph264pay name=%s pt=96 config-interval=0%s" % (
+            name,
+            extra,
+        )
+    return "h265parse config-interval=-1 ! rtph265pay name=%s pt=96 config-interval=0%s" % (
+        name,
+        extra,
+    )
+
+
+# --------------------------------------------------------------------------- quirks
+
+
+class Quirks:
+    """The parsed --quirk options."""
+
+    def __init__(self, specs):
+        self.fmtp_semicolon = False
+        self.sdp_only_params = False
+        self.midfrag = False
+        self.loss = 0.0
+        self.reorder = 0.0
+        self.ts_jump = None  # (seconds, after seconds)
+        self.burst_loss = None  # (packets, after seconds)
+        self.no_rtcp = False
+        self.audio_first = False
+        for spec in specs:
+            name, _, value = spec.partition("=")
+            try:
+                if name == "fmtp-semicolon":
+                    self.fmtp_semicolon = True
+                elif name == "sdp-only-params":
+                    self.sdp_only_params = True
+                elif name == "midfrag":
+                    self.midfrag = True
+                elif name == "loss":
+                    self.loss = float(value)
+                elif name == "reorder":
+                    self.reorder = float(value)
+                elif name == "ts-jump":
+                    a, _, b = value.partition("@")
+                    self.ts_jump = (float(a), float(b or 0))
+                elif name == "burst-loss":
+                    a, _, b = value.partition("@")
+                    self.burst_loss = (int(a), float(b or 0))
+                elif name == "no-rtcp":
+                    self.no_rtcp = True
+                elif name == "audio-first":
+                    self.audio_first = True
+                else:
+                    raise ValueError("unknown quirk")
+            except ValueError as e:
+                raise SystemExit("camsim: bad --quirk %r: %s" % (spec, e))
+
+    def rewrites_rtp(self):
+        return bool(
+            self.sdp_only_params
+            or self.midfrag
+            or self.loss
+            or self.reorder
+            or self.ts_jump
+            or self.burst_loss
+        )
+
+
+_QUIRK_MEDIA = []
+
+
+def quirk_media_type():
+    """A media type whose SDP ends every a=fmtp line with ';' (fmtp-semicolon).  Defined only
+    when asked for: registering a Python subclass of GstRTSPMedia is not free (PyGObject warns
+    about the class's signals)."""
+    if _QUIRK_MEDIA:
+        return _QUIRK_MEDIA[0]
+
+    class QuirkMedia(GstRtspServer.RTSPMedia):
+        def do_setup_sdp(self, sdp, info):
+            ok = GstRtspServer.RTSPMedia.do_setup_sdp(self, sdp, info)
+            for i in range(sdp.medias_len()):
+                m = sdp.get_media(i)
+                for j in range(m.attributes_len()):
+                    a = m.get_attribute(j)
+                    if a.key == "fmtp" and not a.value.endswith(";"):
+                        attr = GstSdp.SDPAttribute()
+                        attr.set("fmtp", a.value + ";")
+                        m.replace_attribute(j, attr)
+            return ok
+
+    _QUIRK_MEDIA.append(QuirkMedia.__gtype__)
+    return _QUIRK_MEDIA[0]
+
+
+class RtpRewriter:
+    """Pad probe on a video payloader's src pad that plays a misbehaving camera."""
+
+    def __init__(self, cam, quirks, codec):
+        self.cam = cam
+        self.q = quirks
+        self.h265 = codec == "h265"
+        self.rng = random.Random(20261202)
+        self.pushing = False
+        self.waiting_midfrag = quirks.midfrag
+        self.removed = 0
+        self.stash = None
+        self.t0 = None
+        self.jumped = False
+        self.last_ts = None
+        self.burst_left = None
+        self.counts = {"params": 0, "lost": 0, "reordered": 0, "joined": 0}
+
+    def nal_info(self, payload):
+        """(is parameter set, is fragment, start bit, end bit)"""
+        if not payload:
+            return False, False, False, False
+        if self.h265:
+            t = (payload[0] >> 1) & 0x3F
+            if t == 49 and len(payload) > 2:
+                fu = payload[2]
+                return False, True, bool(fu & 0x80), bool(fu & 0x40)
+            return t in (32, 33, 34), False, False, False
+        t = payload[0] & 0x1F
+        if t == 28 and len(payload) > 1:
+            fu = payload[1]
+            return False, True, bool(fu & 0x80), bool(fu & 0x40)
+        return t in (7, 8), False, False, False
+
+    def push(self, pad, data, like):
+        nb = Gst.Buffer.new_wrapped(bytes(data))
+        nb.pts, nb.dts, nb.duration = like.pts, like.dts, like.duration
+        self.pushing = True
+        try:
+            pad.push(nb)
+        finally:
+            self.pushing = False
+
+    def probe(self, pad, info):
+        if self.pushing:
+            return Gst.PadProbeReturn.OK
+        if info.type & Gst.PadProbeType.BUFFER_LIST:
+            # Payloaders push the fragments of a NAL unit as one list: take it apart.
+            lst = info.get_buffer_list()
+            for b in [lst.get(i) for i in range(lst.length())]:
+                self.handle(pad, b, True)
+            return Gst.PadProbeReturn.DROP
+        return self.handle(pad, info.get_buffer(), False)
+
+    def handle(self, pad, buf, must_push):
+        """Drops, rewrites or passes one RTP packet.  With `must_push` the packet is never
+        passed on by returning OK (it came in a list that is dropped): it is pushed."""
+        data = bytearray(buf.extract_dup(0, buf.get_size()))
+        if len(data) < 12:
+            if must_push:
+                self.push(pad, data, buf)
+            return Gst.PadProbeReturn.OK
+        hl = 12 + 4 * (data[0] & 0x0F)
+        if data[0] & 0x10 and len(data) >= hl + 4:
+            hl += 4 + 4 * int.from_bytes(data[hl + 2 : hl + 4], "big")
+        is_param, is_frag, start, end = self.nal_info(data[hl:])
+        now = time.monotonic()
+        if self.t0 is None:
+            self.t0 = now
+        if self.waiting_midfrag:
+            if is_frag and not start and not end:
+                self.waiting_midfrag = False
+                log("%s: quirk midfrag: first packet sent is the middle of a fragment" % self.cam.name)
+            else:
+                self.counts["joined"] += 1
+                return Gst.PadProbeReturn.DROP
+        if self.q.sdp_only_params and is_param:
+            self.removed += 1
+            self.counts["params"] += 1
+            return Gst.PadProbeReturn.DROP
+        if self.q.burst_loss and self.burst_left is None and now - self.t0 >= self.q.burst_loss[1]:
+            self.burst_left = self.q.burst_loss[0]
+            log("%s: quirk burst-loss: dropping %d packets" % (self.cam.name, self.burst_left))
+        if self.burst_left:
+            self.burst_left -= 1
+            self.counts["lost"] += 1
+            return Gst.PadProbeReturn.DROP
+        if self.q.loss and self.rng.random() < self.q.loss:
+            self.counts["lost"] += 1
+            return Gst.PadProbeReturn.DROP
+        modified = False
+        if self.removed:
+            seq = (int.from_bytes(data[2:4], "big") - self.removed) & 0xFFFF
+            data[2:4] = seq.to_bytes(2, "big")
+            modified = True
+        orig_ts = int.from_bytes(data[4:8], "big")
+        new_frame = orig_ts != self.last_ts
+        self.last_ts = orig_ts
+        # A camera's clock jumps between pictures, never inside one.
+        if self.q.ts_jump and (self.jumped or (new_frame and now - self.t0 >= self.q.ts_jump[1])):
+            if not self.jumped:
+                self.jumped = True
+                log("%s: quirk ts-jump: RTP timestamps jump by %+.1f s" % (self.cam.name, self.q.ts_jump[0]))
+            ts = (int.from_bytes(data[4:8], "big") + int(self.q.ts_jump[0] * 90000)) & 0xFFFFFFFF
+            data[4:8] = ts.to_bytes(4, "big")
+            modified = True
+        if self.q.reorder and self.stash is None and self.rng.random() < self.q.reorder:
+            self.stash = (data, buf)
+            self.counts["reordered"] += 1
+            return Gst.PadProbeReturn.DROP
+        if not modified and self.stash is None and not must_push:
+            return Gst.PadProbeReturn.OK
+        self.push(pad, data, buf)
+        if self.stash is not None:
+            held, like = self.stash
+            self.stash = None
+            self.push(pad, held, like)
+        return Gst.PadProbeReturn.DROP
 
 
 # --------------------------------------------------------------------------- clip (loop mode)
@@ -403,9 +638,10 @@ class Camera:
                 self.sim.loop_codec,
                 a.fps,
             )
-            return "( appsrc name=src is-live=true format=time do-timestamp=false caps=%s ! %s )" % (
+            return "( appsrc name=src is-live=true format=time do-timestamp=false caps=%s ! %s %s)" % (
                 caps,
-                parse_and_pay(self.sim.loop_codec),
+                parse_and_pay(self.sim.loop_codec, self.video_pay(sub), self.quirks(sub)),
+                self.audio_desc(sub),
             )
         w, h = (a.sub_width, a.sub_height) if sub else (a.width, a.height)
         bitrate = a.sub_bitrate if sub else a.bitrate
@@ -418,7 +654,8 @@ class Camera:
             '! clockoverlay text="%s" time-format="%%Y-%%m-%%d %%H:%%M:%%S" '
             'halignment=right valignment=bottom shaded-background=true font-desc="Sans %d" '
             "%s! valve name=valve drop=false "
-            "! videoconvert ! video/x-raw,format=I420 ! %s ! %s )"
+            "! videoscale ! capsfilter name=res caps=video/x-raw,width=%d,height=%d "
+            "! videoconvert ! video/x-raw,format=I420 ! %s ! %s %s)"
             % (
                 self.pattern(),
                 w,
@@ -427,9 +664,26 @@ class Camera:
                 label,
                 font,
                 tc,
+                w,
+                h,
                 encoder_desc(a.codec, bitrate, a.gop, a.bframes, a.fps),
-                parse_and_pay(a.codec),
+                parse_and_pay(a.codec, self.video_pay(sub), self.quirks(sub)),
+                self.audio_desc(sub),
             )
+        )
+
+    def quirks(self, sub):
+        return Quirks([]) if sub else self.sim.quirks
+
+    def video_pay(self, sub):
+        return "pay1" if self.quirks(sub).audio_first else "pay0"
+
+    def audio_desc(self, sub):
+        if not self.quirks(sub).audio_first:
+            return ""
+        return (
+            "audiotestsrc is-live=true wave=silence samplesperbuffer=160 "
+            "! audio/x-raw,rate=8000,channels=1 ! alawenc ! rtppcmapay name=pay0 pt=8 "
         )
 
     def make_factory(self, sub):
@@ -439,12 +693,18 @@ class Camera:
         f.set_protocols(self.sim.protocols)
         if self.sim.permissions is not None:
             f.set_permissions(self.sim.permissions)
+        q = self.quirks(sub)
+        if q.fmtp_semicolon:
+            f.set_media_gtype(quirk_media_type())
+        if q.no_rtcp:
+            f.set_enable_rtcp(False)
         f.connect("media-configure", self.on_media_configure, sub)
         return f
 
     def on_media_configure(self, _factory, media, sub):
         a = self.sim.args
         self.medias.append(media)
+        media._camsim_sub = sub
         media.connect("unprepared", self.on_media_unprepared)
         bin_ = media.get_element()
         feeder = None
@@ -456,6 +716,15 @@ class Camera:
             drawer = TimecodeDrawer(width)
             bin_.get_by_name("tc").connect("draw", drawer.draw)
             media._camsim_drawer = drawer  # keep it alive with the media
+        q = self.quirks(sub)
+        if q.rewrites_rtp():
+            pay = bin_.get_by_name(self.video_pay(sub))
+            codec = self.sim.loop_codec if a.loop else a.codec
+            rw = RtpRewriter(self, q, codec)
+            pay.get_static_pad("src").add_probe(
+                Gst.PadProbeType.BUFFER | Gst.PadProbeType.BUFFER_LIST, rw.probe
+            )
+            media._camsim_rewriter = rw
         if feeder is not None:
             media._camsim_feeder = feeder
             feeder.start()
@@ -553,6 +822,16 @@ class Camera:
 
         GLib.timeout_add(max(1, int(secs * 1000)), end)
 
+    def resize(self, width, height):
+        for m in self.medias:
+            res = m.get_element().get_by_name("res")
+            if res is None or getattr(m, "_camsim_sub", False):
+                continue  # loop mode, or the sub stream (it keeps its size)
+            res.set_property(
+                "caps", Gst.Caps.from_string("video/x-raw,width=%d,height=%d" % (width, height))
+            )
+        log("%s: resized to %dx%d" % (self.name, width, height))
+
     def change_scene(self):
         self.scene += 1
         for m in self.medias:
@@ -600,6 +879,7 @@ class Sim:
                 raise SystemExit("camsim: %s: no access units or does not start with a key frame" % args.loop)
             self.loop_aus = aus
             log("loop: %s: %d access units, %d key frames" % (args.loop, len(aus), sum(keys)))
+        self.quirks = Quirks(args.quirk)
         self.cameras = [Camera(self, i + 1) for i in range(args.cameras)]
 
     def camera(self, name):
@@ -622,7 +902,7 @@ class Sim:
             reply("OK quit")
             self.loop.quit()
             return None
-        if cmd not in ("stop", "start", "stall", "scene"):
+        if cmd not in ("stop", "start", "stall", "scene", "resize"):
             return "ERR unknown command %s" % cmd
         if len(parts) < 2:
             return "ERR missing camera"
@@ -643,6 +923,16 @@ class Sim:
             if secs < 0:
                 return "ERR bad seconds %s" % parts[2]
             cam.stall(secs)
+        elif cmd == "resize":
+            if self.args.loop:
+                return "ERR resize not supported in loop mode"
+            try:
+                w, h = int(parts[2]), int(parts[3])
+            except (IndexError, ValueError):
+                return "ERR resize wants WIDTH HEIGHT"
+            if w < 16 or h < 16 or w % 2 or h % 2:
+                return "ERR bad size %sx%s (even, at least 16)" % (parts[2], parts[3])
+            cam.resize(w, h)
         elif cmd == "scene":
             if self.args.loop:
                 return "ERR scene not supported in loop mode"
@@ -738,6 +1028,7 @@ def parse_args(argv):
     p.add_argument("--make-clip", default=None, metavar="FILE")
     p.add_argument("--seconds", type=int, default=4)
     p.add_argument("--loop", default=None, metavar="FILE")
+    p.add_argument("--quirk", action="append", default=[], metavar="Q")
     a = p.parse_args(argv)
     if a.gop <= 0:
         a.gop = 2 * a.fps

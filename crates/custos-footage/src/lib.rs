@@ -22,6 +22,7 @@ pub mod protect;
 pub mod read;
 pub mod recorder;
 pub mod recovery;
+pub mod reserve;
 pub mod retention;
 mod segment_file;
 pub mod status;

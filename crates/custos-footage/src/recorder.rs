@@ -51,6 +51,9 @@ pub struct RecorderStats {
     pub frames_dropped_waiting_for_key: u64,
     pub write_errors: u64,
     pub last_error: Option<String>,
+    /// Set while footage writes are stopped (full disk, write error), with the reason: the
+    /// stream may be online, but nothing is recorded.
+    pub not_recording: Option<String>,
 }
 
 /// Something the recorder reports upward (for alarms and logs).
@@ -100,6 +103,19 @@ struct Run {
     gop: Vec<EncodedFrame>,
 }
 
+/// A gap in progress: its row is written at once (open) and extended every
+/// [`GAP_HEARTBEAT`], so `recordings`, `health` and the timeline show it while it lasts.
+struct OpenGap {
+    /// Row id, once the row is written (a full database may delay it).
+    id: Option<i64>,
+    start: Time90k,
+    reason: String,
+    written: Option<std::time::Instant>,
+}
+
+/// Reasons that only hold until a real cause is known.
+const PROVISIONAL: &[&str] = &["connecting"];
+
 pub struct Recorder {
     cfg: RecorderConfig,
     data: DataDir,
@@ -107,8 +123,11 @@ pub struct Recorder {
     rt: Handle,
     run: Option<Run>,
     seg: Option<OpenSegment>,
-    /// End of the last recorded footage and why recording stopped there.
-    gap_from: Option<(Time90k, String)>,
+    /// The gap going on since the last recorded footage (or since the stream was configured),
+    /// with its reason; `None` while footage is being recorded.
+    gap: Option<OpenGap>,
+    /// End of the last segment this run sealed.
+    last_sealed_end: Option<Time90k>,
     /// While set, frames are dropped until this instant (after a write failure).
     paused_until: Option<std::time::Instant>,
     stats: Arc<std::sync::Mutex<RecorderStats>>,
@@ -119,12 +138,28 @@ pub struct Recorder {
 /// How long the recorder thread sleeps when its channel is empty.
 pub const DRAIN_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
 
+/// How often an open gap's row is extended to the present.
+pub const GAP_HEARTBEAT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Free space below which footage writes stop, so the index and the ledger can still record
+/// the gap of the outage (a full disk included): 2% of the filesystem, at least 1 MiB, at
+/// most 256 MiB.
+pub fn footage_floor(total_bytes: u64) -> u64 {
+    (total_bytes / 50).clamp(1 << 20, 256 << 20)
+}
+
+fn now90k() -> Time90k {
+    Time90k::from_system_time(std::time::SystemTime::now())
+}
+
 /// Longest GOP buffered before it is written anyway (bounds loss on a crash and memory).
 const MAX_GOP: Duration90k = Duration90k::from_secs(10);
 
 impl Recorder {
-    /// Prepares a recorder; a gap is opened from the end of the stream's last recorded footage
-    /// ("recorder not running") so downtime is never hidden.
+    /// Prepares a recorder and accounts for every second since the stream's record ends (E7):
+    /// an open gap left by a run that died is closed where it was last seen, the time since
+    /// then is a "recorder not running" gap, and a "connecting" gap is opened from now until
+    /// footage arrives — so a stream that never records is one gap covering all its time.
     pub async fn new(
         cfg: RecorderConfig,
         data: DataDir,
@@ -132,7 +167,31 @@ impl Recorder {
         journal: Journal,
         notices: Option<mpsc::UnboundedSender<RecorderNotice>>,
     ) -> Result<Recorder> {
-        let last = store.last_sealed_end(cfg.stream_id).await?;
+        let (cam, kind) = (cfg.camera.as_str().to_owned(), cfg.stream_kind.as_str());
+        // As while recording: a ledger failure does not stop recording; the row then has no
+        // link and `custos verify` reports it.
+        let ledger = |start, end, reason: &str| match journal.gap(&cam, kind, start, end, reason) {
+            Ok(seq) => Some(seq as i64),
+            Err(e) => {
+                tracing::error!(camera = %cam, stream = kind, error = %e, "gap not recorded in the ledger");
+                None
+            }
+        };
+        for g in store.open_gaps(cfg.stream_id).await? {
+            let seq = ledger(g.start, g.end, &g.reason);
+            store.close_gap(g.id, g.end, &g.reason, seq).await?;
+        }
+        let now = now90k();
+        if let Some(last) = store.last_accounted_end(cfg.stream_id).await?
+            && now > last
+        {
+            let reason = "recorder not running";
+            let seq = ledger(last, now, reason);
+            store
+                .insert_gap(cfg.stream_id, last, now, reason, seq)
+                .await?;
+        }
+        let id = store.open_gap(cfg.stream_id, now, "connecting").await?;
         let rt = Handle::current();
         Ok(Recorder {
             cfg,
@@ -141,7 +200,13 @@ impl Recorder {
             rt,
             run: None,
             seg: None,
-            gap_from: last.map(|t| (t, "recorder not running".to_owned())),
+            gap: Some(OpenGap {
+                id: Some(id),
+                start: now,
+                reason: "connecting".to_owned(),
+                written: Some(std::time::Instant::now()),
+            }),
+            last_sealed_end: None,
             paused_until: None,
             stats: Arc::default(),
             notices,
@@ -161,15 +226,142 @@ impl Recorder {
     /// the channel, far less than the GOP a crash may lose anyway.
     pub fn run_blocking(mut self, mut rx: mpsc::Receiver<StreamEvent>) {
         use tokio::sync::mpsc::error::TryRecvError;
+        let mut events = 0u32;
         loop {
             match rx.try_recv() {
                 Ok(StreamEvent::Frame(f)) => self.on_frame(f),
                 Ok(StreamEvent::Interrupted { reason }) => self.interrupt(&reason),
-                Err(TryRecvError::Empty) => std::thread::sleep(DRAIN_EVERY),
+                Err(TryRecvError::Empty) => {
+                    self.heartbeat();
+                    std::thread::sleep(DRAIN_EVERY);
+                }
                 Err(TryRecvError::Disconnected) => break,
             }
+            events = events.wrapping_add(1);
+            if events.is_multiple_of(64) {
+                self.heartbeat();
+            }
         }
-        self.interrupt("recorder stopped");
+        self.stop();
+    }
+
+    /// Shutdown: buffered footage is written and sealed. A gap going on (camera down, disk
+    /// full) is closed now; the time from here to the next run is that run's "recorder not
+    /// running" gap, which starts where this record ends.
+    fn stop(&mut self) {
+        if self.run.as_ref().is_some_and(|r| !r.gop.is_empty())
+            && let Err(e) = self.flush_gop(None)
+        {
+            self.fail(&e);
+        }
+        if let Err(e) = self.seal() {
+            self.fail(&e);
+        }
+        self.run = None;
+        if self.gap.is_some() {
+            self.close_gap(now90k());
+        }
+    }
+
+    /// Writes the open gap's row if it could not be written yet, or extends it to now.
+    fn heartbeat(&mut self) {
+        let Some(g) = self.gap.as_mut() else {
+            return;
+        };
+        if g.written.is_some_and(|w| w.elapsed() < GAP_HEARTBEAT) {
+            return;
+        }
+        let (rt, store, data, stream) = (&self.rt, &self.store, &self.data, self.cfg.stream_id);
+        let r = match g.id {
+            Some(id) => with_reserve(data, || {
+                rt.block_on(store.extend_gap(id, now90k(), &g.reason))
+            }),
+            None => with_reserve(data, || {
+                rt.block_on(store.open_gap(stream, g.start, &g.reason))
+            })
+            .map(|id| g.id = Some(id)),
+        };
+        g.written = Some(std::time::Instant::now());
+        if let Err(e) = r {
+            tracing::warn!(camera = %self.cfg.camera, stream = %self.cfg.stream_kind, error = %e, "could not write the open gap; retrying");
+        }
+    }
+
+    /// Footage stopped at `from` for `reason`: opens a gap there, or, if one is open, gives
+    /// it a better reason than a provisional one.
+    fn open_gap(&mut self, from: Option<Time90k>, reason: &str) {
+        if let Some(g) = self.gap.as_mut() {
+            if PROVISIONAL.contains(&g.reason.as_str()) && g.reason != reason {
+                g.reason = reason.to_owned();
+                g.written = None;
+                self.heartbeat();
+            }
+            return;
+        }
+        let start = from.unwrap_or_else(now90k);
+        self.gap = Some(OpenGap {
+            id: None,
+            start,
+            reason: reason.to_owned(),
+            written: None,
+        });
+        self.heartbeat();
+    }
+
+    /// Footage resumes at `end`: the open gap becomes final, in the ledger and the index.
+    fn close_gap(&mut self, end: Time90k) {
+        let Some(g) = self.gap.take() else {
+            return;
+        };
+        if end <= g.start {
+            if let Some(id) = g.id
+                && let Err(e) = self.rt.block_on(self.store.discard_open_gap(id))
+            {
+                self.fail(&e);
+            }
+            return;
+        }
+        // Recording goes on even if the ledger fails; the row then has no link and
+        // `custos verify` reports it.
+        let seq = match with_reserve(&self.data, || {
+            self.journal.gap(
+                self.cfg.camera.as_str(),
+                self.cfg.stream_kind.as_str(),
+                g.start,
+                end,
+                &g.reason,
+            )
+        }) {
+            Ok(s) => Some(s as i64),
+            Err(e) => {
+                self.fail(&e);
+                None
+            }
+        };
+        let (rt, store, data, stream) = (&self.rt, &self.store, &self.data, self.cfg.stream_id);
+        let r = match g.id {
+            Some(id) => with_reserve(data, || {
+                rt.block_on(store.close_gap(id, end, &g.reason, seq))
+            }),
+            None => with_reserve(data, || {
+                rt.block_on(store.insert_gap(stream, g.start, end, &g.reason, seq))
+            })
+            .map(|_| ()),
+        };
+        if let Err(e) = r {
+            self.fail(&e);
+            // Keep it open (in memory) so a later attempt records it.
+            self.gap = Some(g);
+            return;
+        }
+        self.stats.lock().unwrap().gaps += 1;
+        let dur = end - g.start;
+        tracing::info!(camera = %self.cfg.camera, stream = %self.cfg.stream_kind, from = %g.start, %dur, reason = %g.reason, "gap recorded");
+        self.note(RecorderNotice::Gap {
+            start: g.start,
+            end,
+            reason: g.reason,
+        });
     }
 
     /// Spawns [`Self::run_blocking`] on a named OS thread.
@@ -212,8 +404,8 @@ impl Recorder {
                 self.stats.lock().unwrap().frames_dropped_waiting_for_key += 1;
                 return;
             }
-            let shift = match &self.gap_from {
-                Some((from, _)) if frame.wall < *from => from.0 - frame.wall.0,
+            let shift = match &self.gap {
+                Some(g) if frame.wall < g.start => g.start.0 - frame.wall.0,
                 _ => 0,
             };
             self.run = Some(Run {
@@ -259,10 +451,7 @@ impl Recorder {
     fn on_write_error(&mut self, e: Error) {
         self.fail(&e);
         // Keep what is on disk: seal the segment up to its last complete fragment.
-        let end = self
-            .seg
-            .as_ref()
-            .map(|s| s.start_wall + Duration90k(s.media_end - s.media_start));
+        let end = self.footage_end();
         if let Err(e2) = self.seal() {
             self.fail(&e2);
         }
@@ -275,11 +464,8 @@ impl Recorder {
         } else {
             format!("write error: {}", e.msg())
         };
-        if let Some(end) = end {
-            self.gap_from = Some((end, reason));
-        } else if let Some((_, r)) = self.gap_from.as_mut() {
-            *r = reason;
-        }
+        self.open_gap(end, &reason);
+        self.stats.lock().unwrap().not_recording = Some(reason);
         // Try again in a few seconds (the sweeper may free space; the operator may act).
         self.paused_until = Some(std::time::Instant::now() + std::time::Duration::from_secs(5));
     }
@@ -291,17 +477,23 @@ impl Recorder {
         {
             self.fail(&e);
         }
-        let end = self
-            .seg
-            .as_ref()
-            .map(|s| s.start_wall + Duration90k(s.media_end - s.media_start));
+        let end = self.footage_end();
         if let Err(e) = self.seal() {
             self.fail(&e);
         }
-        if let Some(end) = end {
-            self.gap_from = Some((end, reason.to_owned()));
+        if end.is_some() || self.gap.is_some() {
+            self.open_gap(end, reason);
         }
         self.run = None;
+    }
+
+    /// Where the recorded footage ends: the open segment's end, or — between a roll-over seal
+    /// and the next segment — the last sealed one's.
+    fn footage_end(&self) -> Option<Time90k> {
+        self.seg
+            .as_ref()
+            .map(|s| s.start_wall + Duration90k(s.media_end - s.media_start))
+            .or(self.last_sealed_end)
     }
 
     fn flush_gop(&mut self, next_pts: Option<i64>) -> Result<()> {
@@ -348,40 +540,7 @@ impl Recorder {
         if self.seg.is_none() {
             let first = &gop[0];
             let start_wall = Time90k(first.wall.0 + wall_shift);
-            if let Some((from, reason)) = self.gap_from.take()
-                && start_wall > from
-            {
-                let dur = start_wall - from;
-                // Recording goes on even if the ledger fails; the row then has no link and
-                // `custos verify` reports it.
-                let seq = match self.journal.gap(
-                    self.cfg.camera.as_str(),
-                    self.cfg.stream_kind.as_str(),
-                    from,
-                    start_wall,
-                    &reason,
-                ) {
-                    Ok(s) => Some(s as i64),
-                    Err(e) => {
-                        self.fail(&e);
-                        None
-                    }
-                };
-                self.rt.block_on(self.store.insert_gap(
-                    self.cfg.stream_id,
-                    from,
-                    start_wall,
-                    &reason,
-                    seq,
-                ))?;
-                self.stats.lock().unwrap().gaps += 1;
-                tracing::info!(camera = %self.cfg.camera, stream = %self.cfg.stream_kind, %from, %dur, %reason, "gap recorded");
-                self.note(RecorderNotice::Gap {
-                    start: from,
-                    end: start_wall,
-                    reason,
-                });
-            }
+            self.check_floor()?;
             let rel = DataDir::segment_rel_path(&self.cfg.camera, self.cfg.stream_kind, start_wall);
             let p = &first.params;
             let id = self
@@ -415,6 +574,10 @@ impl Recorder {
                 frames: 0,
                 key_frames: 0,
             });
+            self.close_gap(start_wall);
+            self.stats.lock().unwrap().not_recording = None;
+        } else {
+            self.check_floor()?;
         }
         let seg = self.seg.as_mut().unwrap();
         let samples: Vec<custos_mp4::FragmentSample<'_>> = gop
@@ -460,6 +623,7 @@ impl Recorder {
         }
         let (bytes, sha256) = seg.file.seal()?;
         let end = seg.start_wall + Duration90k(seg.media_end - seg.media_start);
+        self.last_sealed_end = Some(end);
         let ledger_seq = match self.journal.segment_sealed(
             seg.id,
             self.cfg.camera.as_str(),
@@ -502,6 +666,41 @@ impl Recorder {
             end,
         });
         Ok(())
+    }
+}
+
+impl Recorder {
+    /// Refuses footage writes below the free-space floor ([`footage_floor`]): the space left
+    /// is the index's and the ledger's, so the gap of the outage can always be recorded.
+    fn check_floor(&self) -> Result<()> {
+        use crate::retention::DiskSpace as _;
+        let Ok(sp) = crate::retention::Statvfs.space(self.data.root()) else {
+            return Ok(());
+        };
+        let floor = footage_floor(sp.total_bytes);
+        if sp.free_bytes < floor {
+            return Err(Error::new(
+                ErrorKind::ResourceExhausted,
+                format!(
+                    "disk full: {} KiB free on {}, below the {} KiB kept for the index and the ledger; footage writes stop until space is freed (retention, or a larger disk)",
+                    sp.free_bytes / 1024,
+                    self.data.root().display(),
+                    floor / 1024
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Runs a write of the gap record; if the disk is full, releases the space reserve
+/// ([`crate::reserve`]) and tries once more.
+fn with_reserve<T>(data: &DataDir, mut f: impl FnMut() -> Result<T>) -> Result<T> {
+    match f() {
+        Err(e) if e.kind() == ErrorKind::ResourceExhausted && crate::reserve::release(data) > 0 => {
+            f()
+        }
+        r => r,
     }
 }
 

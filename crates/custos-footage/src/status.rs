@@ -21,6 +21,8 @@ pub struct StreamHealth {
     pub gaps_24h: usize,
     pub gap_seconds_24h: f64,
     pub completeness_pct: Option<f64>,
+    /// The reason of the gap going on now, if footage is not being recorded.
+    pub ongoing_gap: Option<String>,
     pub segments: usize,
     pub last_error: Option<String>,
     pub codec: Option<String>,
@@ -35,14 +37,32 @@ pub async fn stream_health(store: &Store, now: Time90k) -> Result<Vec<StreamHeal
     for cam in store.cameras().await? {
         for st in store.streams(cam.id).await? {
             let status = store.status(st.id).await?;
+            let live = status.as_ref().is_some_and(|s| now - s.updated <= STALE);
             let segs = store.sealed_segments(st.id, from, Time90k::MAX).await?;
             let gaps = store.gaps(st.id, from, Time90k::MAX).await?;
+            // An open gap lasts until now while its recorder runs; otherwise it ended where it
+            // was last seen (the next run records the rest as "recorder not running").
+            let gap_end = |g: &custos_store::Gap| if g.open && live { now } else { g.end };
             let gap_secs: f64 = gaps
                 .iter()
-                .map(|g| (g.end.min(now) - g.start.max(from)).as_secs_f64().max(0.0))
+                .map(|g| {
+                    (gap_end(g).min(now) - g.start.max(from))
+                        .as_secs_f64()
+                        .max(0.0)
+                })
                 .sum();
-            // Completeness: recorded time / time since recording began (within the window).
-            let first = store.stream_segments(st.id).await?.first().map(|s| s.start);
+            // Completeness: recorded time / time since the stream's record began (its first
+            // segment or gap, within the window) — a stream that never recorded is at 0%.
+            let first_seg = store.stream_segments(st.id).await?.first().map(|s| s.start);
+            let first_gap = store
+                .gaps(st.id, Time90k::MIN, Time90k::MAX)
+                .await?
+                .first()
+                .map(|g| g.start);
+            let first = match (first_seg, first_gap) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
             let completeness = first.map(|f| {
                 let start = f.max(from);
                 let span = (now - start).as_secs_f64();
@@ -60,6 +80,7 @@ pub async fn stream_health(store: &Store, now: Time90k) -> Result<Vec<StreamHeal
                     100.0
                 }
             });
+            let ongoing = gaps.iter().rev().find(|g| g.open && live);
             let (state, fps, br, last, rec, err) = match status {
                 Some(s) if now - s.updated <= STALE => (
                     s.state,
@@ -91,6 +112,7 @@ pub async fn stream_health(store: &Store, now: Time90k) -> Result<Vec<StreamHeal
                 gaps_24h: gaps.len(),
                 gap_seconds_24h: gap_secs,
                 completeness_pct: completeness,
+                ongoing_gap: ongoing.map(|g| g.reason.clone()),
                 segments: segs.len(),
                 last_error: err,
                 codec: last_seg.map(|s| s.codec.clone()),

@@ -40,6 +40,7 @@ struct Inner {
     last_error: Option<String>,
     codec: Option<String>,
     resolution: Option<(u16, u16)>,
+    damaged: u64,
 }
 
 /// Shared, cheap to clone.
@@ -58,6 +59,9 @@ pub struct HealthSnapshot {
     pub last_error: Option<String>,
     pub codec: Option<String>,
     pub resolution: Option<(u16, u16)>,
+    /// Times the stream lost data (unusable packets, packet loss) and was resumed at the next
+    /// key frame without reconnecting.
+    pub damaged: u64,
 }
 
 impl Default for Health {
@@ -72,6 +76,7 @@ impl Default for Health {
             last_error: None,
             codec: None,
             resolution: None,
+            damaged: 0,
         })))
     }
 }
@@ -111,6 +116,13 @@ impl Health {
         i.window.clear();
     }
 
+    /// The stream lost data and resumes at the next key frame (no reconnect).
+    pub fn damaged(&self, reason: &str) {
+        let mut i = self.0.lock().unwrap();
+        i.damaged += 1;
+        i.last_error = Some(reason.to_owned());
+    }
+
     pub fn reconnecting(&self) {
         let mut i = self.0.lock().unwrap();
         i.reconnects += 1;
@@ -144,6 +156,7 @@ impl Health {
             last_error: i.last_error.clone(),
             codec: i.codec.clone(),
             resolution: i.resolution,
+            damaged: i.damaged,
         }
     }
 }

@@ -16,8 +16,8 @@ use tokio::sync::{mpsc, watch};
 use crate::health::{Health, StreamState};
 use crate::timing::Timing;
 
-/// RTSP lower transport. TCP (interleaved) is the default; some servers answer 461 to it, and
-/// then UDP is configured per camera.
+/// RTSP lower transport. TCP (interleaved) is the default; a server that answers 461 to it
+/// gets UDP automatically; UDP can also be configured per camera.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Transport {
@@ -64,6 +64,7 @@ pub async fn run_stream(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let group = Arc::new(SessionGroup::default());
+    let mut transport = src.transport;
     let mut backoff = BACKOFF_START;
     loop {
         if *shutdown.borrow() {
@@ -71,7 +72,7 @@ pub async fn run_stream(
         }
         health.set_state(StreamState::Connecting);
         let started = Instant::now();
-        let r = session(&src, &tx, &health, &group, &mut shutdown).await;
+        let r = session(&src, &mut transport, &tx, &health, &group, &mut shutdown).await;
         match r {
             Ok(()) => break,
             Err(e) => {
@@ -79,7 +80,7 @@ pub async fn run_stream(
                 health.failed(e.to_string());
                 if tx
                     .send(StreamEvent::Interrupted {
-                        reason: e.to_string(),
+                        reason: gap_reason(&e),
                     })
                     .await
                     .is_err()
@@ -104,6 +105,18 @@ pub async fn run_stream(
         health.reconnecting();
     }
     health.set_state(StreamState::Stopped);
+}
+
+/// A session failure as the reason of the gap it causes: what kind of failure, then the
+/// message (which says what to do).
+pub fn gap_reason(e: &Error) -> String {
+    let what = match e.kind() {
+        ErrorKind::Unavailable => "camera unreachable",
+        ErrorKind::Unauthenticated => "camera refused the credentials",
+        ErrorKind::NotFound => "camera does not serve the stream",
+        _ => "protocol error",
+    };
+    format!("{what}: {e}")
 }
 
 /// The URL without credentials (they go in the session options, never in logs) and the
@@ -161,6 +174,7 @@ fn rtsp_err(what: &str, e: retina::Error) -> Error {
 
 async fn session(
     src: &Source,
+    transport: &mut Transport,
     tx: &mpsc::Sender<StreamEvent>,
     health: &Health,
     group: &Arc<SessionGroup>,
@@ -187,26 +201,51 @@ async fn session(
                     ),
                 )
             })?;
-        let transport = match src.transport {
-            Transport::Tcp => retina::client::Transport::Tcp(Default::default()),
-            Transport::Udp => retina::client::Transport::Udp(Default::default()),
+        // retina drops an `a=fmtp` line it finds malformed (a trailing `;` is enough), and with
+        // it the parameter sets; keep our own lenient reading of them for cameras that send
+        // them only in the SDP.
+        let fallback = {
+            let st = &s.streams()[video];
+            match st.parameters() {
+                Some(_) => None,
+                None => sdp_params(
+                    s.sdp(),
+                    st.encoding_name(),
+                    st.control().map(|u| u.as_str()),
+                ),
+            }
         };
-        s.setup(
-            video,
+        if fallback.is_some() {
+            tracing::info!(camera = %src.camera, stream = %src.kind, "parameter sets taken from a leniently parsed SDP fmtp line");
+        }
+        let setup = |t: Transport| {
             SetupOptions::default()
-                .transport(transport)
-                .frame_format(FrameFormat::MP4),
-        )
-        .await
-        .map_err(|e| rtsp_err("SETUP", e))?;
+                .transport(match t {
+                    Transport::Tcp => retina::client::Transport::Tcp(Default::default()),
+                    Transport::Udp => retina::client::Transport::Udp(Default::default()),
+                })
+                .frame_format(FrameFormat::MP4)
+        };
+        match s.setup(video, setup(*transport)).await {
+            // A server that refuses interleaved TCP ("461 Unsupported Transport") gets UDP,
+            // in this session and the following ones.
+            Err(e) if e.status_code() == Some(461) && *transport == Transport::Tcp => {
+                tracing::warn!(camera = %src.camera, stream = %src.kind, "camera refuses RTP over TCP (461); using UDP");
+                s.setup(video, setup(Transport::Udp))
+                    .await
+                    .map_err(|e| rtsp_err("SETUP (UDP, after 461 to TCP)", e))?;
+                *transport = Transport::Udp;
+            }
+            r => r.map_err(|e| rtsp_err("SETUP", e))?,
+        }
         let playing = s
             .play(PlayOptions::default())
             .await
             .map_err(|e| rtsp_err("PLAY", e))?;
         let demuxed = playing.demuxed().map_err(|e| rtsp_err("demuxing", e))?;
-        Ok::<_, Error>((demuxed, video))
+        Ok::<_, Error>((demuxed, video, fallback))
     };
-    let (mut demuxed, video) = tokio::select! {
+    let (mut demuxed, video, sdp_fallback) = tokio::select! {
         r = tokio::time::timeout(Duration::from_secs(10), connect) => match r {
             Ok(r) => r?,
             Err(_) => return Err(Error::new(ErrorKind::Unavailable, format!("{url}: no answer within 10 s; check the camera is reachable"))),
@@ -220,12 +259,41 @@ async fn session(
     // anchored at capture time; see `timing`.
     let mut held: Vec<(i64, Time90k, bool, bytes::Bytes, Arc<VideoParams>)> = Vec::new();
     let mut first_frame_at: Option<Instant> = None;
+    // Damage recovery: after a packet the depacketizer could not use or lost packets, frames
+    // are dropped until the next key frame (a decoder could not use them either) and the
+    // recorder is told, so the dropped time is a gap with its reason; the session goes on.
+    let mut need_key = false;
+    let mut forwarded_since_damage = false;
+    let mut last_packet_error: Option<String> = None;
+    let mut last_video = Instant::now();
     loop {
+        let wait = FRAME_TIMEOUT.saturating_sub(last_video.elapsed());
         let item = tokio::select! {
-            r = tokio::time::timeout(FRAME_TIMEOUT, demuxed.next()) => match r {
-                Ok(Some(item)) => item.map_err(|e| rtsp_err("receiving", e))?,
-                Ok(None) => return Err(Error::new(ErrorKind::Unavailable, "camera ended the session")),
-                Err(_) => return Err(Error::new(ErrorKind::Unavailable, format!("no frames for {} s (camera stalled)", FRAME_TIMEOUT.as_secs()))),
+            r = tokio::time::timeout(wait, demuxed.next()) => match r {
+                Ok(Some(Ok(item))) => item,
+                Ok(Some(Err(e))) if is_packet_error(&e) => {
+                    let full = e.to_string();
+                    let first = full.lines().next().unwrap_or("").trim().to_owned();
+                    tracing::debug!(camera = %src.camera, stream = %src.kind, error = %full, "unusable RTP packet; dropping to the next key frame");
+                    if !need_key {
+                        tracing::info!(camera = %src.camera, stream = %src.kind, error = %first, "unusable RTP packet; dropping to the next key frame");
+                    }
+                    let reason = format!("damaged stream: {first}");
+                    if !damaged(&reason, &mut need_key, &mut forwarded_since_damage, &mut held, &mut timing, tx, health).await {
+                        return Ok(());
+                    }
+                    last_packet_error = Some(first);
+                    continue;
+                }
+                Ok(Some(Err(e))) => return Err(rtsp_err("receiving", e)),
+                Ok(None) => return Err(match last_packet_error {
+                    Some(m) => Error::new(ErrorKind::Protocol, format!("camera stream unusable: {m}")),
+                    None => Error::new(ErrorKind::Unavailable, "camera ended the session"),
+                }),
+                Err(_) => return Err(Error::new(ErrorKind::Unavailable, match &last_packet_error {
+                    Some(m) => format!("no usable frames for {} s (camera stalled; last error: {m})", FRAME_TIMEOUT.as_secs()),
+                    None => format!("no frames for {} s (camera stalled)", FRAME_TIMEOUT.as_secs()),
+                })),
             },
             _ = shutdown.changed() => {
                 release(&mut held, &mut timing, tx, health).await;
@@ -254,27 +322,68 @@ async fn session(
             }
             _ => continue,
         };
+        last_video = Instant::now();
+        if frame.loss() > 0 {
+            let reason = format!(
+                "damaged stream: {} RTP packet(s) lost before this frame",
+                frame.loss()
+            );
+            if !damaged(
+                &reason,
+                &mut need_key,
+                &mut forwarded_since_damage,
+                &mut held,
+                &mut timing,
+                tx,
+                health,
+            )
+            .await
+            {
+                return Ok(());
+            }
+            continue;
+        }
         if params.is_none() || frame.has_new_parameters() {
-            let Some(ParametersRef::Video(v)) = demuxed.streams()[video].parameters() else {
-                return Err(Error::new(
-                    ErrorKind::Protocol,
-                    "video frame before codec parameters (no SPS/PPS)",
-                ));
-            };
-            params = Some(Arc::new(video_params(v)?));
+            match demuxed.streams()[video].parameters() {
+                Some(ParametersRef::Video(v)) => params = Some(Arc::new(video_params(v)?)),
+                _ => match &sdp_fallback {
+                    Some(p) => params = Some(p.clone()),
+                    // Parameter sets may still come in-band with the next key frame.
+                    None if !frame.is_random_access_point() => continue,
+                    None => {
+                        return Err(Error::new(
+                            ErrorKind::Protocol,
+                            "key frame without codec parameters (no SPS/PPS in the SDP nor in-band); configure the camera to send them",
+                        ));
+                    }
+                },
+            }
             let p = params.as_ref().unwrap();
             health.params(p.codec.as_str(), p.width, p.height);
         }
         let p = params.clone().unwrap();
+        if !has_picture(p.codec, frame.data()) {
+            // An access unit of parameter sets or SEI only (a camera splitting one picture
+            // over two RTP timestamps): nothing to record, and decoders reject it.
+            continue;
+        }
+        let is_key =
+            frame.is_random_access_point() || (p.codec == Codec::H265 && h265_irap(frame.data()));
+        if need_key {
+            if !is_key {
+                continue;
+            }
+            need_key = false;
+            last_packet_error = None;
+        }
         let ts = frame.timestamp();
         let media = ts.elapsed() * 90_000 / ts.clock_rate().get() as i64;
         let received = Time90k::from_system_time(std::time::SystemTime::now());
-        let is_key =
-            frame.is_random_access_point() || (p.codec == Codec::H265 && h265_irap(frame.data()));
         let data = bytes::Bytes::from(frame.into_data());
         let waiting = !timing.has_sender_report()
             && first_frame_at.get_or_insert_with(Instant::now).elapsed() < SR_WAIT;
         held.push((media, received, is_key, data, p));
+        forwarded_since_damage = true;
         if waiting {
             continue;
         }
@@ -282,6 +391,38 @@ async fn session(
             return Ok(());
         }
     }
+}
+
+/// The stream lost data (unusable packet, lost packets): forward what is held (it precedes the
+/// damage), tell the recorder once per damaged stretch — only if frames were forwarded since the
+/// last one, so a join mid-fragment before any frame is no gap of its own — and drop frames
+/// until the next key frame. False if the recorder is gone.
+async fn damaged(
+    reason: &str,
+    need_key: &mut bool,
+    forwarded_since_damage: &mut bool,
+    held: &mut Vec<(i64, Time90k, bool, bytes::Bytes, Arc<VideoParams>)>,
+    timing: &mut Timing,
+    tx: &mpsc::Sender<StreamEvent>,
+    health: &Health,
+) -> bool {
+    if *need_key {
+        return true;
+    }
+    *need_key = true;
+    health.damaged(reason);
+    if !*forwarded_since_damage {
+        return true;
+    }
+    *forwarded_since_damage = false;
+    if !release(held, timing, tx, health).await {
+        return false;
+    }
+    tx.send(StreamEvent::Interrupted {
+        reason: reason.to_owned(),
+    })
+    .await
+    .is_ok()
 }
 
 /// Longest time the first frames wait for an RTCP sender report.
@@ -333,6 +474,24 @@ fn h265_irap(data: &[u8]) -> bool {
         let nal_type = (rest[4] >> 1) & 0x3f;
         if nal_type < 32 {
             return (16..=21).contains(&nal_type);
+        }
+        rest = rest.get(4 + len..).unwrap_or(&[]);
+    }
+    false
+}
+
+/// Whether a length-prefixed access unit holds a coded picture (a VCL NAL unit: H.264 types
+/// 1..=5, H.265 types 0..=31).
+fn has_picture(codec: Codec, data: &[u8]) -> bool {
+    let mut rest = data;
+    while rest.len() >= 5 {
+        let len = u32::from_be_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
+        let vcl = match codec {
+            Codec::H264 => (1..=5).contains(&(rest[4] & 0x1f)),
+            Codec::H265 => (rest[4] >> 1) & 0x3f < 32,
+        };
+        if vcl {
+            return true;
         }
         rest = rest.get(4 + len..).unwrap_or(&[]);
     }
@@ -415,6 +574,107 @@ fn video_params(v: &retina::codec::VideoParameters) -> Result<VideoParams> {
     })
 }
 
+/// Rewrites an SDP `a=fmtp` value into the strict form retina's parser accepts: parameters
+/// separated by `;` with surrounding spaces removed, empty parameters (a trailing `;`, `;;`)
+/// and parameters without a value dropped, keys in lower case (RFC 4566 makes them
+/// case-insensitive). Cameras send all of these; retina discards the whole line — and with it
+/// the parameter sets — on any of them.
+pub fn lenient_fmtp(fmtp: &str) -> String {
+    fmtp.split(';')
+        .filter_map(|p| {
+            let (k, v) = p.trim().split_once('=')?;
+            let (k, v) = (k.trim(), v.trim());
+            (!k.is_empty()).then(|| format!("{}={}", k.to_ascii_lowercase(), v))
+        })
+        .collect::<Vec<_>>()
+        .join(";")
+}
+
+/// The `a=fmtp` value of the SDP's video media section for `encoding` (`h264`/`h265`) whose
+/// `a=control` ends like `control` (or, failing that, the first such section).
+fn sdp_video_fmtp(sdp: &[u8], encoding: &str, control: Option<&str>) -> Option<String> {
+    /// One media section; `pt` empty for non-video ones.
+    #[derive(Default)]
+    struct Section {
+        control: Option<String>,
+        encoding: Option<String>,
+        fmtp: Option<String>,
+        pt: String,
+    }
+    let sdp = String::from_utf8_lossy(sdp);
+    let mut sections: Vec<Section> = Vec::new();
+    for line in sdp.lines().map(str::trim) {
+        if let Some(m) = line.strip_prefix("m=") {
+            let mut f = m.split_ascii_whitespace();
+            let video = f.next().unwrap_or("").eq_ignore_ascii_case("video");
+            let pt = f.nth(2).unwrap_or("").to_owned();
+            sections.push(Section {
+                pt: if video { pt } else { String::new() },
+                ..Default::default()
+            });
+            continue;
+        }
+        let Some(cur) = sections.last_mut() else {
+            continue;
+        };
+        if cur.pt.is_empty() {
+            continue;
+        }
+        if let Some(c) = line.strip_prefix("a=control:") {
+            cur.control = Some(c.trim().to_owned());
+        } else if let Some(r) = line.strip_prefix("a=rtpmap:") {
+            if let Some((pt, enc)) = r.split_once(' ')
+                && pt.trim() == cur.pt
+            {
+                let name = enc.trim().split('/').next().unwrap_or("");
+                cur.encoding = Some(name.to_ascii_lowercase());
+            }
+        } else if let Some(r) = line.strip_prefix("a=fmtp:")
+            && let Some((pt, v)) = r.split_once(' ')
+            && pt.trim() == cur.pt
+        {
+            cur.fmtp = Some(v.to_owned());
+        }
+    }
+    let candidates: Vec<Section> = sections
+        .into_iter()
+        .filter(|s| s.encoding.as_deref() == Some(encoding) && s.fmtp.is_some())
+        .collect();
+    let by_control = control.and_then(|c| {
+        candidates.iter().find(|s| {
+            s.control
+                .as_deref()
+                .is_some_and(|sc| !sc.is_empty() && (c == sc || c.ends_with(&format!("/{sc}"))))
+        })
+    });
+    by_control
+        .or(candidates.first())
+        .and_then(|s| s.fmtp.clone())
+}
+
+/// Codec parameters from the SDP's parameter sets, parsed leniently (see [`lenient_fmtp`]):
+/// the fallback when retina dropped the `a=fmtp` line and the camera sends no parameter sets
+/// in-band.
+fn sdp_params(sdp: &[u8], encoding: &str, control: Option<&str>) -> Option<Arc<VideoParams>> {
+    let fmtp = lenient_fmtp(&sdp_video_fmtp(sdp, encoding, control)?);
+    let d = retina::codec::Depacketizer::new("video", encoding, 90_000, None, Some(&fmtp)).ok()?;
+    match d.parameters() {
+        Some(ParametersRef::Video(v)) => video_params(v).ok().map(Arc::new),
+        _ => None,
+    }
+}
+
+/// Whether a retina error is about one RTP packet that the depacketizer could not use (joined
+/// mid-fragment, a slice cut by loss, a malformed NAL): retina resets its depacketizer and the
+/// session goes on. Other errors (connection, RTSP) end the session.
+///
+/// retina's error type is opaque; its per-packet errors are the ones whose context names the
+/// packet's SSRC and sequence number.
+fn is_packet_error(e: &retina::Error) -> bool {
+    let s = e.to_string();
+    s.contains("\nssrc: ") && s.contains("\nseq: ")
+}
+
 /// What a probe learned about a camera.
 #[derive(Debug, Clone)]
 pub struct ProbeInfo {
@@ -468,5 +728,93 @@ pub async fn probe(src: &Source, timeout: Duration) -> Result<ProbeInfo> {
                 }
             ),
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SPROP: &str = "Z2QAHqwsaoLA9puCgIKgAAADACAAAAMD0IAA,aO4xshsA";
+
+    /// I2, D1: the fmtp forms cameras send (trailing `;`, empty parameters, spaces, upper-case
+    /// keys, a key without value) are normalised so the parameter sets survive.
+    #[test]
+    fn i2_lenient_fmtp_normalises_camera_quirks() {
+        assert_eq!(
+            lenient_fmtp(&format!(
+                " packetization-mode=1; Profile-Level-Id=64001E;;sprop-parameter-sets={SPROP};"
+            )),
+            format!("packetization-mode=1;profile-level-id=64001E;sprop-parameter-sets={SPROP}")
+        );
+        assert_eq!(lenient_fmtp("a=1;novalue;b = 2"), "a=1;b=2");
+        assert_eq!(lenient_fmtp(";"), "");
+    }
+
+    /// I2, D1: the SDP of the issue's camera (fmtp ending in `;`, audio first) still yields the
+    /// H.264 parameters, which retina alone discards.
+    #[test]
+    fn i2_sdp_params_from_fmtp_with_trailing_semicolon() {
+        let sdp = format!(
+            "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=cam\r\nt=0 0\r\n\
+             m=audio 0 RTP/AVP 8\r\na=rtpmap:8 PCMA/8000\r\na=control:track1\r\n\
+             m=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\n\
+             a=fmtp:96 packetization-mode=1;profile-level-id=64001E;sprop-parameter-sets={SPROP};\r\n\
+             a=control:track2\r\n"
+        );
+        // retina alone: the line is dropped.
+        let strict = retina::codec::Depacketizer::new(
+            "video",
+            "h264",
+            90_000,
+            None,
+            Some(&format!(
+                "packetization-mode=1;profile-level-id=64001E;sprop-parameter-sets={SPROP};"
+            )),
+        )
+        .unwrap();
+        assert!(strict.parameters().is_none());
+        let p = sdp_params(sdp.as_bytes(), "h264", Some("rtsp://cam/live/track2")).unwrap();
+        assert_eq!(p.codec, Codec::H264);
+        assert!(p.width > 0 && p.height > 0, "{}x{}", p.width, p.height);
+        assert!(p.rfc6381_codec.starts_with("avc1."), "{}", p.rfc6381_codec);
+        // No video section with that encoding: nothing.
+        assert!(sdp_params(sdp.as_bytes(), "h265", None).is_none());
+    }
+
+    /// D1: access units without a picture (parameter sets or SEI only) are recognised.
+    #[test]
+    fn d1_access_unit_without_picture_is_recognised() {
+        let nal = |b: &[u8]| {
+            let mut v = (b.len() as u32).to_be_bytes().to_vec();
+            v.extend_from_slice(b);
+            v
+        };
+        let sps_pps = [nal(&[0x67, 1, 2]), nal(&[0x68, 3])].concat();
+        assert!(!has_picture(Codec::H264, &sps_pps));
+        assert!(has_picture(
+            Codec::H264,
+            &[sps_pps.clone(), nal(&[0x65, 0x88])].concat()
+        ));
+        assert!(has_picture(Codec::H264, &nal(&[0x41, 0x9a])));
+        // H.265: VPS (32) and SEI (39) only; then a TRAIL_R (1) slice.
+        let hdr = |t: u8| [t << 1, 1];
+        assert!(!has_picture(
+            Codec::H265,
+            &[nal(&hdr(32)), nal(&hdr(39))].concat()
+        ));
+        assert!(has_picture(Codec::H265, &nal(&hdr(1))));
+        assert!(!has_picture(Codec::H264, &[]));
+    }
+
+    /// I2: H.265 parameter sets (VPS/SPS/PPS) in the SDP, with spaces and a trailing `;`.
+    #[test]
+    fn i2_sdp_params_h265_in_sdp() {
+        let sdp = "v=0\r\nm=video 0 RTP/AVP 97\r\na=rtpmap:97 H265/90000\r\n\
+             a=fmtp:97 profile-id=1; sprop-vps=QAEMAf//AWAAAAMAsAAAAwAAAwBarAwAAAMABAAAAwAyqA==; \
+             sprop-sps=QgEBAWAAAAMAsAAAAwAAAwBaoAWCAeFja5JFL83BQYFBAAADAAEAAAMADKE=; sprop-pps=RAHA8saNA7NA;\r\n";
+        let p = sdp_params(sdp.as_bytes(), "h265", None).unwrap();
+        assert_eq!(p.codec, Codec::H265);
+        assert!(p.rfc6381_codec.starts_with("hvc1."), "{}", p.rfc6381_codec);
     }
 }

@@ -53,9 +53,17 @@ impl Timing {
         self.sr.is_some()
     }
 
-    fn reference(&self, media: i64, received: Time90k) -> Time90k {
+    fn reference(&mut self, media: i64, received: Time90k) -> Time90k {
         match self.sr {
-            Some((w, m)) => Time90k(w.0 + (media - m)),
+            // A sender report maps this frame only while the media clock it was taken on
+            // holds: after an RTP timestamp jump it would place the frame far from now.
+            Some((w, m)) if (Time90k(w.0 + (media - m)) - received).0.abs() <= MAX_SR_SKEW.0 => {
+                Time90k(w.0 + (media - m))
+            }
+            Some(_) => {
+                self.sr = None;
+                received
+            }
             None => received,
         }
     }
@@ -73,6 +81,16 @@ impl Timing {
                 (media - last) as f64 / 90_000.0
             ));
             self.anchor = Some((reference, media));
+        } else if let (Some(last), Some(_)) = (self.last_media, self.anchor)
+            && last - media > MAX_JUMP.0
+        {
+            // B-frames go back a few frames; a larger step back is a reset RTP clock.
+            discontinuity = Some(format!(
+                "media clock jumped back {:.1} s; re-anchored",
+                (last - media) as f64 / 90_000.0
+            ));
+            self.anchor = Some((reference, media));
+            self.last_media = Some(media);
         }
         let (w0, m0) = *self.anchor.get_or_insert((reference, media));
         let mut wall = Time90k(w0.0 + (media - m0));
@@ -148,5 +166,31 @@ mod tests {
         let y = t.frame(96_000, Time90k(204_000), true);
         assert!(y.discontinuity.unwrap().contains("drift"));
         assert_eq!(y.wall, Time90k(204_000));
+    }
+
+    /// E7: an RTP timestamp reset (a large step back) is a recorded discontinuity, and a
+    /// sender report taken before a timestamp jump no longer places frames.
+    #[test]
+    fn e7_timestamp_jump_back_and_stale_sender_report() {
+        let mut t = Timing::default();
+        t.frame(10 * 90_000, Time90k(1_000_000), true);
+        t.frame(10 * 90_000 + FRAME, Time90k(1_000_000 + FRAME), false);
+        let x = t.frame(0, Time90k(1_000_000 + 2 * FRAME), true);
+        assert!(x.discontinuity.unwrap().contains("jumped back"));
+        assert_eq!(x.wall, Time90k(1_000_000 + 2 * FRAME));
+        // Next frames follow the new anchor without a further discontinuity.
+        let y = t.frame(FRAME, Time90k(1_000_000 + 3 * FRAME + 500), false);
+        assert!(y.discontinuity.is_none());
+        assert_eq!(y.wall, Time90k(1_000_000 + 3 * FRAME));
+
+        let mut u = Timing::default();
+        let now = Time90k(50_000_000);
+        assert!(u.sender_report(0, now, now));
+        u.frame(0, now, true);
+        // The camera's RTP clock jumps an hour ahead: the old report would put the frame an
+        // hour in the future; the receive time is used instead.
+        let z = u.frame(3600 * 90_000, Time90k(now.0 + FRAME), true);
+        assert!(z.discontinuity.unwrap().contains("paused"));
+        assert_eq!(z.wall, Time90k(now.0 + FRAME));
     }
 }

@@ -136,8 +136,11 @@ pub struct Span {
 #[derive(Serialize, ToSchema)]
 pub struct GapView {
     pub start: String,
+    /// For an ongoing gap, now.
     pub end: String,
     pub reason: String,
+    /// No footage since `start` and none yet (E7).
+    pub ongoing: bool,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -220,8 +223,9 @@ pub async fn recordings(
             .into_iter()
             .map(|g| GapView {
                 start: rfc3339(g.start),
-                end: rfc3339(g.end),
+                end: rfc3339(if g.open { now.max(g.end) } else { g.end }),
                 reason: g.reason,
+                ongoing: g.open,
             })
             .collect(),
         bookmarks: bookmarks

@@ -46,6 +46,10 @@ fn db_err(what: &str, e: sqlx::Error) -> Error {
             ErrorKind::Unavailable
         }
         sqlx::Error::Database(d) if d.is_unique_violation() => ErrorKind::AlreadyExists,
+        // SQLITE_FULL
+        sqlx::Error::Database(d) if d.message().contains("disk is full") => {
+            ErrorKind::ResourceExhausted
+        }
         sqlx::Error::Io(io) if io.kind() == std::io::ErrorKind::StorageFull => {
             ErrorKind::ResourceExhausted
         }
@@ -146,8 +150,11 @@ pub struct Gap {
     pub id: i64,
     pub stream_id: StreamId,
     pub start: Time90k,
+    /// For an open gap, the last time it was seen to continue.
     pub end: Time90k,
     pub reason: String,
+    /// Still going on: no footage since `start`; the recorder closes it when footage resumes.
+    pub open: bool,
 }
 
 #[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
@@ -644,8 +651,8 @@ impl Store {
 
     pub async fn gaps(&self, stream_id: StreamId, from: Time90k, to: Time90k) -> Result<Vec<Gap>> {
         let rows = sqlx::query(
-            "SELECT id, stream_id, start_90k, end_90k, reason FROM gap
-             WHERE stream_id = ? AND start_90k < ? AND end_90k > ? ORDER BY start_90k",
+            "SELECT id, stream_id, start_90k, end_90k, reason, open FROM gap
+             WHERE stream_id = ? AND start_90k < ? AND (end_90k > ? OR open = 1) ORDER BY start_90k",
         )
         .bind(stream_id)
         .bind(to.0)
@@ -653,16 +660,97 @@ impl Store {
         .fetch_all(&self.pool)
         .await
         .map_err(|e| db_err("listing gaps", e))?;
-        Ok(rows
-            .iter()
-            .map(|r| Gap {
-                id: r.get(0),
-                stream_id: r.get(1),
-                start: Time90k(r.get(2)),
-                end: Time90k(r.get(3)),
-                reason: r.get(4),
-            })
-            .collect())
+        Ok(rows.iter().map(gap_from_row).collect())
+    }
+
+    /// Opens a gap at `start` (E7); its end is `start` until extended or closed.
+    pub async fn open_gap(&self, stream_id: StreamId, start: Time90k, reason: &str) -> Result<i64> {
+        let row = sqlx::query(
+            "INSERT INTO gap (stream_id, start_90k, end_90k, reason, open) VALUES (?, ?, ?, ?, 1) RETURNING id",
+        )
+        .bind(stream_id)
+        .bind(start.0)
+        .bind(start.0)
+        .bind(reason)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(|e| db_err("opening gap", e))?;
+        Ok(row.get(0))
+    }
+
+    /// Extends an open gap to `end` (never before its start) and sets its reason.
+    pub async fn extend_gap(&self, id: i64, end: Time90k, reason: &str) -> Result<()> {
+        sqlx::query(
+            "UPDATE gap SET end_90k = MAX(start_90k, ?), reason = ? WHERE id = ? AND open = 1",
+        )
+        .bind(end.0)
+        .bind(reason)
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| db_err("extending gap", e))?;
+        Ok(())
+    }
+
+    /// Closes an open gap at `end` with its final reason and the ledger entry recording it.
+    pub async fn close_gap(
+        &self,
+        id: i64,
+        end: Time90k,
+        reason: &str,
+        ledger_seq: Option<i64>,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE gap SET end_90k = MAX(start_90k, ?), reason = ?, ledger_seq = ?, open = 0
+             WHERE id = ? AND open = 1",
+        )
+        .bind(end.0)
+        .bind(reason)
+        .bind(ledger_seq)
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| db_err("closing gap", e))?;
+        Ok(())
+    }
+
+    /// Removes an open gap that turned out empty (footage resumed where it began).
+    pub async fn discard_open_gap(&self, id: i64) -> Result<()> {
+        sqlx::query("DELETE FROM gap WHERE id = ? AND open = 1")
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| db_err("discarding empty gap", e))?;
+        Ok(())
+    }
+
+    /// Open gaps of a stream (a run that died leaves one behind).
+    pub async fn open_gaps(&self, stream_id: StreamId) -> Result<Vec<Gap>> {
+        let rows = sqlx::query(
+            "SELECT id, stream_id, start_90k, end_90k, reason, open FROM gap
+             WHERE stream_id = ? AND open = 1 ORDER BY start_90k",
+        )
+        .bind(stream_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| db_err("listing open gaps", e))?;
+        Ok(rows.iter().map(gap_from_row).collect())
+    }
+
+    /// The end of everything accounted for on a stream: the latest end of a sealed segment or
+    /// a gap. Time after it (until a recorder runs again) is unaccounted.
+    pub async fn last_accounted_end(&self, stream_id: StreamId) -> Result<Option<Time90k>> {
+        let row = sqlx::query(
+            "SELECT MAX(e) FROM (
+                SELECT MAX(end_90k) AS e FROM segment WHERE stream_id = ? AND state != 'open'
+                UNION ALL SELECT MAX(end_90k) FROM gap WHERE stream_id = ?)",
+        )
+        .bind(stream_id)
+        .bind(stream_id)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(|e| db_err("finding the end of the stream's record", e))?;
+        Ok(row.get::<Option<i64>, _>(0).map(Time90k))
     }
 
     // ---- holds ----
@@ -963,5 +1051,75 @@ fn stream_from_row(r: &SqliteRow) -> Result<Stream> {
 impl SegmentState {
     pub fn label(self) -> &'static str {
         self.as_str()
+    }
+}
+
+fn gap_from_row(r: &sqlx::sqlite::SqliteRow) -> Gap {
+    Gap {
+        id: r.get(0),
+        stream_id: r.get(1),
+        start: Time90k(r.get(2)),
+        end: Time90k(r.get(3)),
+        reason: r.get(4),
+        open: r.get::<i64, _>(5) != 0,
+    }
+}
+
+#[cfg(test)]
+mod gap_tests {
+    use super::*;
+
+    /// E7: an open gap is listed while it lasts (even when its last extension is before the
+    /// window asked for), its end follows the extensions, closing fixes end, reason and ledger
+    /// link; `last_accounted_end` covers gaps as well as segments.
+    #[tokio::test]
+    async fn e7_open_gap_lifecycle_and_accounted_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open_sqlite(&dir.path().join("db.sqlite"))
+            .await
+            .unwrap();
+        let cam = s
+            .upsert_camera(
+                &"gate".parse().unwrap(),
+                RetentionClass::Standard30d,
+                Time90k(0),
+            )
+            .await
+            .unwrap();
+        let st = s
+            .upsert_stream(cam, StreamKind::Main, "rtsp://cam/1")
+            .await
+            .unwrap();
+        assert_eq!(s.last_accounted_end(st).await.unwrap(), None);
+        let t = |secs: i64| Time90k(secs * 90_000);
+        let id = s.open_gap(st, t(100), "connecting").await.unwrap();
+        s.extend_gap(id, t(105), "camera unreachable: refused")
+            .await
+            .unwrap();
+        let g = s.gaps(st, t(200), t(300)).await.unwrap();
+        assert_eq!(g.len(), 1, "an open gap overlaps every later window");
+        assert!(g[0].open);
+        assert_eq!((g[0].start, g[0].end), (t(100), t(105)));
+        assert_eq!(g[0].reason, "camera unreachable: refused");
+        assert_eq!(s.open_gaps(st).await.unwrap().len(), 1);
+        assert_eq!(s.last_accounted_end(st).await.unwrap(), Some(t(105)));
+        s.close_gap(id, t(110), "camera unreachable: refused", Some(7))
+            .await
+            .unwrap();
+        // Closed: no longer extended, no longer in later windows.
+        s.extend_gap(id, t(500), "x").await.unwrap();
+        assert!(s.gaps(st, t(200), t(300)).await.unwrap().is_empty());
+        let g = s.gaps(st, Time90k::MIN, Time90k::MAX).await.unwrap();
+        assert_eq!((g[0].end, g[0].open), (t(110), false));
+        assert!(s.open_gaps(st).await.unwrap().is_empty());
+        assert_eq!(s.last_accounted_end(st).await.unwrap(), Some(t(110)));
+        // An empty open gap can be discarded; a closed one cannot.
+        let id2 = s.open_gap(st, t(120), "connecting").await.unwrap();
+        s.discard_open_gap(id2).await.unwrap();
+        s.discard_open_gap(id).await.unwrap();
+        assert_eq!(
+            s.gaps(st, Time90k::MIN, Time90k::MAX).await.unwrap().len(),
+            1
+        );
     }
 }

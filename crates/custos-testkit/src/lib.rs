@@ -52,6 +52,11 @@ pub struct CamsimOptions {
     pub timecode: bool,
     /// Serve this Annex-B clip on every camera without re-encoding (see [`Camsim::make_clip`]).
     pub loop_file: Option<PathBuf>,
+    /// Misbehaviours of the main streams (camsim `--quirk`, e.g. `fmtp-semicolon`,
+    /// `sdp-only-params`, `midfrag`, `loss=0.01`, `ts-jump=3600@8`, `no-rtcp`, `audio-first`).
+    pub quirks: Vec<String>,
+    /// Allowed RTP lower transports: "tcp", "udp" or "both" (default).
+    pub transport: Option<String>,
 }
 
 impl Default for CamsimOptions {
@@ -69,6 +74,8 @@ impl Default for CamsimOptions {
             auth: None,
             timecode: true,
             loop_file: None,
+            quirks: Vec::new(),
+            transport: None,
         }
     }
 }
@@ -107,6 +114,14 @@ impl CamsimOptions {
         if let Some(f) = &self.loop_file {
             a.push("--loop".into());
             a.push(f.display().to_string());
+        }
+        for q in &self.quirks {
+            a.push("--quirk".into());
+            a.push(q.clone());
+        }
+        if let Some(t) = &self.transport {
+            a.push("--transport".into());
+            a.push(t.clone());
         }
         a
     }
@@ -310,6 +325,12 @@ impl Camsim {
     /// Serves camera `cam` again after [`Camsim::stop_camera`].
     pub fn start_camera(&mut self, cam: usize) -> std::io::Result<()> {
         self.command(&format!("start cam{cam}")).map(drop)
+    }
+
+    /// Changes camera `cam`'s main picture size mid-stream (a new SPS and a key frame).
+    pub fn resize_camera(&mut self, cam: usize, width: u32, height: u32) -> std::io::Result<()> {
+        self.command(&format!("resize cam{cam} {width} {height}"))
+            .map(drop)
     }
 
     /// Keeps the sessions of camera `cam` up but sends no frames for `secs` seconds.

@@ -22,6 +22,8 @@ use crate::config::Config;
 pub struct StreamRuntime {
     pub camera: CameraName,
     pub kind: StreamKind,
+    /// The stream's index row (for callers that join runtime state with the store).
+    #[allow(dead_code)]
     pub stream_id: i64,
     pub health: Health,
     pub stats: Arc<Mutex<RecorderStats>>,
@@ -39,7 +41,11 @@ pub struct Runtime {
     ingest: Vec<tokio::task::JoinHandle<()>>,
     recorders: Vec<std::thread::JoinHandle<()>>,
     background: Vec<tokio::task::JoinHandle<()>>,
+    /// What the status writer saves: every stream added, RTSP and GB/T 28181 alike.
+    statuses: StatusList,
 }
+
+type StatusList = Arc<Mutex<Vec<(i64, Health, Arc<Mutex<RecorderStats>>)>>>;
 
 /// How often stream health is saved for `custos health` (which calls a stream stale after 10 s).
 const STATUS_EVERY: Duration = Duration::from_secs(4);
@@ -51,6 +57,10 @@ pub fn now() -> Time90k {
 impl Runtime {
     pub async fn start(data_dir: &std::path::Path, cfg: &Config) -> Result<Runtime> {
         let data = DataDir::create(data_dir)?;
+        // Room kept for the index and the ledger when the filesystem fills (E7).
+        if let Err(e) = custos_footage::reserve::ensure(&data) {
+            tracing::warn!(error = %e, "no space reserve; relying on the free-space floor");
+        }
         let store = Store::open_sqlite(&data.db_path()).await?;
         let (journal, repairs) = Journal::open(&data)?;
         let mut recovery = custos_footage::recovery::recover(&store, &data, &journal).await?;
@@ -68,6 +78,7 @@ impl Runtime {
             ingest: Vec::new(),
             recorders: Vec::new(),
             background: Vec::new(),
+            statuses: StatusList::default(),
         };
         let known = store.cameras().await?;
         let known_streams = store.all_streams().await?;
@@ -137,12 +148,9 @@ impl Runtime {
                 )));
             }
         }
-        // Health to the database every STATUS_EVERY.
-        let statuses: Vec<(i64, Health)> = rt
-            .streams
-            .iter()
-            .map(|s| (s.stream_id, s.health.clone()))
-            .collect();
+        // Health to the database every STATUS_EVERY, for every stream added (now or later:
+        // GB/T 28181 channels are added as their devices appear).
+        let statuses = rt.statuses.clone();
         let (st, mut srx) = (store.clone(), shutdown_rx.clone());
         rt.background.push(tokio::spawn(async move {
             loop {
@@ -249,6 +257,10 @@ impl Runtime {
             }
         }));
         let health = Health::default();
+        self.statuses
+            .lock()
+            .unwrap()
+            .push((stream_id, health.clone(), stats.clone()));
         self.streams.push(StreamRuntime {
             camera: camera.clone(),
             kind,
@@ -284,12 +296,7 @@ impl Runtime {
         for t in self.background {
             let _ = t.await;
         }
-        let statuses: Vec<(i64, Health)> = self
-            .streams
-            .iter()
-            .map(|s| (s.stream_id, s.health.clone()))
-            .collect();
-        write_statuses(&self.store, &statuses).await;
+        write_statuses(&self.store, &self.statuses).await;
         let j = self.journal.clone();
         tokio::task::spawn_blocking(move || j.checkpoint()).await??;
         self.store.close().await;
@@ -297,20 +304,29 @@ impl Runtime {
     }
 }
 
-async fn write_statuses(store: &Store, streams: &[(i64, Health)]) {
-    let all: Vec<(i64, StreamStatus)> = streams
+async fn write_statuses(store: &Store, streams: &StatusList) {
+    let list = streams.lock().unwrap().clone();
+    let all: Vec<(i64, StreamStatus)> = list
         .iter()
-        .map(|(id, h)| {
+        .map(|(id, h, stats)| {
             let s = h.snapshot();
+            let not_recording = stats.lock().unwrap().not_recording.clone();
+            // Frames arriving do not make a stream "online" when footage is not written.
+            let (state, last_error) = match not_recording {
+                Some(why) if s.state == custos_ingest::StreamState::Online => {
+                    ("not recording".to_owned(), Some(why))
+                }
+                _ => (s.state.as_str().to_owned(), s.last_error),
+            };
             (
                 *id,
                 StreamStatus {
-                    state: s.state.as_str().to_owned(),
+                    state,
                     fps: s.fps,
                     bitrate_bps: s.bitrate_bps,
                     last_frame: s.last_frame,
                     reconnects: s.reconnects as i64,
-                    last_error: s.last_error,
+                    last_error,
                     updated: now(),
                 },
             )

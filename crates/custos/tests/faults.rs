@@ -23,8 +23,16 @@ fn e7_camera_stopped_10s_is_one_gap_and_recording_resumes() {
     let out = terminate(rec);
     assert!(out.status.success(), "{}", stderr(&out));
     let v = recordings(&data, "door");
-    let g = gaps(&v);
+    assert_every_second_accounted(&v, 0.01);
+    let g = outage_gaps(&v);
     assert_eq!(g.len(), 1, "expected exactly one gap: {v:#}");
+    assert!(
+        g[0]["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("camera unreachable"),
+        "{v:#}"
+    );
     let secs = g[0]["duration_s"].as_f64().unwrap();
     // Stopped for 10 s; reconnect backoff and waiting for the next key frame add at most ~4 s.
     assert!(
@@ -124,9 +132,10 @@ fn e3_kill9_mid_segment_recovers_every_complete_fragment() {
         hex::encode(sha2::Sha256::digest(&bytes))
     );
     // The downtime is a gap, and recording resumed.
-    let g = gaps(&v);
+    let g = outage_gaps(&v);
     assert_eq!(g.len(), 1, "{v:#}");
     assert_eq!(g[0]["reason"], "recorder not running");
+    assert_every_second_accounted(&v, 0.01);
     assert!(segs.len() >= 2 && segs.iter().all(|s| s["state"] == "sealed"));
 }
 
@@ -196,9 +205,10 @@ impl Drop for Tmpfs {
     }
 }
 
-/// F2, E3: recording onto a disk that fills up: the recorder keeps running, reports the full
-/// disk, and every segment sealed before is intact (its hash still matches); exporting to a
-/// full disk is one clear error.
+/// F2, E3, E7, D1: recording onto a disk that fills up: the recorder keeps running, reports the
+/// full disk, and every segment sealed before is intact (its hash still matches); footage
+/// writes stop at the free-space floor, so the index and the ledger still record the whole
+/// outage as one "disk full" gap up to the stop; exporting to a full disk is one clear error.
 #[test]
 fn f2_disk_full_loses_nothing_already_recorded() {
     let sim = Camsim::start(&CamsimOptions {
@@ -215,13 +225,33 @@ fn f2_disk_full_loses_nothing_already_recorded() {
     let rec = spawn_record(&data, &cfg, &[]);
     // ~375 KB/s into 2 MB: the disk fills after a few seconds; the recorder retries every 5 s.
     sleep(20.0);
+    // D1: frames still arrive, but `health` does not call the stream online.
+    let h = health_streams(&data);
+    assert_eq!(h[0]["state"], "not recording", "{h:?}");
+    assert_eq!(h[0]["last_error"], "disk full", "{h:?}");
+    assert_eq!(h[0]["ongoing_gap"], "disk full", "{h:?}");
+    let stopped_ms = custos_testkit::now_unix_ms();
     let out = terminate(rec);
     let err = stderr(&out);
     assert!(!err.contains("panicked"), "{err}");
     assert!(
-        err.contains("No space left on device"),
+        err.contains("disk full") || err.contains("No space left on device"),
         "full disk not reported: {err}"
     );
+    // The outage is in the index up to the stop, though the disk is full.
+    let v = recordings(&data, "full");
+    let g = outage_gaps(&v);
+    let last = g
+        .last()
+        .unwrap_or_else(|| panic!("no gap for the full disk: {v:#}"));
+    assert_eq!(last["reason"], "disk full", "{v:#}");
+    let end_ms = last["end_90k"].as_i64().unwrap() / 90;
+    assert!(
+        (stopped_ms - end_ms).abs() < 3000,
+        "the disk-full gap ends {} ms before the stop: {v:#}",
+        stopped_ms - end_ms
+    );
+    assert_every_second_accounted(&v, 0.01);
     // Move the data to a roomy disk and check every sealed segment against its hash.
     let roomy = tmp.path().join("copy");
     let st = std::process::Command::new("cp")
@@ -285,4 +315,53 @@ fn f2_disk_full_loses_nothing_already_recorded() {
         "{}",
         stderr(&o)
     );
+}
+
+/// E7, F2: another program fills the disk while a camera is down: the recorder releases the
+/// space reserve of the data directory, and the outage is still in the index and the ledger
+/// up to the stop.
+#[test]
+fn e7_f2_disk_filled_by_another_program_gap_still_recorded() {
+    let mut sim = Camsim::start(&small_cam("h264")).unwrap();
+    let tmp = custos_testkit::ProtectedTempDir::new().unwrap();
+    let mnt = Tmpfs::mount(&tmp.path().join("small"), "16m");
+    let data = mnt.0.join("data");
+    let cfg = write_config(tmp.path(), 5, &[("yard", sim.url(1), "")]);
+    let rec = spawn_record(&data, &cfg, &[]);
+    sleep(6.0);
+    sim.stop_camera(1).unwrap();
+    sleep(2.0);
+    // Fill the filesystem completely.
+    let _ = std::process::Command::new("dd")
+        .args(["if=/dev/zero", "bs=64k"])
+        .arg(format!("of={}", mnt.0.join("filler").display()))
+        .stderr(std::process::Stdio::null())
+        .status();
+    sleep(12.0);
+    let stopped_ms = custos_testkit::now_unix_ms();
+    let out = terminate(rec);
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("released the space reserve"), "{err}");
+    let v = recordings(&data, "yard");
+    let g = outage_gaps(&v);
+    let last = g.last().unwrap_or_else(|| panic!("no gap: {v:#}"));
+    assert!(
+        last["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("camera unreachable"),
+        "{v:#}"
+    );
+    assert_eq!(last["open"], false, "{v:#}");
+    let end_ms = last["end_90k"].as_i64().unwrap() / 90;
+    assert!(
+        (stopped_ms - end_ms).abs() < 3000,
+        "the gap ends {} ms before the stop: {v:#}",
+        stopped_ms - end_ms
+    );
+    assert_every_second_accounted(&v, 0.01);
+    // The ledger took the gap too.
+    let _ = std::fs::remove_file(mnt.0.join("filler"));
+    custos_ok(&["verify", "--data", data.to_str().unwrap()]);
 }

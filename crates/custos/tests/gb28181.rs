@@ -251,6 +251,19 @@ fn i1_i2_gb_device_recorded_exported_and_listed() {
         "{}",
         health["alarms"]
     );
+    // D1: `health` sees the GB/T 28181 channel as it records (it is fed by the GB glue, not
+    // by RTSP ingest): online, with a frame rate, a bitrate and a last frame.
+    let st = health["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["camera"] == DEVICE)
+        .unwrap_or_else(|| panic!("GB channel not in health: {health}"))
+        .clone();
+    assert_eq!(st["state"], "online", "{st}");
+    assert!(st["fps"].as_f64().unwrap() > 5.0, "{st}");
+    assert!(st["bitrate_bps"].as_f64().unwrap() > 0.0, "{st}");
+    assert!(st["last_frame"].is_string(), "{st}");
     let table = custos_ok(&["gb", "devices", "--data", data.to_str().unwrap()]);
     assert!(
         table.contains(DEVICE) && table.contains("online"),

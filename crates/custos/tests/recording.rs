@@ -22,7 +22,7 @@ fn d1_e7_export_60s_of_90s_is_exact_and_clean() {
         segs.len() >= 2,
         "expected two segments (60 s + rest): {v:#}"
     );
-    assert!(gaps(&v).is_empty(), "unexpected gaps: {v:#}");
+    assert!(outage_gaps(&v).is_empty(), "unexpected gaps: {v:#}");
     let start = segs[0]["start_90k"].as_i64().unwrap();
     let end = segs.last().unwrap()["end_90k"].as_i64().unwrap();
     assert!(

@@ -554,11 +554,31 @@ async fn feed(
                             return;
                         }
                     }
+                    health.failed("GB/T 28181 media session ended".to_owned());
+                    if tx
+                        .send(StreamEvent::Interrupted {
+                            reason: "camera unreachable: GB/T 28181 media session ended".into(),
+                        })
+                        .await
+                        .is_err()
+                    {
+                        return;
+                    }
                 }
                 Err(e) => {
                     health.failed(e.to_string());
                     tracing::warn!(%channel, error = %e, "GB INVITE failed");
+                    let reason = format!("camera unreachable: GB/T 28181 INVITE failed: {e}");
+                    if tx.send(StreamEvent::Interrupted { reason }).await.is_err() {
+                        return;
+                    }
                 }
+            }
+        } else {
+            health.failed("GB/T 28181 device offline".to_owned());
+            let reason = "camera unreachable: GB/T 28181 device offline".to_owned();
+            if tx.send(StreamEvent::Interrupted { reason }).await.is_err() {
+                return;
             }
         }
         health.reconnecting();

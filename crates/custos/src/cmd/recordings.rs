@@ -42,6 +42,7 @@ pub async fn run(a: Args) -> Result<()> {
                 "start": g.start.to_rfc3339(), "end": g.end.to_rfc3339(),
                 "start_90k": g.start.0, "end_90k": g.end.0,
                 "duration_s": (g.end - g.start).as_secs_f64(), "reason": g.reason,
+                "open": g.open,
             })).collect::<Vec<_>>(),
         });
         println!("{}", serde_json::to_string_pretty(&v)?);
@@ -98,7 +99,11 @@ pub async fn run(a: Args) -> Result<()> {
         for x in &gaps {
             g.add_row([
                 x.start.to_rfc3339(),
-                x.end.to_rfc3339(),
+                if x.open {
+                    format!("ongoing (seen {})", x.end.to_rfc3339())
+                } else {
+                    x.end.to_rfc3339()
+                },
                 format!("{:.1}", (x.end - x.start).as_secs_f64()),
                 x.reason.clone(),
             ]);

@@ -183,3 +183,74 @@ pub fn small_cam(codec: &str) -> CamsimOptions {
         ..Default::default()
     }
 }
+
+/// Gaps other than the "connecting" one each run opens until its first footage (E7 accounts
+/// for it too): the interruptions a test provoked.
+pub fn outage_gaps(v: &serde_json::Value) -> Vec<serde_json::Value> {
+    gaps(v)
+        .into_iter()
+        .filter(|g| g["reason"] != "connecting")
+        .collect()
+}
+
+/// E7: every instant from the stream's first record to its last is inside a segment or a gap
+/// (within `slack_s`), and no gap overlaps footage. Returns the covered span in seconds.
+pub fn assert_every_second_accounted(v: &serde_json::Value, slack_s: f64) -> f64 {
+    let mut iv: Vec<(i64, i64, String)> = Vec::new();
+    for s in segments(v) {
+        if let (Some(a), Some(b)) = (s["start_90k"].as_i64(), s["end_90k"].as_i64()) {
+            iv.push((a, b, format!("segment {}", s["id"])));
+        }
+    }
+    for g in gaps(v) {
+        iv.push((
+            g["start_90k"].as_i64().unwrap(),
+            g["end_90k"].as_i64().unwrap(),
+            format!("gap {:?}", g["reason"]),
+        ));
+    }
+    assert!(!iv.is_empty(), "nothing recorded and no gap: {v:#}");
+    iv.sort();
+    let slack = (slack_s * 90_000.0) as i64;
+    let mut end = iv[0].1;
+    for w in iv.windows(2) {
+        let (next_start, next_end, ref what) = w[1];
+        assert!(
+            next_start <= end + slack,
+            "{:.2} s unaccounted before {what}: {v:#}",
+            (next_start - end) as f64 / 90_000.0
+        );
+        assert!(
+            next_start >= end - slack || !what.starts_with("gap") && !w[0].2.starts_with("gap"),
+            "{what} overlaps {} by {:.2} s: {v:#}",
+            w[0].2,
+            (end - next_start) as f64 / 90_000.0
+        );
+        end = end.max(next_end);
+    }
+    (end - iv[0].0) as f64 / 90_000.0
+}
+
+/// `custos health --json` streams.
+pub fn health_streams(data: &Path) -> Vec<serde_json::Value> {
+    let out = custos_ok(&["health", "--data", data.to_str().unwrap(), "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("health json");
+    v["streams"].as_array().unwrap().clone()
+}
+
+/// Every segment of a `recordings --json` listing decodes with `ffmpeg -v error` without a
+/// single message; returns the frames recorded.
+pub fn assert_segments_decode(data: &Path, v: &serde_json::Value) -> i64 {
+    let segs = segments(v);
+    assert!(!segs.is_empty(), "nothing recorded: {v:#}");
+    for s in &segs {
+        let p = data.join(s["path"].as_str().unwrap());
+        assert_eq!(
+            custos_testkit::ffmpeg_decode_errors(&p),
+            "",
+            "{} does not decode cleanly",
+            p.display()
+        );
+    }
+    segs.iter().map(|s| s["frames"].as_i64().unwrap_or(0)).sum()
+}
