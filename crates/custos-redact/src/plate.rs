@@ -118,10 +118,10 @@ impl PlateDetector {
             let vr = &f.v[yy * f.v_stride..yy * f.v_stride + cw];
             let yr = &f.y[2 * yy * f.y_stride..2 * yy * f.y_stride + 2 * cw];
             let out = &mut cls[yy * cw..(yy + 1) * cw];
-            for x in 0..cw {
+            for (x, o) in out.iter_mut().enumerate() {
                 let c = self.lut[ur[x] as usize * 256 + vr[x] as usize];
                 let l = yr[2 * x];
-                out[x] = match c {
+                *o = match c {
                     WHITE if l >= 165 => WHITE,
                     BLUE if l <= 190 => BLUE,
                     YELLOW if l >= 80 => YELLOW,

@@ -477,50 +477,68 @@ fn worker(
     let mut scaler: Option<ff::software::scaling::Context> = None;
     let mut rgb = ff::frame::Video::new(ff::format::Pixel::RGB24, size.w, size.h);
     for Work { idx, frame } in rx.iter() {
-        let r = (|| -> Result<Vec<Detection>> {
-            let mut dets = Vec::new();
-            if let Some(face) = &face {
-                if scaler.is_none() {
-                    scaler = Some(
-                        ff::software::scaling::Context::get(
-                            frame.format(),
-                            frame.width(),
-                            frame.height(),
-                            ff::format::Pixel::RGB24,
-                            size.w,
-                            size.h,
-                            ff::software::scaling::Flags::BILINEAR,
-                        )
-                        .map_err(|e| fferr("creating the detection scaler", e))?,
-                    );
-                }
-                scaler
-                    .as_mut()
-                    .unwrap()
-                    .run(&frame, &mut rgb)
-                    .map_err(|e| fferr("scaling for detection", e))?;
-                dets.extend(face.detect(rgb.data(0), rgb.stride(0), to_full)?);
-            }
-            if let Some(plate) = &plate {
-                let y = Yuv {
-                    w: frame.width() as usize,
-                    h: frame.height() as usize,
-                    y: frame.data(0),
-                    y_stride: frame.stride(0),
-                    u: frame.data(1),
-                    u_stride: frame.stride(1),
-                    v: frame.data(2),
-                    v_stride: frame.stride(2),
-                };
-                dets.extend(plate.detect(&y));
-            }
-            Ok(dets)
-        })();
+        let r = detect_one(
+            &frame,
+            face.as_ref(),
+            plate.as_ref(),
+            &mut scaler,
+            &mut rgb,
+            size,
+            to_full,
+        );
         let msg = r.map(|dets| Done { idx, frame, dets });
         if tx.send(msg).is_err() {
             return;
         }
     }
+}
+
+fn detect_one(
+    frame: &ff::frame::Video,
+    face: Option<&FaceDetector>,
+    plate: Option<&PlateDetector>,
+    scaler: &mut Option<ff::software::scaling::Context>,
+    rgb: &mut ff::frame::Video,
+    size: InputSize,
+    to_full: f32,
+) -> Result<Vec<Detection>> {
+    let mut dets = Vec::new();
+    if let Some(face) = face {
+        if scaler.is_none() {
+            *scaler = Some(
+                ff::software::scaling::Context::get(
+                    frame.format(),
+                    frame.width(),
+                    frame.height(),
+                    ff::format::Pixel::RGB24,
+                    size.w,
+                    size.h,
+                    ff::software::scaling::Flags::BILINEAR,
+                )
+                .map_err(|e| fferr("creating the detection scaler", e))?,
+            );
+        }
+        scaler
+            .as_mut()
+            .unwrap()
+            .run(frame, rgb)
+            .map_err(|e| fferr("scaling for detection", e))?;
+        dets.extend(face.detect(rgb.data(0), rgb.stride(0), to_full)?);
+    }
+    if let Some(plate) = plate {
+        let y = Yuv {
+            w: frame.width() as usize,
+            h: frame.height() as usize,
+            y: frame.data(0),
+            y_stride: frame.stride(0),
+            u: frame.data(1),
+            u_stride: frame.stride(1),
+            v: frame.data(2),
+            v_stride: frame.stride(2),
+        };
+        dets.extend(plate.detect(&y));
+    }
+    Ok(dets)
 }
 
 /// Pixelates boxes into a frame; the frame's buffers are first made private (a decoded frame

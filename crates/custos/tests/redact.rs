@@ -68,8 +68,8 @@ fn g1_g2_e2_redact_recorded_faces_linked_by_hash() {
     })
     .unwrap();
     let data = tmp.path().join("data");
-    let cfg = write_config(tmp.path(), 4, &[("lobby", sim.url(1), "")]);
-    record_ok(data.to_str().unwrap(), cfg.to_str().unwrap(), "13s");
+    let cfg = write_config(tmp.path(), 5, &[("lobby", sim.url(1), "")]);
+    record_ok(data.to_str().unwrap(), cfg.to_str().unwrap(), "16s");
     let segs = segments(&recordings(&data, "lobby"));
     assert!(segs.len() >= 2, "{segs:?}");
     let before: Vec<(String, String)> = segs
@@ -171,7 +171,15 @@ fn g1_g2_e2_redact_recorded_faces_linked_by_hash() {
         let o = Command::new("timeout")
             .args(["-k", "5", "120", "ffmpeg", "-v", "error", "-i"])
             .arg(p)
-            .args(["-f", "rawvideo", "-pix_fmt", "gray", "-"])
+            .args([
+                "-fps_mode",
+                "passthrough",
+                "-f",
+                "rawvideo",
+                "-pix_fmt",
+                "gray",
+                "-",
+            ])
             .output()
             .unwrap();
         o.stdout

@@ -14,7 +14,15 @@ pub fn decode_gray(p: &Path) -> (usize, usize, Vec<Vec<u8>>) {
     let o = Command::new("timeout")
         .args(["-k", "5", "300", "ffmpeg", "-v", "error", "-i"])
         .arg(p)
-        .args(["-f", "rawvideo", "-pix_fmt", "gray", "-"])
+        .args([
+            "-fps_mode",
+            "passthrough",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "gray",
+            "-",
+        ])
         .output()
         .unwrap();
     assert!(

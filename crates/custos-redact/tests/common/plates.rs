@@ -318,8 +318,8 @@ impl Placed {
                         let u = (rx / self.yaw + hw / self.yaw) / s;
                         let v = (ry + hh) / s;
                         if let Some(col) = self.plate.at(u, v) {
-                            for i in 0..3 {
-                                acc[i] += col[i] as f32;
+                            for (a, c) in acc.iter_mut().zip(col) {
+                                *a += c as f32;
                             }
                             k += 1.0;
                         }
@@ -327,10 +327,9 @@ impl Placed {
                 }
                 if k > 0.0 {
                     let bg = img.get(px as usize, py as usize);
-                    let mut o = [0u8; 3];
-                    for i in 0..3 {
-                        o[i] = ((acc[i] + bg[i] as f32 * (9.0 - k)) / 9.0).round() as u8;
-                    }
+                    let o: [u8; 3] = std::array::from_fn(|i| {
+                        ((acc[i] + bg[i] as f32 * (9.0 - k)) / 9.0).round() as u8
+                    });
                     img.set(px as usize, py as usize, o);
                 }
             }

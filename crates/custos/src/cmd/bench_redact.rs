@@ -55,7 +55,15 @@ fn decode_gray(p: &Path, n_px: usize) -> Result<Vec<Vec<u8>>> {
     let o = Command::new("timeout")
         .args(["-k", "5", "600", "ffmpeg", "-v", "error", "-i"])
         .arg(p)
-        .args(["-f", "rawvideo", "-pix_fmt", "gray", "-"])
+        .args([
+            "-fps_mode",
+            "passthrough",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "gray",
+            "-",
+        ])
         .output()
         .context("running ffmpeg")?;
     if !o.status.success() {

@@ -122,37 +122,7 @@ pub async fn run(a: Args) -> Result<()> {
             return Err(e.into());
         }
     };
-    let done = (|| -> Result<(String, String, PathBuf, u64)> {
-        let track_bytes = rep.track.to_bytes();
-        let track_sha = custos_redact::sha256_hex(&track_bytes);
-        let dir = data.root().join("redactions");
-        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-        let track_path = dir.join(format!("{}.track.json", access.seq()));
-        std::fs::write(&track_path, &track_bytes)
-            .with_context(|| format!("writing {}", track_path.display()))?;
-        let out_sha = custos_redact::sha256_file(&a.out)?;
-        let (journal, _) = custos_footage::Journal::open(&data)?;
-        let seq = journal.record(
-            custos_ledger::NewEntry::new(
-                &who,
-                custos_ledger::Action::Other("Redacted".into()),
-                format!("camera/{}/{}", cam.name.as_str(), stream.kind),
-            )
-            .details(serde_json::json!({
-                "access_seq": access.seq(),
-                "output": a.out.display().to_string(),
-                "output_sha256": out_sha,
-                "track": track_path.strip_prefix(data.root()).unwrap_or(&track_path).display().to_string(),
-                "track_sha256": track_sha,
-                "recipient": a.recipient,
-                "originals": originals,
-                "frames": rep.frames,
-                "face_detections": rep.face_detections,
-                "plate_detections": rep.plate_detections,
-            })),
-        )?;
-        Ok((out_sha, track_sha, track_path, seq))
-    })();
+    let done = record_done(&data, &access, &who, &cam, &stream, &a, &rep, &originals);
     let (out_sha, track_sha, track_path, seq) = match done {
         Ok(v) => v,
         Err(e) => {
@@ -218,4 +188,48 @@ pub fn manifest_path(out: &Path) -> PathBuf {
     let mut s = out.as_os_str().to_owned();
     s.push(".redaction.json");
     PathBuf::from(s)
+}
+
+/// Stores the box track and writes the `Redacted` ledger entry: (copy hash, track hash, track
+/// path, entry sequence).
+#[allow(clippy::too_many_arguments)]
+fn record_done(
+    data: &custos_footage::DataDir,
+    access: &custos_footage::Registered,
+    who: &str,
+    cam: &custos_store::Camera,
+    stream: &custos_store::Stream,
+    a: &Args,
+    rep: &custos_redact::Report,
+    originals: &[serde_json::Value],
+) -> Result<(String, String, PathBuf, u64)> {
+    let track_bytes = rep.track.to_bytes();
+    let track_sha = custos_redact::sha256_hex(&track_bytes);
+    let dir = data.root().join("redactions");
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let track_path = dir.join(format!("{}.track.json", access.seq()));
+    std::fs::write(&track_path, &track_bytes)
+        .with_context(|| format!("writing {}", track_path.display()))?;
+    let out_sha = custos_redact::sha256_file(&a.out)?;
+    let (journal, _) = custos_footage::Journal::open(data)?;
+    let seq = journal.record(
+        custos_ledger::NewEntry::new(
+            who,
+            custos_ledger::Action::Other("Redacted".into()),
+            format!("camera/{}/{}", cam.name.as_str(), stream.kind),
+        )
+        .details(serde_json::json!({
+            "access_seq": access.seq(),
+            "output": a.out.display().to_string(),
+            "output_sha256": out_sha,
+            "track": track_path.strip_prefix(data.root()).unwrap_or(&track_path).display().to_string(),
+            "track_sha256": track_sha,
+            "recipient": a.recipient,
+            "originals": originals,
+            "frames": rep.frames,
+            "face_detections": rep.face_detections,
+            "plate_detections": rep.plate_detections,
+        })),
+    )?;
+    Ok((out_sha, track_sha, track_path, seq))
 }
