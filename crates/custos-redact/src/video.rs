@@ -314,8 +314,9 @@ pub fn redact_file(input: &Path, output: &Path, model: &Path, opts: &Options) ->
 
     // Collect in order, track, mask, encode.
     let frame_dur = if rate.numerator() > 0 {
-        (tb.denominator() as i64 * rate.denominator() as i64)
-            / (tb.numerator() as i64 * rate.numerator() as i64).max(1)
+        ((tb.denominator() as i64 * rate.denominator() as i64)
+            / (tb.numerator() as i64 * rate.numerator() as i64).max(1))
+        .max(1)
     } else {
         1
     };
@@ -352,7 +353,7 @@ pub fn redact_file(input: &Path, output: &Path, model: &Path, opts: &Options) ->
         frame.set_kind(ff::picture::Type::None);
         enc.send_frame(&frame)
             .map_err(|e| fferr("encoding a frame", e))?;
-        drain(enc, octx, tb, ost_tb)?;
+        drain(enc, octx, tb, ost_tb, frame_dur)?;
         track.frames.push(fb);
         Ok(())
     };
@@ -436,7 +437,7 @@ pub fn redact_file(input: &Path, output: &Path, model: &Path, opts: &Options) ->
     }
     enc.send_eof()
         .map_err(|e| fferr("flushing the encoder", e))?;
-    drain(&mut enc, &mut octx, tb, ost_tb)?;
+    drain(&mut enc, &mut octx, tb, ost_tb, frame_dur)?;
     octx.write_trailer()
         .map_err(|e| fferr("finishing the MP4", e))?;
     Ok(Report {
@@ -450,15 +451,21 @@ pub fn redact_file(input: &Path, output: &Path, model: &Path, opts: &Options) ->
     })
 }
 
+/// Moves encoded packets to the muxer. Every packet gets a duration (one frame): without it
+/// the MP4's edit list ends at the last frame's start and players drop that frame.
 fn drain(
     enc: &mut ff::encoder::Video,
     octx: &mut ff::format::context::Output,
     tb: ff::Rational,
     ost_tb: ff::Rational,
+    frame_dur: i64,
 ) -> Result<()> {
     let mut p = ff::Packet::empty();
     while enc.receive_packet(&mut p).is_ok() {
         p.set_stream(0);
+        if p.duration() <= 0 {
+            p.set_duration(frame_dur);
+        }
         p.rescale_ts(tb, ost_tb);
         p.write_interleaved(octx)
             .map_err(|e| fferr("writing the MP4", e))?;
