@@ -135,7 +135,8 @@ impl PlateDetector {
         let mut stack: Vec<usize> = Vec::new();
         let mut pix: Vec<usize> = Vec::new();
         let mut spans: Vec<(usize, usize)> = Vec::new();
-        let min_n = ((self.min_width / 2.0) * (self.min_width / 2.0 / 3.14) * 0.35) as f64;
+        let min_n =
+            ((self.min_width / 2.0) * (self.min_width / 2.0 / (440.0 / 140.0)) * 0.35) as f64;
         let mut out = Vec::new();
         for start in 0..cw * ch {
             if seen[start] || cls[start] == NONE {

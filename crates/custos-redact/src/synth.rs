@@ -46,14 +46,14 @@ impl Img {
 pub struct Rng(pub u64);
 
 impl Rng {
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
         self.0
     }
     pub fn f(&mut self) -> f32 {
-        (self.next() >> 40) as f32 / (1u64 << 24) as f32
+        (self.next_u64() >> 40) as f32 / (1u64 << 24) as f32
     }
     pub fn range(&mut self, a: f32, b: f32) -> f32 {
         a + (b - a) * self.f()
@@ -151,15 +151,15 @@ pub fn background(w: usize, h: usize, t: usize, seed: u64) -> Img {
         let (x, y) = (rng.range(0.0, w as f32), rng.range(0.0, h as f32));
         let (bw, bh) = (rng.range(20.0, 200.0), rng.range(20.0, 120.0));
         let c = [
-            (rng.next() % 256) as u8,
-            (rng.next() % 256) as u8,
-            (rng.next() % 256) as u8,
+            (rng.next_u64() % 256) as u8,
+            (rng.next_u64() % 256) as u8,
+            (rng.next_u64() % 256) as u8,
         ];
         img.fill_rect(x as i64, y as i64, (x + bw) as i64, (y + bh) as i64, c);
     }
     let mut n = Rng(seed.wrapping_mul(31).wrapping_add(t as u64) | 1);
     for p in img.px.iter_mut() {
-        let d = (n.next() % 13) as i32 - 6;
+        let d = (n.next_u64() % 13) as i32 - 6;
         *p = (*p as i32 + d).clamp(0, 255) as u8;
     }
     img

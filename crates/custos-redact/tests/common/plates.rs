@@ -218,9 +218,12 @@ impl Plate {
             .filter(|c| c.is_ascii_alphabetic())
             .collect();
         let n = if colour == PlateColour::Green { 6 } else { 5 };
-        let mut text = vec!['*', letters[(rng.next() % letters.len() as u64) as usize]];
+        let mut text = vec![
+            '*',
+            letters[(rng.next_u64() % letters.len() as u64) as usize],
+        ];
         for _ in 0..n {
-            text.push(alnum[(rng.next() % alnum.len() as u64) as usize]);
+            text.push(alnum[(rng.next_u64() % alnum.len() as u64) as usize]);
         }
         let mm_w = if colour == PlateColour::Green {
             480.0
@@ -359,9 +362,9 @@ pub fn road(w: usize, h: usize, seed: u64) -> Img {
     // Buildings along the horizon.
     let mut x = 0;
     while x < w {
-        let bw = 40 + (rng.next() % 120) as usize;
-        let bh = 20 + (rng.next() % (horizon as u64)) as usize;
-        let g = 120 + (rng.next() % 100) as u8;
+        let bw = 40 + (rng.next_u64() % 120) as usize;
+        let bh = 20 + (rng.next_u64() % (horizon as u64)) as usize;
+        let g = 120 + (rng.next_u64() % 100) as u8;
         img.fill_rect(
             x as i64,
             (horizon - bh.min(horizon)) as i64,
@@ -384,7 +387,7 @@ pub fn road(w: usize, h: usize, seed: u64) -> Img {
     img.fill_rect(cx + 6, horizon as i64, cx + 12, h as i64, [230, 190, 20]);
     // Noise.
     for p in img.px.iter_mut() {
-        let d = (rng.next() % 11) as i32 - 5;
+        let d = (rng.next_u64() % 11) as i32 - 5;
         *p = (*p as i32 + d).clamp(0, 255) as u8;
     }
     img
@@ -399,7 +402,7 @@ pub fn car(img: &mut Img, cx: f32, cy: f32, pw: f32, rng: &mut Rng) {
         [150, 25, 30],
         [60, 40, 30],
     ];
-    let c = BODIES[(rng.next() % BODIES.len() as u64) as usize];
+    let c = BODIES[(rng.next_u64() % BODIES.len() as u64) as usize];
     let bw = (pw * 3.0).min(380.0);
     let bh = bw * 0.55;
     img.fill_rect(
