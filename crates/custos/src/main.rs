@@ -37,6 +37,9 @@ enum Cmd {
     Recordings(cmd::recordings::Args),
     /// Export [from, to) of a camera as one MP4.
     Export(cmd::export::Args),
+    /// A redacted copy of [from, to) of a camera: faces and plates masked (G1, G2), registered.
+    #[cfg(feature = "redact")]
+    Redact(cmd::redact::Args),
     /// Write an HLS (fMP4) playlist of [from, to) of a camera.
     Hls(cmd::export::HlsArgs),
     /// Health of every camera stream: state, fps, bitrate, gaps, completeness, alarms.
@@ -138,6 +141,8 @@ fn main() -> ExitCode {
             Cmd::Serve(a) => cmd::serve::run(a).await,
             Cmd::Recordings(a) => cmd::recordings::run(a).await,
             Cmd::Export(a) => cmd::export::run(a).await,
+            #[cfg(feature = "redact")]
+            Cmd::Redact(a) => cmd::redact::run(a).await,
             Cmd::Hls(a) => cmd::export::run_hls(a).await,
             Cmd::Health(a) => cmd::health::run(a).await,
             Cmd::Capacity(a) => cmd::capacity::run(a).await,

@@ -25,6 +25,9 @@ pub enum Which {
     /// GB/T 28181: registrations/s, keepalives/s, PS demux throughput against memcpy.
     #[cfg(feature = "gb28181")]
     Gb28181(super::bench_gb::Args),
+    /// Face redaction fps and recall on a 720p clip, against deface on the same clip.
+    #[cfg(feature = "redact")]
+    Redact(super::bench_redact::Args),
 }
 
 #[derive(clap::Args)]
@@ -53,6 +56,10 @@ pub async fn run(w: Which) -> Result<()> {
         }
         #[cfg(feature = "gb28181")]
         Which::Gb28181(a) => super::bench_gb::run(a).await,
+        #[cfg(feature = "redact")]
+        Which::Redact(a) => {
+            tokio::task::spawn_blocking(move || super::bench_redact::run(a)).await?
+        }
     }
 }
 

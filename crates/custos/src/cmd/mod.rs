@@ -5,6 +5,8 @@ pub mod bench_compliance;
 #[cfg(feature = "gb28181")]
 pub mod bench_gb;
 pub mod bench_ledger;
+#[cfg(feature = "redact")]
+pub mod bench_redact;
 pub mod bench_serve;
 pub mod capacity;
 pub mod compliance;
@@ -20,6 +22,8 @@ pub mod health;
 pub mod hold;
 pub mod record;
 pub mod recordings;
+#[cfg(feature = "redact")]
+pub mod redact;
 pub mod registry;
 pub mod serve;
 pub mod users;
