@@ -77,6 +77,18 @@ struct Offered {
     data: custos_footage::DataDir,
 }
 
+impl Offered {
+    /// The camera offered as `channel`, if any.
+    fn camera_of(&self, channel: &str) -> Option<String> {
+        self.channels
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|(id, _, _)| id == channel)
+            .map(|(_, name, _)| name.clone())
+    }
+}
+
 impl MediaProvider for Offered {
     fn catalog(&self) -> Vec<CatalogItem> {
         self.channels
@@ -99,13 +111,7 @@ impl MediaProvider for Offered {
     }
 
     fn recorded(&self, channel: &str, start: u64, end: u64) -> Option<FrameSource> {
-        let name = self
-            .channels
-            .lock()
-            .unwrap()
-            .iter()
-            .find(|(id, _, _)| id == channel)
-            .map(|(_, name, _)| name.clone())?;
+        let name = self.camera_of(channel)?;
         let (from, to) = (
             custos_core::Time90k(start as i64 * 90_000),
             custos_core::Time90k(end as i64 * 90_000),
@@ -137,13 +143,7 @@ impl MediaProvider for Offered {
         channel: &'a str,
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send + 'a>> {
         Box::pin(async move {
-            let name = self
-                .channels
-                .lock()
-                .unwrap()
-                .iter()
-                .find(|(id, _, _)| id == channel)
-                .map(|(_, name, _)| name.clone());
+            let name = self.camera_of(channel);
             match name {
                 // C1: footage of a system in use but not accepted goes to nobody, the upper
                 // platform included.
