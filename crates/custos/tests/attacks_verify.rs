@@ -42,6 +42,9 @@ fn base() -> &'static Path {
                     .await
                     .unwrap();
                 journal.checkpoint().unwrap();
+                // Closed before anything copies the directory: a closing SQLite connection
+                // checkpoints and removes its -wal/-shm files under a running `cp`.
+                store.close().await;
             });
             (tmp, data)
         })
