@@ -175,7 +175,14 @@ fn record_export_check(sim: &Camsim, codec: &str, bframes: bool) {
     // anchor when the camera's RTCP sender reports do not give capture time (design/recording.md).
     let tc = read_timecode_ms(&mp4, 0).expect("clock readable");
     let from_ms = from * 1000 / 90_000;
-    let tolerance = if bframes { 600 } else { 67 + 40 };
+    // x265 (the H.265 simulator) spends most of a frame interval per frame on these 2 cores and
+    // falls further behind when the machine is loaded (166 ms measured with three builds beside
+    // it), which again lands in the receive-time anchor.
+    let tolerance = match (bframes, codec) {
+        (true, _) => 600,
+        (false, "hevc") => 250,
+        (false, _) => 67 + 40,
+    };
     assert!(
         (tc - from_ms).abs() <= tolerance,
         "first frame {} ms off",
