@@ -19,6 +19,8 @@ import { ReportPage } from './pages/report';
 import { CataloguePage, ComplaintPage } from './pages/complaint';
 import { tr } from './registry/i18n';
 import { GbPage, gbNavVisible } from './pages/gb';
+import { CitizenSessionsPage, CitizenViewPage } from './pages/citizen';
+import { tc } from './citizen/i18n';
 import './style.css';
 
 function useHash(): string {
@@ -53,9 +55,13 @@ function App() {
 
   useEffect(() => {
     setUnauthenticatedHandler(() => setSession(null));
-    refreshSession();
+    // H4: a citizen view page has no account session to look for.
+    if (location.hash.startsWith('#/view')) setBooting(false);
+    else refreshSession();
   }, []);
 
+  // H4: the applicant of a citizen view session has no account.
+  if (hash.startsWith('#/view')) return <CitizenViewPage code={hash.split('/')[2] || undefined} />;
   if (booting) return <p class="center muted">{t('loading')}</p>;
   // Public pages (no account): complaints (J3) and the catalogue (I1).
   if (hash.startsWith('#/complaint')) return <ComplaintPage />;
@@ -97,6 +103,8 @@ function App() {
         return <ReportPage id={arg ? decodeURIComponent(arg) : undefined} />;
       case 'gb':
         return <GbPage />;
+      case 'citizen':
+        return <CitizenSessionsPage />;
       default:
         return <Wall />;
     }
@@ -111,6 +119,7 @@ function App() {
     ['inspection', tr('nav_inspection')],
     ['report', tr('nav_report')],
     ...(gbNavVisible(session) ? ([['gb', t('nav_gb')]] as [string, string][]) : []),
+    ...(hasRole(session, 'police_officer') ? ([['citizen', tc('nav')]] as [string, string][]) : []),
   ];
   return (
     <Ctx.Provider value={{ session, refreshSession, navigate }}>

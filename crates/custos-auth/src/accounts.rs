@@ -822,6 +822,61 @@ impl Accounts {
         })
     }
 
+    /// Confirms a person's identity for a two-person action (the second person of a hold
+    /// release, E5): the same checks as [`Accounts::login`] — lockout, password (unknown names
+    /// cost the same and get the same answer), the account's state and window, the TOTP code
+    /// if the account has one — with failures counted towards the lockout, but no session is
+    /// opened. Returns the account.
+    pub async fn confirm(
+        &self,
+        name: &str,
+        password: &str,
+        totp_code: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<User> {
+        let _serial = self.name_lock(name).await;
+        let Some(a) = self.account_for_login(name).await? else {
+            self.verify(password, &self.inner.dummy_hash).await?;
+            return Err(bad_credentials());
+        };
+        if let Some(u) = a.locked_until.map(dt)
+            && u > now
+        {
+            return Err(locked(u));
+        }
+        if !self.verify(password, &a.password_hash).await? {
+            if let Some(u) = self.account_failed(a.id, now).await? {
+                return Err(locked(u));
+            }
+            return Err(bad_credentials());
+        }
+        Self::check_active(&a, now)?;
+        if a.totp_enabled {
+            let Some(code) = totp_code.filter(|c| !c.trim().is_empty()) else {
+                return Err(unauthenticated(format!(
+                    "account {name:?} has a second factor: give its current 6-digit TOTP code too"
+                )));
+            };
+            let secret = a.totp_secret.clone().unwrap_or_default();
+            let ok = match totp::matching_step(&secret, code, now.timestamp()) {
+                Some(step) => self.store().use_totp_step(a.id, step).await?,
+                None => false,
+            };
+            if !ok {
+                if let Some(u) = self.account_failed(a.id, now).await? {
+                    return Err(locked(u));
+                }
+                return Err(unauthenticated("wrong or already used TOTP code"));
+            }
+        }
+        if a.failed_logins != 0 || a.locked_until.is_some() {
+            self.store()
+                .set_login_failures(a.id, LoginFailures::default())
+                .await?;
+        }
+        Ok(self.to_user(&self.store().account_by_id(a.id).await?))
+    }
+
     async fn authenticate(
         &self,
         token: &str,

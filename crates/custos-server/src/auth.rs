@@ -81,7 +81,14 @@ pub async fn caller_of(st: &AppState, headers: &HeaderMap) -> ApiResult<Caller> 
 pub async fn require_caller(State(st): State<AppState>, mut req: Request, next: Next) -> Response {
     let caller = match caller_of(&st, req.headers()).await {
         Ok(c) => c,
-        Err(e) => return e.into_response(),
+        Err(e) => {
+            // H4: a citizen view session's credentials are refused (403), not just unknown.
+            let path = req.uri().path().to_owned();
+            if let Some(r) = crate::citizen::refuse_elsewhere(&st, req.headers(), &path).await {
+                return r;
+            }
+            return e.into_response();
+        }
     };
     let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     if !safe && let Some(expected) = &caller.csrf {

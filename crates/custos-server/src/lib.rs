@@ -10,8 +10,10 @@
 pub mod admin;
 pub mod api;
 pub mod auth;
+pub mod citizen;
 pub mod console;
 pub mod error;
+pub mod events;
 pub mod gb;
 pub mod live;
 pub mod metrics;
@@ -53,6 +55,8 @@ pub use tls::TlsSource;
         (name = "registry", description = "Registry, findings, inspections, reports (A1–A5, C1–C4, J1, J2)"),
         (name = "public", description = "No account needed: the public catalogue (I1) and complaints (J3)"),
         (name = "gb28181", description = "GB/T 28181 devices, channels, PTZ and cascade"),
+        (name = "citizen", description = "Citizen view-only sessions (H4): made by police, opened once by the applicant, watermarked"),
+        (name = "events", description = "The event stream (Server-Sent Events)"),
     )
 )]
 struct ApiDoc;
@@ -103,6 +107,9 @@ pub fn routers(st: AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(gb::devices))
         .routes(routes!(gb::status))
         .routes(routes!(gb::ptz))
+        .routes(routes!(citizen::create_session, citizen::list_sessions))
+        .routes(routes!(citizen::officer_end))
+        .routes(routes!(events::events))
         .route_layer(axum::middleware::from_fn_with_state(
             st.clone(),
             auth::require_caller,
@@ -112,7 +119,13 @@ pub fn routers(st: AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(healthz))
         // I1 and J3: the public catalogue and complaints need no account.
         .routes(routes!(registry::catalogue))
-        .routes(routes!(registry::submit_complaint));
+        .routes(routes!(registry::submit_complaint))
+        // H4: the applicant has no account; the viewer cookie of an opened session is checked
+        // by these handlers.
+        .routes(routes!(citizen::open))
+        .routes(routes!(citizen::current))
+        .routes(routes!(citizen::applicant_end))
+        .routes(routes!(citizen::watch));
     let (router, api) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(protected)
         .merge(public)

@@ -13,6 +13,9 @@ mod accounts;
 pub use accounts::{
     AccountId, AccountRow, LoginFailures, NewAccount, NewSession, SessionKind, SessionRow,
 };
+mod citizen;
+pub use citizen::{CitizenRange, CitizenSessionRow, CitizenState, NewCitizenSession};
+mod events;
 mod gb28181;
 pub mod registry;
 

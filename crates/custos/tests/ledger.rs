@@ -165,9 +165,27 @@ fn e2_export_registers_first_and_fails_closed() {
     );
 }
 
-/// E5: a hold is placed and released in the ledger; releasing needs a second, different person.
+/// `custos ARGS` with `input` on standard input (killed after 120 s).
+fn custos_with_stdin(args: &[&str], input: &str) -> std::process::Output {
+    use std::io::Write as _;
+    let mut c = std::process::Command::new("timeout")
+        .args(["-k", "5", "120", bin()])
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run custos");
+    c.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    c.wait_with_output().unwrap()
+}
+
+/// E5: a hold is placed and released in the ledger; releasing needs a second, different
+/// person, and both persons are accounts that authenticate (password on standard input) and
+/// may release holds on the camera: a typed name, a wrong password or an account without
+/// `release_hold` is refused and the hold stays; the ledger names both persons.
 #[test]
-fn e5_hold_release_needs_a_second_person() {
+fn e5_hold_release_needs_a_second_authenticated_account() {
     let tmp = custos_testkit::ProtectedTempDir::new().unwrap();
     let (_sim, data) = record_some(tmp.path(), "gate");
     let segs = segments(&recordings(&data, "gate"));
@@ -176,6 +194,28 @@ fn e5_hold_release_needs_a_second_person() {
         segs[0]["end_90k"].as_i64().unwrap(),
     );
     let d = data.to_str().unwrap();
+    for (name, role, pw) in [
+        ("alice", "police_officer", "alice-Passw0rd-for-holds"),
+        ("bob", "police_approver", "bob-Passw0rd-for-holds"),
+        ("carol", "watch_operator", "carol-Passw0rd-for-holds"),
+    ] {
+        let o = custos_with_stdin(
+            &[
+                "users",
+                "add",
+                name,
+                "--role",
+                role,
+                "--scope",
+                "local",
+                "--password-stdin",
+                "--data",
+                d,
+            ],
+            &format!("{pw}\n"),
+        );
+        assert!(o.status.success(), "users add {name}: {}", stderr(&o));
+    }
     let o = custos_ok(&[
         "hold",
         "place",
@@ -195,25 +235,37 @@ fn e5_hold_release_needs_a_second_person() {
         "alice",
     ]);
     assert!(o.contains("hold 1 placed"), "{o}");
-    let o = custos(&[
-        "hold",
-        "release",
-        "--data",
-        d,
-        "1",
-        "--by",
+    let release = |by: &str, approver: &str, input: &str| {
+        custos_with_stdin(
+            &[
+                "hold",
+                "release",
+                "--data",
+                d,
+                "1",
+                "--by",
+                by,
+                "--approved-by",
+                approver,
+                "--passwords-stdin",
+            ],
+            input,
+        )
+    };
+    // The same person twice.
+    let o = release(
         "alice",
-        "--approved-by",
         "Alice",
-    ]);
+        "alice-Passw0rd-for-holds\nalice-Passw0rd-for-holds\n",
+    );
     assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
     assert!(
         stderr(&o).contains("second, different person"),
         "{}",
         stderr(&o)
     );
-    assert!(custos_ok(&["hold", "list", "--data", d]).contains("active"));
-    let o = custos_ok(&[
+    // No passwords: refused, naming what to give.
+    let o = custos(&[
         "hold",
         "release",
         "--data",
@@ -224,13 +276,59 @@ fn e5_hold_release_needs_a_second_person() {
         "--approved-by",
         "bob",
     ]);
-    assert!(o.contains("approved by bob"), "{o}");
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("--passwords-stdin"), "{}", stderr(&o));
+    // A name that is no account, and a wrong password of the approver.
+    let o = release("alice", "mallory", "alice-Passw0rd-for-holds\nguess\n");
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("wrong user name or password"),
+        "{}",
+        stderr(&o)
+    );
+    let o = release(
+        "alice",
+        "bob",
+        "alice-Passw0rd-for-holds\nnot-bobs-password\n",
+    );
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("--approved-by bob"), "{}", stderr(&o));
+    // An authenticated account without release_hold.
+    let o = release(
+        "alice",
+        "carol",
+        "alice-Passw0rd-for-holds\ncarol-Passw0rd-for-holds\n",
+    );
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("carol may not release hold 1"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(custos_ok(&["hold", "list", "--data", d]).contains("active"));
+    // Two authenticated accounts with the right.
+    let o = release(
+        "alice",
+        "bob",
+        "alice-Passw0rd-for-holds\nbob-Passw0rd-for-holds\n",
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("released by alice, approved by bob"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(!custos_ok(&["hold", "list", "--data", d]).contains("active"));
     let log = String::from_utf8_lossy(&std::fs::read(data.join("ledger/entries.log")).unwrap())
         .into_owned();
     assert!(log.contains("\"action\":\"HoldPlaced\""), "no hold entry");
     assert!(
-        log.contains("\"approved_by\":\"bob\""),
-        "release approver not in the ledger"
+        log.contains("\"released_by\":\"alice\"") && log.contains("\"approved_by\":\"bob\""),
+        "release persons not in the ledger"
+    );
+    assert!(
+        log.contains("\"action\":\"AccessDenied\"") && log.contains("carol may not release hold 1"),
+        "the refused approver is not in the ledger"
     );
     let o = verify(&data);
     assert!(o.status.success(), "{}", stdout(&o));

@@ -1,9 +1,8 @@
 //! `custos hold place|release|list` (E5): legal holds keep footage beyond retention. Placing
-//! and releasing are ledger entries, written before the change (fail closed); a release needs
-//! a second, different person, and both are recorded.
-//!
-//! The persons are named on the command line until accounts exist (the web console will take
-//! them from authenticated sessions).
+//! and releasing are ledger entries, written before the change (fail closed). A release needs
+//! two different accounts that each may release holds on the camera (`release_hold`: police
+//! officers and approvers in scope), both authenticated with their passwords (and TOTP codes
+//! when enrolled) read from standard input; the ledger names both.
 
 use std::path::PathBuf;
 
@@ -49,11 +48,22 @@ pub struct ReleaseArgs {
     pub data: PathBuf,
     /// Hold id (see `custos hold list`).
     pub id: i64,
+    /// The account releasing the hold.
     #[arg(long)]
     pub by: String,
-    /// A second, different person who approves the release.
+    /// A second, different account that approves the release.
     #[arg(long)]
     pub approved_by: String,
+    /// Read the two passwords from standard input: the first line is the password of --by,
+    /// the second that of --approved-by.
+    #[arg(long)]
+    pub passwords_stdin: bool,
+    /// The current TOTP code of --by, if that account has a second factor.
+    #[arg(long)]
+    pub by_totp: Option<String>,
+    /// The current TOTP code of --approved-by, if that account has a second factor.
+    #[arg(long)]
+    pub approved_by_totp: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -125,6 +135,7 @@ async fn release(a: ReleaseArgs) -> Result<()> {
         )
         .into());
     }
+    let (by_pw, approver_pw) = read_two_passwords(a.passwords_stdin)?;
     let (data, store) = super::open(&a.data).await?;
     let hold = store
         .holds()
@@ -137,24 +148,118 @@ async fn release(a: ReleaseArgs) -> Result<()> {
                 format!("no active hold {}; see `custos hold list`", a.id),
             )
         })?;
+    let cam = store
+        .cameras()
+        .await?
+        .into_iter()
+        .find(|c| c.id == hold.camera_id)
+        .ok_or_else(|| {
+            Error::new(
+                ErrorKind::Internal,
+                "the held camera is not in the database",
+            )
+        })?;
+    // The camera's area decides whose scope covers it; a camera never placed sits where the
+    // server places configured cameras by default.
+    let (org, system, area) = store
+        .camera_areas()
+        .await?
+        .remove(cam.name.as_str())
+        .unwrap_or_else(|| {
+            let (o, s, a) = custos_server::state::DEFAULT_AREA;
+            (o.to_owned(), s.to_owned(), a.to_owned())
+        });
+    let resource = custos_core::access::Resource::camera(
+        &custos_core::access::Placement::new(org, system, area, cam.name.as_str()),
+        custos_core::access::Classification::Public,
+    );
     let (journal, _) = custos_footage::Journal::open(&data)?;
-    let seq = journal.record(NewEntry::new(&a.by, Action::HoldReleased, format!("hold/{}", hold.id)).details(json!({
-        "hold_id": hold.id, "case": hold.case_number, "released_by": a.by, "approved_by": a.approved_by,
+    let accounts = custos_auth::Accounts::open(&store, journal.clone()).await?;
+    let now = chrono::Utc::now();
+    let first = accounts
+        .confirm(&a.by, &by_pw, a.by_totp.as_deref(), now)
+        .await
+        .map_err(|e| e.context(format!("--by {}", a.by)))?;
+    let second = accounts
+        .confirm(
+            &a.approved_by,
+            &approver_pw,
+            a.approved_by_totp.as_deref(),
+            now,
+        )
+        .await
+        .map_err(|e| e.context(format!("--approved-by {}", a.approved_by)))?;
+    let refuse = |who: &str, reason: custos_core::access::Reason| -> Result<()> {
+        let msg = format!("{who} may not release hold {}: {reason}", hold.id);
+        let _ = journal.record(
+            NewEntry::new(who, Action::AccessDenied, format!("hold/{}", hold.id)).details(json!({
+                "action": "release_hold", "rule": reason.rule(), "reason": msg,
+                "released_by": a.by, "approved_by": a.approved_by,
+            })),
+        );
+        Err(Error::new(ErrorKind::PermissionDenied, msg).into())
+    };
+    use custos_core::access::{Action as Act, Decision, approve, decide};
+    if let Decision::Deny(r) = decide(&first.principal(now), Act::ReleaseHold, &resource, now) {
+        return refuse(&first.name, r);
+    }
+    if let Decision::Deny(r) = approve(
+        &first.name,
+        &second.principal(now),
+        Act::ReleaseHold,
+        &resource,
+        now,
+    ) {
+        return refuse(&second.name, r);
+    }
+    let seq = journal.record(NewEntry::new(&first.name, Action::HoldReleased, format!("hold/{}", hold.id)).details(json!({
+        "hold_id": hold.id, "case": hold.case_number, "released_by": first.name, "approved_by": second.name,
+        "authenticated": ["password", "password"],
     })))?;
     store
         .release_hold(
             hold.id,
-            &a.by,
-            &a.approved_by,
+            &first.name,
+            &second.name,
             crate::runtime::now(),
             Some(seq as i64),
         )
         .await?;
     println!(
         "hold {} (case {}) released by {}, approved by {} (ledger entry {seq})",
-        hold.id, hold.case_number, a.by, a.approved_by
+        hold.id, hold.case_number, first.name, second.name
     );
     Ok(())
+}
+
+/// The passwords of the two persons, one line each on standard input.
+fn read_two_passwords(flag: bool) -> Result<(String, String)> {
+    if !flag {
+        return Err(Error::new(
+            ErrorKind::InvalidArgument,
+            "both persons authenticate: give --passwords-stdin and the password of --by, then \
+             that of --approved-by, one per line on standard input (E5)",
+        )
+        .into());
+    }
+    let mut lines = std::io::stdin().lines();
+    let mut next = |whose: &str| -> Result<String> {
+        let l = lines
+            .next()
+            .transpose()
+            .map_err(|e| Error::io("reading passwords from standard input", e))?
+            .unwrap_or_default();
+        let l = l.trim_end_matches('\r').to_owned();
+        if l.is_empty() {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                format!("standard input held no password for {whose} (line 1: --by, line 2: --approved-by)"),
+            )
+            .into());
+        }
+        Ok(l)
+    };
+    Ok((next("--by")?, next("--approved-by")?))
 }
 
 async fn list(a: ListArgs) -> Result<()> {
