@@ -116,7 +116,7 @@ fn h4_citizen_session_plays_watermarked_in_chromium_and_cannot_be_copied_or_reop
     .unwrap();
     let tmp = custos_testkit::ProtectedTempDir::new().unwrap();
     let data = tmp.path().join("data");
-    let cfg = write_config(tmp.path(), 4, &[("cam1", sim.url(1), "")]);
+    let cfg = write_config(tmp.path(), 5, &[("cam1", sim.url(1), "")]);
     let mut server = serve(&data, Some(&cfg), &["--web", dist.to_str().unwrap()]);
     let rt = tokio::runtime::Runtime::new().unwrap();
     let t0 = chrono::Utc::now();
