@@ -195,9 +195,9 @@ fn e5_hold_release_needs_a_second_authenticated_account() {
     );
     let d = data.to_str().unwrap();
     for (name, role, pw) in [
-        ("alice", "police_officer", "alice-Passw0rd-for-holds"),
-        ("bob", "police_approver", "bob-Passw0rd-for-holds"),
-        ("carol", "watch_operator", "carol-Passw0rd-for-holds"),
+        ("alice", "police_officer", "first-Passw0rd-for-holds"),
+        ("bob", "police_approver", "second-Passw0rd-for-holds"),
+        ("carol", "watch_operator", "third-Passw0rd-for-holds"),
     ] {
         let o = custos_with_stdin(
             &[
@@ -256,7 +256,7 @@ fn e5_hold_release_needs_a_second_authenticated_account() {
     let o = release(
         "alice",
         "Alice",
-        "alice-Passw0rd-for-holds\nalice-Passw0rd-for-holds\n",
+        "first-Passw0rd-for-holds\nfirst-Passw0rd-for-holds\n",
     );
     assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
     assert!(
@@ -279,7 +279,7 @@ fn e5_hold_release_needs_a_second_authenticated_account() {
     assert!(!o.status.success());
     assert!(stderr(&o).contains("--passwords-stdin"), "{}", stderr(&o));
     // A name that is no account, and a wrong password of the approver.
-    let o = release("alice", "mallory", "alice-Passw0rd-for-holds\nguess\n");
+    let o = release("alice", "mallory", "first-Passw0rd-for-holds\nguess\n");
     assert!(!o.status.success());
     assert!(
         stderr(&o).contains("wrong user name or password"),
@@ -289,7 +289,7 @@ fn e5_hold_release_needs_a_second_authenticated_account() {
     let o = release(
         "alice",
         "bob",
-        "alice-Passw0rd-for-holds\nnot-bobs-password\n",
+        "first-Passw0rd-for-holds\nnot-bobs-password\n",
     );
     assert!(!o.status.success());
     assert!(stderr(&o).contains("--approved-by bob"), "{}", stderr(&o));
@@ -297,7 +297,7 @@ fn e5_hold_release_needs_a_second_authenticated_account() {
     let o = release(
         "alice",
         "carol",
-        "alice-Passw0rd-for-holds\ncarol-Passw0rd-for-holds\n",
+        "first-Passw0rd-for-holds\nthird-Passw0rd-for-holds\n",
     );
     assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
     assert!(
@@ -310,7 +310,7 @@ fn e5_hold_release_needs_a_second_authenticated_account() {
     let o = release(
         "alice",
         "bob",
-        "alice-Passw0rd-for-holds\nbob-Passw0rd-for-holds\n",
+        "first-Passw0rd-for-holds\nsecond-Passw0rd-for-holds\n",
     );
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(
