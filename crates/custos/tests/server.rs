@@ -54,12 +54,16 @@ async fn e1_every_api_route_needs_a_session() {
         for method in item.as_object().unwrap().keys() {
             // Public by law: the catalogue of systems that must connect (I1) and complaints
             // about the supervising agencies, which anyone may file without an account (J3).
+            // H4: the applicant of a citizen view session has no account; opening takes the
+            // one-time code, watching the viewer cookie (checked in tests/citizen.rs).
             let public = matches!(
                 (method.as_str(), path.as_str()),
                 ("post", "/api/login")
                     | ("get", "/api/healthz")
                     | ("get", "/api/public/catalogue")
                     | ("post", "/api/public/complaints")
+                    | ("post", "/api/citizen/open")
+                    | ("get", "/api/citizen/watch")
             );
             let url = s.url(
                 &path
