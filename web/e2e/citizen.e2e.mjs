@@ -7,6 +7,8 @@
 //   CUSTOS_CAMERA     the session's camera; CUSTOS_FROM / CUSTOS_TO a range of it (RFC 3339)
 //   CUSTOS_ARTIFACTS  directory for screenshots, frame.gray and results.json
 //   CUSTOS_CHROMIUM   browser binary (default /usr/bin/chromium)
+//   CUSTOS_POLICE_USER / CUSTOS_POLICE_PASSWORD  optional: a police officer who first opens a
+//                     session on the console page 公民查看, sees its link and ends it
 //
 // Checks: the link opens the session without an account and the code leaves the address bar;
 // range 0 plays (currentTime advances past 2 s); one decoded frame is written as 8-bit gray
@@ -26,6 +28,8 @@ const FROM = env('CUSTOS_FROM');
 const TO = env('CUSTOS_TO');
 const ARTIFACTS = env('CUSTOS_ARTIFACTS');
 const CHROMIUM = env('CUSTOS_CHROMIUM', '/usr/bin/chromium');
+const POLICE_USER = process.env.CUSTOS_POLICE_USER ?? '';
+const POLICE_PASSWORD = process.env.CUSTOS_POLICE_PASSWORD ?? '';
 
 const results = { base: BASE, checks: [] };
 const h = harness(ARTIFACTS, results);
@@ -36,7 +40,33 @@ async function waitFor(page, selector, what, timeout = 30000) {
   check(true, what);
 }
 
+/** The officer's side on the console: open a session for an applicant, see it, end it. */
+async function police(page) {
+  await page.goto(BASE, { waitUntil: 'domcontentloaded' });
+  await page.waitForSelector('form.login input[name=username]', { timeout: 15000 });
+  await page.fill('input[name=username]', POLICE_USER);
+  await page.fill('input[name=password]', POLICE_PASSWORD);
+  await page.click('form.login button[type=submit]');
+  await waitFor(page, 'header.top', 'the police officer logs in');
+  await page.goto(`${BASE}#/citizen`);
+  await waitFor(page, '#citizen-create', 'H4: the officer opens the citizen session form (公民查看)');
+  await page.fill('#citizen-create input[name=applicant_name]', '李四');
+  await page.fill('#citizen-create input[name=applicant_id]', '110105200001010011');
+  await page.selectOption('#citizen-create select[name=reason]', 'missing_child');
+  await page.fill('#citizen-create input[name=camera-0]', CAMERA);
+  await page.click('#citizen-create button[type=submit]');
+  await waitFor(page, '#citizen-link', 'H4: the console shows the link for the applicant');
+  check((await page.textContent('#citizen-link'))?.includes('#/view/'), 'H4: the link opens the viewing page');
+  await waitFor(page, 'tr:has-text("李四") >> text=未打开', 'H4: the new session is listed, not opened');
+  await h.shot(page, 'citizen-officer');
+  await page.click('tr:has-text("李四") button');
+  await waitFor(page, 'tr:has-text("李四") >> text=已结束', 'H4: the officer ends the session');
+  // The applicant's part runs without the officer's session.
+  await page.context().clearCookies();
+}
+
 async function run(page) {
+  if (POLICE_USER) await police(page);
   await page.goto(`${BASE}#/view/${CODE}`, { waitUntil: 'domcontentloaded' });
   await waitFor(page, '#citizen-session', 'H4: the link opens the session without an account');
   check(!page.url().includes(CODE), 'H4: the code is no longer in the address bar');

@@ -89,7 +89,8 @@ fn ledger_text(data: &Path) -> String {
     String::from_utf8_lossy(&std::fs::read(data.join("ledger/entries.log")).unwrap()).into_owned()
 }
 
-/// H4, E2: a police officer makes a session (a watch operator may not); the applicant opens
+/// H4, E2: a police officer makes a session (a watch operator may not), and on the console
+/// opens one, sees its link and ends it; the applicant opens
 /// the link in Chromium without an account and the range plays; the decoded frame carries the
 /// watermark (its region differs from the original frame of the same instant by a wide margin,
 /// the rest of the picture does not); with the session's cookie `view.mp4`, HLS, an export
@@ -212,6 +213,8 @@ fn h4_citizen_session_plays_watermarked_in_chromium_and_cannot_be_copied_or_reop
         .env("CUSTOS_TO", &to_s)
         .env("CUSTOS_ARTIFACTS", &dir)
         .env("CUSTOS_CHROMIUM", CHROMIUM)
+        .env("CUSTOS_POLICE_USER", "po1")
+        .env("CUSTOS_POLICE_PASSWORD", USER_PW)
         .stdin(Stdio::null())
         .output()
         .expect("run node");
@@ -231,7 +234,7 @@ fn h4_citizen_session_plays_watermarked_in_chromium_and_cannot_be_copied_or_reop
     let results: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.join("results.json")).unwrap()).unwrap();
     assert!(
-        results["checks"].as_array().unwrap().len() >= 12,
+        results["checks"].as_array().unwrap().len() >= 18,
         "{results:#}"
     );
     assert_eq!(results["frame"]["width"], W as u64, "{results:#}");
@@ -294,7 +297,9 @@ fn h4_citizen_session_plays_watermarked_in_chromium_and_cannot_be_copied_or_reop
             .filter_map(|s| s["end_reason"].as_str())
             .collect();
         assert!(
-            ended.contains(&"applicant_ended") && ended.contains(&"expired"),
+            ended.contains(&"applicant_ended")
+                && ended.contains(&"expired")
+                && ended.contains(&"officer_ended"),
             "{list:#}"
         );
     });
