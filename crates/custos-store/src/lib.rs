@@ -15,6 +15,8 @@ pub use accounts::{
 };
 mod gb28181;
 pub mod registry;
+mod requests;
+pub use requests::{RequestDocumentRow, RequestRow};
 
 pub use gb28181::{GbChannel, GbDevice};
 
