@@ -19,6 +19,7 @@ import { ReportPage } from './pages/report';
 import { CataloguePage, ComplaintPage } from './pages/complaint';
 import { tr } from './registry/i18n';
 import { GbPage, gbNavVisible } from './pages/gb';
+import { RequestsPage, rq } from './pages/requests';
 import './style.css';
 
 function useHash(): string {
@@ -97,6 +98,8 @@ function App() {
         return <ReportPage id={arg ? decodeURIComponent(arg) : undefined} />;
       case 'gb':
         return <GbPage />;
+      case 'requests':
+        return <RequestsPage />;
       default:
         return <Wall />;
     }
@@ -110,6 +113,7 @@ function App() {
     ['findings', tr('nav_findings')],
     ['inspection', tr('nav_inspection')],
     ['report', tr('nav_report')],
+    ['requests', rq('nav')],
     ...(gbNavVisible(session) ? ([['gb', t('nav_gb')]] as [string, string][]) : []),
   ];
   return (

@@ -285,6 +285,16 @@ pub fn covers(
     to: Time90k,
     now: Time90k,
 ) -> bool {
+    grant_open(r, who, need, camera, now)
+        && r.fields
+            .scope
+            .iter()
+            .any(|c| c.camera == camera && c.from <= from && to <= c.to)
+}
+
+/// Whether released request `r` still lets `who` do `need` on some range of `camera` at
+/// `now` (for reads whose bytes are already limited to a registered range, e.g. HLS segments).
+pub fn grant_open(r: &Request, who: &str, need: Needed, camera: &str, now: Time90k) -> bool {
     let Some(rel) = &r.release else {
         return false;
     };
@@ -296,11 +306,7 @@ pub fn covers(
         Needed::Copy => r.fields.kind.is_copy(),
         Needed::Live => r.fields.kind == Kind::Live,
     };
-    kind_ok
-        && r.fields
-            .scope
-            .iter()
-            .any(|c| c.camera == camera && c.from <= from && to <= c.to)
+    kind_ok && r.fields.scope.iter().any(|c| c.camera == camera)
 }
 
 #[cfg(test)]

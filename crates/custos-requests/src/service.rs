@@ -600,20 +600,23 @@ impl Requests {
         .await
     }
 
-    /// The released request that lets `who` do `need` on `camera` over `[from, to)` at `now`.
+    /// The released request that lets `who` do `need` on `camera` over `[from, to)` at `now`;
+    /// with no range, on some range of the camera (the caller limits the bytes).
     pub async fn cover(
         &self,
         who: &str,
         need: Needed,
         camera: &str,
-        from: Time90k,
-        to: Time90k,
+        range: Option<(Time90k, Time90k)>,
         now: Time90k,
     ) -> Result<Option<Request>> {
         Ok(self
             .list(Some(State::Released))
             .await?
             .into_iter()
-            .find(|r| rules::covers(r, who, need, camera, from, to, now)))
+            .find(|r| match range {
+                Some((from, to)) => rules::covers(r, who, need, camera, from, to, now),
+                None => rules::grant_open(r, who, need, camera, now),
+            }))
     }
 }

@@ -10,6 +10,7 @@
 pub mod admin;
 pub mod api;
 pub mod auth;
+pub mod clock;
 pub mod console;
 pub mod error;
 pub mod gb;
@@ -17,6 +18,7 @@ pub mod live;
 pub mod metrics;
 pub mod playback;
 pub mod registry;
+pub mod requests;
 pub mod state;
 pub mod tls;
 
@@ -53,6 +55,7 @@ pub use tls::TlsSource;
         (name = "registry", description = "Registry, findings, inspections, reports (A1–A5, C1–C4, J1, J2)"),
         (name = "public", description = "No account needed: the public catalogue (I1) and complaints (J3)"),
         (name = "gb28181", description = "GB/T 28181 devices, channels, PTZ and cascade"),
+        (name = "requests", description = "Footage requests of the authorities: draft, approve, release, registration form (H1–H5)"),
     )
 )]
 struct ApiDoc;
@@ -103,6 +106,16 @@ pub fn routers(st: AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(gb::devices))
         .routes(routes!(gb::status))
         .routes(routes!(gb::ptz))
+        .routes(routes!(requests::list, requests::create))
+        .routes(routes!(requests::show))
+        .routes(routes!(requests::attach))
+        .routes(routes!(requests::document))
+        .routes(routes!(requests::submit))
+        .routes(routes!(requests::approve))
+        .routes(routes!(requests::reject))
+        .routes(routes!(requests::release))
+        .routes(routes!(requests::close))
+        .routes(routes!(requests::form))
         .route_layer(axum::middleware::from_fn_with_state(
             st.clone(),
             auth::require_caller,
@@ -210,7 +223,9 @@ pub fn state(
     placements: Placements,
     web: Option<Console>,
 ) -> AppState {
+    let requests = custos_requests::Requests::new(store.clone(), journal.clone(), data.clone());
     AppState(Arc::new(Inner {
+        requests,
         data,
         store,
         journal,
@@ -227,6 +242,7 @@ pub fn state(
         complaints: Default::default(),
         gb: Default::default(),
         access_changed: tokio::sync::watch::Sender::new(0),
+        clock: Arc::new(clock::SystemClock),
     }))
 }
 
