@@ -202,8 +202,8 @@ function NewRequest({ onDone }: { onDone: () => void }) {
         <select name="kind">{KINDS.map(([v, l]) => <option value={v}>{l}</option>)}</select>
       </label>
       <label>{rq('camera')}<input name="camera" required /></label>
-      <label>{rq('from')}<input name="from" type="datetime-local" required value={local(now - 3600_000)} /></label>
-      <label>{rq('to')}<input name="to" type="datetime-local" required value={local(now + 3600_000)} /></label>
+      <label>{rq('from')}<input name="from" type="datetime-local" required defaultValue={local(now - 3600_000)} /></label>
+      <label>{rq('to')}<input name="to" type="datetime-local" required defaultValue={local(now + 3600_000)} /></label>
       {[1, 2].map((i) => (
         <fieldset>
           <legend>{rq('officer')} {i}</legend>
@@ -254,11 +254,13 @@ function Details({ r }: { r: FootageRequest }) {
 function Actions({ r, onDone }: { r: FootageRequest; onDone: () => void }) {
   const { session } = useApp();
   const [error, setError] = useState<unknown>(null);
-  const act = (f: () => Promise<unknown>) => async (e: Event) => {
+  // Each form's fields are read when it is submitted.
+  const act = (f: (v: (k: string) => string) => Promise<unknown>) => async (e: Event) => {
     e.preventDefault();
     setError(null);
+    const data = new FormData(e.target as HTMLFormElement);
     try {
-      await f();
+      await f((k) => String(data.get(k) ?? '').trim());
     } catch (err) {
       setError(err);
     }
@@ -266,28 +268,24 @@ function Actions({ r, onDone }: { r: FootageRequest; onDone: () => void }) {
   };
   const approver = hasRole(session, 'police_approver') && r.state === 'submitted';
   const operator = hasRole(session, 'watch_operator') && r.state === 'approved';
-  let work = '';
-  let unit = r.organ;
-  let reason = '';
-  let hours = 24;
   return (
     <div class="actions">
       {approver && (
-        <form class="approve" onSubmit={act(() => req.approve(r.id, work, unit))}>
-          <label>{rq('work_id')}<input name="work_id" required onInput={(e) => (work = (e.target as HTMLInputElement).value)} /></label>
-          <label>{rq('unit')}<input name="unit" required value={r.organ} onInput={(e) => (unit = (e.target as HTMLInputElement).value)} /></label>
+        <form class="approve" onSubmit={act((v) => req.approve(r.id, v('work_id'), v('unit')))}>
+          <label>{rq('work_id')}<input name="work_id" required /></label>
+          <label>{rq('unit')}<input name="unit" required defaultValue={r.organ} /></label>
           <button type="submit" class="primary">{rq('approve')}</button>
         </form>
       )}
       {operator && (
-        <form class="release" onSubmit={act(() => req.release(r.id, hours))}>
-          <label>{rq('valid_hours')}<input name="valid_hours" type="number" min="1" max="720" value="24" onInput={(e) => (hours = Number((e.target as HTMLInputElement).value))} /></label>
+        <form class="release" onSubmit={act((v) => req.release(r.id, Number(v('valid_hours'))))}>
+          <label>{rq('valid_hours')}<input name="valid_hours" type="number" min="1" max="720" defaultValue="24" /></label>
           <button type="submit" class="primary">{rq('release')}</button>
         </form>
       )}
       {(approver || operator) && (
-        <form class="reject" onSubmit={act(() => req.reject(r.id, reason))}>
-          <label>{rq('reason')}<input name="reason" required onInput={(e) => (reason = (e.target as HTMLInputElement).value)} /></label>
+        <form class="reject" onSubmit={act((v) => req.reject(r.id, v('reason')))}>
+          <label>{rq('reason')}<input name="reason" required /></label>
           <button type="submit">{rq('reject')}</button>
         </form>
       )}
