@@ -9,8 +9,12 @@
 //   CUSTOS_NOSCOPE_USER / CUSTOS_NOSCOPE_PASSWORD  a watch operator whose scope covers none
 //   CUSTOS_NOSCOPE_SCOPE    the scope given to that operator (default local/main/default/none)
 //   CUSTOS_AUDITOR_USER / CUSTOS_AUDITOR_PASSWORD  optional: an auditor (audit viewer check)
-//   CUSTOS_POLICE_USER / CUSTOS_POLICE_PASSWORD    optional: a police officer (export check;
-//                           the exported MP4 is saved as export.mp4 in the artifacts dir)
+//   CUSTOS_POLICE_USER / CUSTOS_POLICE_PASSWORD    optional: a police officer (the footage
+//                           request procedure H1–H5 and the export; the exported MP4 is saved
+//                           as export.mp4, the released bundle's path as bundle.txt and the
+//                           registration form as form.pdf in the artifacts dir)
+//   CUSTOS_APPROVER_USER / CUSTOS_APPROVER_PASSWORD  with the police officer: the agency head
+//                           who approves (H2); the watch operator (CUSTOS_USER) releases
 //   CUSTOS_TOTP_USER / CUSTOS_TOTP_PASSWORD / CUSTOS_TOTP_URI  optional: an account with TOTP
 //                           (its otpauth:// URI); the login must ask for the one-time code
 //   CUSTOS_GAP_CAMERA       a camera that was stopped for a while (its timeline must show a gap)
@@ -38,6 +42,8 @@ const NOSCOPE_USER = env('CUSTOS_NOSCOPE_USER');
 const NOSCOPE_PASSWORD = env('CUSTOS_NOSCOPE_PASSWORD');
 const NOSCOPE_SCOPE = env('CUSTOS_NOSCOPE_SCOPE', 'local/main/default/none');
 const ADMIN_USER = process.env.CUSTOS_ADMIN_USER ?? '';
+const APPROVER_USER = process.env.CUSTOS_APPROVER_USER ?? '';
+const APPROVER_PASSWORD = process.env.CUSTOS_APPROVER_PASSWORD ?? '';
 const ADMIN_PASSWORD = process.env.CUSTOS_ADMIN_PASSWORD ?? '';
 const AUDITOR_USER = process.env.CUSTOS_AUDITOR_USER ?? '';
 const AUDITOR_PASSWORD = process.env.CUSTOS_AUDITOR_PASSWORD ?? '';
@@ -163,6 +169,7 @@ async function adminPart(page) {
   await addUser(page, NOSCOPE_USER, NOSCOPE_PASSWORD, 'watch_operator', NOSCOPE_SCOPE);
   if (AUDITOR_USER) await addUser(page, AUDITOR_USER, AUDITOR_PASSWORD, 'auditor', 'local');
   if (POLICE_USER) await addUser(page, POLICE_USER, POLICE_PASSWORD, 'police_officer', 'local');
+  if (APPROVER_USER) await addUser(page, APPROVER_USER, APPROVER_PASSWORD, 'police_approver', 'local');
   await shot(page, '00-users');
   await page.goto(`${BASE}#/audit`);
   await page.waitForSelector('.banner.denied', { timeout: 15000 });
@@ -198,14 +205,83 @@ async function requestExport(page, purpose) {
   await page.click('#export button[type=submit]');
 }
 
-async function policePart(page) {
-  await login(page, POLICE_USER, POLICE_PASSWORD);
+async function exportFromCameraPage(page) {
   await page.goto(`${BASE}#/camera/${encodeURIComponent(GAP_CAMERA)}`);
   await page.waitForSelector('svg.timeline rect.span', { timeout: 15000 });
   await page.click('#fit-recordings');
   await page.waitForTimeout(400);
   await requestExport(page, 'case 2026-042: e2e export check');
-  await waitFor(page, '#export .banner.ok a', "E1 police officer's export is ready", 30000);
+}
+
+/** The request's card on the requests page, once it shows `state`. */
+async function requestCard(page, id, state, what) {
+  await page.goto(`${BASE}#/requests`);
+  const sel = `article.request[data-request="${id}"][data-state="${state}"]`;
+  await waitFor(page, sel, what, 15000);
+  return sel;
+}
+
+/**
+ * H1–H5 on the console: a police officer without a released request is refused the export
+ * (H2); drafts a copy request with two officers and the unit letter, and submits it; the
+ * agency head approves it in the inbox; the watch operator sees both officers and the
+ * document and releases it (evidence bundle); then the officer's export is a playable MP4, and
+ * the registration form prints as PDF.
+ */
+async function policePart(page) {
+  await login(page, POLICE_USER, POLICE_PASSWORD);
+  await exportFromCameraPage(page);
+  await waitFor(page, '#export .banner.denied', 'H2 export by police without a released request is refused', 15000);
+  const refused = await page.textContent('#export .banner.denied');
+  check(refused.includes('H2'), `H2 the refusal names the rule: "${refused.trim().slice(0, 160)}"`);
+  if (!APPROVER_USER) return logout(page);
+
+  await page.goto(`${BASE}#/requests`);
+  await waitFor(page, '#new-request', 'H1 police officer sees the request form');
+  await page.fill('#new-request input[name=organ]', '某市公安局某分局');
+  await page.selectOption('#new-request select[name=organ_type]', 'police');
+  await page.fill('#new-request input[name=purpose]', '案件侦查 e2e');
+  await page.fill('#new-request input[name=basis]', '调取证据通知书 2026-042');
+  await page.selectOption('#new-request select[name=kind]', 'copy');
+  await page.fill('#new-request input[name=camera]', GAP_CAMERA);
+  await page.fill('#new-request input[name=officer1]', '张伟');
+  await page.fill('#new-request input[name=work1]', '110101');
+  await page.fill('#new-request input[name=officer2]', '李娜');
+  await page.fill('#new-request input[name=work2]', '110102');
+  await page.setInputFiles('#new-request input[name=document]', {
+    name: '介绍信.txt',
+    mimeType: 'text/plain',
+    buffer: Buffer.from('某市公安局某分局 介绍信 e2e'),
+  });
+  await page.click('#new-request button[type=submit]');
+  await waitFor(page, 'article.request[data-state="submitted"]', 'H3 request drafted with two officers and the unit letter, submitted', 15000);
+  const id = await page.getAttribute('article.request[data-state="submitted"]', 'data-request');
+  await shot(page, '10-request-submitted');
+  await logout(page);
+
+  await login(page, APPROVER_USER, APPROVER_PASSWORD);
+  let card = await requestCard(page, id, 'submitted', `H2 request ${id} is in the approver's inbox`);
+  await page.fill(`${card} form.approve input[name=work_id]`, '110001');
+  await page.click(`${card} form.approve button[type=submit]`);
+  await requestCard(page, id, 'approved', `H2 ${APPROVER_USER} approved request ${id}`);
+  await logout(page);
+
+  await login(page, USER, PASSWORD);
+  card = await requestCard(page, id, 'approved', `H3 request ${id} waits for the unit's operator`);
+  const officers = await page.locator(`${card} .officers .officer`).count();
+  const documents = await page.locator(`${card} .documents a.document`).count();
+  check(officers === 2 && documents === 1, `H3 release screen shows both officers (${officers}) and the document (${documents})`);
+  await shot(page, '11-release-screen');
+  await page.click(`${card} form.release button[type=submit]`);
+  card = await requestCard(page, id, 'released', `H3 ${USER} released request ${id}`);
+  const bundle = await page.getAttribute(`${card} code.bundle`, 'data-path');
+  check(!!bundle, `H5 release produced an evidence bundle ${bundle}`);
+  writeFileSync(join(ARTIFACTS, 'bundle.txt'), bundle);
+  await logout(page);
+
+  await login(page, POLICE_USER, POLICE_PASSWORD);
+  await exportFromCameraPage(page);
+  await waitFor(page, '#export .banner.ok a', "H2 police officer's export under the released request is ready", 30000);
   const href = await page.getAttribute('#export .banner.ok a', 'href');
   const res = await page.request.get(new URL(href, BASE).toString());
   const body = await res.body();
@@ -216,6 +292,10 @@ async function policePart(page) {
   );
   writeFileSync(join(ARTIFACTS, 'export.mp4'), body);
   await shot(page, '08-export');
+  const form = await page.request.get(new URL(`api/requests/${id}/form.pdf`, BASE).toString());
+  const pdf = await form.body();
+  check(form.status() === 200 && pdf.subarray(0, 5).toString() === '%PDF-', `H3 registration form of request ${id} prints as PDF (${pdf.length} bytes)`);
+  writeFileSync(join(ARTIFACTS, 'form.pdf'), pdf);
   await logout(page);
 }
 

@@ -21,6 +21,7 @@ import { tr } from './registry/i18n';
 import { GbPage, gbNavVisible } from './pages/gb';
 import { CitizenSessionsPage, CitizenViewPage } from './pages/citizen';
 import { tc } from './citizen/i18n';
+import { RequestsPage, rq } from './pages/requests';
 import './style.css';
 
 function useHash(): string {
@@ -105,6 +106,8 @@ function App() {
         return <GbPage />;
       case 'citizen':
         return <CitizenSessionsPage />;
+      case 'requests':
+        return <RequestsPage />;
       default:
         return <Wall />;
     }
@@ -118,6 +121,7 @@ function App() {
     ['findings', tr('nav_findings')],
     ['inspection', tr('nav_inspection')],
     ['report', tr('nav_report')],
+    ['requests', rq('nav')],
     ...(gbNavVisible(session) ? ([['gb', t('nav_gb')]] as [string, string][]) : []),
     ...(hasRole(session, 'police_officer') ? ([['citizen', tc('nav')]] as [string, string][]) : []),
   ];

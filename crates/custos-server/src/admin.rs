@@ -18,7 +18,7 @@ use crate::state::AppState;
     responses((status = 200, body = Vec<UserView>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn users(State(st): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<UserView>>> {
     st.authorize_org(&caller, Action::ManageUsers).await?;
-    let now = chrono::Utc::now();
+    let now = st.clock.now();
     Ok(Json(
         st.accounts
             .users()
@@ -102,7 +102,7 @@ pub async fn add_user(
         .await?;
     Ok((
         StatusCode::CREATED,
-        Json(user_view(&u, &u.principal(chrono::Utc::now()))),
+        Json(user_view(&u, &u.principal(st.clock.now()))),
     ))
 }
 
@@ -148,7 +148,7 @@ pub async fn sessions(
             } else {
                 Some(caller.name.as_str())
             },
-            chrono::Utc::now(),
+            st.clock.now(),
         )
         .await?;
     Ok(Json(
@@ -175,7 +175,7 @@ pub async fn revoke_session(
 ) -> ApiResult<StatusCode> {
     let own = st
         .accounts
-        .sessions(Some(caller.name.as_str()), chrono::Utc::now())
+        .sessions(Some(caller.name.as_str()), st.clock.now())
         .await?
         .iter()
         .any(|s| s.id == id);

@@ -55,7 +55,7 @@ pub struct CameraView {
 
 /// The cameras the caller may watch or play back (others are not listed).
 pub async fn visible_cameras(st: &AppState, caller: &Caller) -> ApiResult<Vec<CameraView>> {
-    let now = custos_core::Time90k::from_system_time(std::time::SystemTime::now());
+    let now = st.clock.now_90k();
     let health = custos_footage::status::stream_health(&st.store, now).await?;
     let mut out = Vec::new();
     for cam in st.store.cameras().await? {
@@ -127,6 +127,52 @@ pub struct RangeQuery {
     pub stream: Option<String>,
 }
 
+/// A checked `[from, to)` (and the stream) from the query string: both RFC 3339, `to` after
+/// `from`; one error naming what is wrong. Handlers take this instead of parsing
+/// [`RangeQuery`] themselves (which stays as the OpenAPI description of the parameters).
+#[derive(Clone, Debug)]
+pub struct TimeRange {
+    pub from: Time90k,
+    pub to: Time90k,
+    pub stream: Option<String>,
+}
+
+impl TimeRange {
+    /// Parses and checks `from`/`to` given in a body or query.
+    pub fn parse(from: &str, to: &str) -> ApiResult<(Time90k, Time90k)> {
+        let (f, t) = (parse_time("from", from)?, parse_time("to", to)?);
+        if t <= f {
+            return Err(bad_request(format!(
+                "`to` ({to}) must be after `from` ({from})"
+            )));
+        }
+        Ok((f, t))
+    }
+}
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for TimeRange {
+    type Rejection = ApiError;
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        st: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let Query(q) = Query::<RangeQuery>::from_request_parts(parts, st)
+            .await
+            .map_err(|e| {
+                bad_request(format!(
+                    "{}; give `from` and `to` as RFC 3339 times, e.g. ?from=2026-11-27T08:00:00Z&to=2026-11-27T08:10:00Z",
+                    e.body_text()
+                ))
+            })?;
+        let (from, to) = TimeRange::parse(&q.from, &q.to)?;
+        Ok(TimeRange {
+            from,
+            to,
+            stream: q.stream,
+        })
+    }
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct Span {
     pub start: String,
@@ -181,14 +227,11 @@ pub async fn recordings(
     State(st): State<AppState>,
     caller: Caller,
     Path(name): Path<String>,
-    Query(q): Query<RangeQuery>,
+    q: TimeRange,
 ) -> ApiResult<Json<Recordings>> {
     st.authorize_camera(&caller, Action::Playback, &name)
         .await?;
-    let (from, to) = (parse_time("from", &q.from)?, parse_time("to", &q.to)?);
-    if to <= from {
-        return Err(bad_request("`to` must be after `from`"));
-    }
+    let (from, to) = (q.from, q.to);
     let stream = stream_of(&st, &name, q.stream.as_deref()).await?;
     let segs = st.store.sealed_segments(stream.id, from, to).await?;
     let mut all = segs;
@@ -196,7 +239,7 @@ pub async fn recordings(
     if let Ok(open) = st.store.open_segments().await {
         all.extend(open.into_iter().filter(|s| s.stream_id == stream.id));
     }
-    let now = custos_core::Time90k::from_system_time(std::time::SystemTime::now());
+    let now = st.clock.now_90k();
     for s in all.iter_mut() {
         if s.end.is_none() {
             s.end = Some(now);
@@ -275,7 +318,7 @@ pub struct HealthView {
     responses((status = 200, body = HealthView), (status = 401, body = ErrorBody)))]
 pub async fn health(State(st): State<AppState>, caller: Caller) -> ApiResult<Json<HealthView>> {
     let cams = visible_cameras(&st, &caller).await?;
-    let now = custos_core::Time90k::from_system_time(std::time::SystemTime::now());
+    let now = st.clock.now_90k();
     let cap = custos_footage::capacity::predict(
         &st.store,
         &st.data,
@@ -435,7 +478,7 @@ pub async fn set_area(
         .set_camera_area(
             &name,
             (&to.0, &to.1, &to.2),
-            Time90k::from_system_time(std::time::SystemTime::now()),
+            st.clock.now_90k(),
             &caller.name,
         )
         .await?;

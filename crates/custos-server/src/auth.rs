@@ -57,7 +57,7 @@ fn unauthenticated(msg: &str) -> ApiError {
 
 /// Resolves the caller from the request headers.
 pub async fn caller_of(st: &AppState, headers: &HeaderMap) -> ApiResult<Caller> {
-    let now = chrono::Utc::now();
+    let now = st.clock.now();
     let auth = if let Some(t) = bearer_token(headers) {
         st.accounts.authenticate_bearer(&t, now).await?
     } else if let Some(t) = cookie_token(headers) {
@@ -202,7 +202,7 @@ pub async fn login(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Json(req): Json<LoginRequest>,
 ) -> ApiResult<Response> {
-    let now = chrono::Utc::now();
+    let now = st.clock.now();
     let l = st
         .accounts
         .login(
@@ -266,7 +266,7 @@ pub async fn duty(
     caller: Caller,
     Json(req): Json<DutyRequest>,
 ) -> ApiResult<Json<SessionView>> {
-    let now = chrono::Utc::now();
+    let now = st.clock.now();
     if req.on {
         st.accounts.start_shift(&caller.name, now).await?;
     } else {
@@ -301,7 +301,7 @@ pub async fn change_password(
             &caller.name,
             &req.old_password,
             &req.new_password,
-            chrono::Utc::now(),
+            st.clock.now(),
             caller.session_id.as_deref(),
         )
         .await?;

@@ -261,8 +261,8 @@ async fn end(st: &AppState, s: &mut CitizenSessionRow, reason: &str, by: &str) -
 
 /// Who may create a citizen view session: a `police_officer` whose scope covers every camera of
 /// the session (the policy's `playback` decision for that grant, E1/H1). A refusal is recorded
-/// in the ledger as `AccessDenied`. This is the one place the rule lives; a further condition
-/// (such as an approved request covering the cameras and ranges) belongs here.
+/// in the ledger as `AccessDenied`. This is the one place the rule lives: the officer needs a
+/// released view request covering every camera and range shown to the applicant (H2).
 pub async fn authorize_citizen_session_creation(
     st: &AppState,
     caller: &Caller,
@@ -300,9 +300,13 @@ pub async fn authorize_citizen_session_creation(
         },
         ..caller.clone()
     };
+    // H2 as for the officer's own viewing: a released view request of this officer covering
+    // each camera × range (refused with 403 and an `AccessDenied` entry otherwise).
     for r in ranges {
-        st.authorize_camera(&officer, Action::Playback, &r.camera)
-            .await?;
+        st.authorize_footage::<custos_core::access::act::Playback>(
+            &officer, &r.camera, r.from, r.to,
+        )
+        .await?;
     }
     Ok(())
 }

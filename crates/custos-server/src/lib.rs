@@ -11,6 +11,7 @@ pub mod admin;
 pub mod api;
 pub mod auth;
 pub mod citizen;
+pub mod clock;
 pub mod console;
 pub mod error;
 pub mod events;
@@ -19,6 +20,7 @@ pub mod live;
 pub mod metrics;
 pub mod playback;
 pub mod registry;
+pub mod requests;
 pub mod state;
 pub mod tls;
 
@@ -57,6 +59,7 @@ pub use tls::TlsSource;
         (name = "gb28181", description = "GB/T 28181 devices, channels, PTZ and cascade"),
         (name = "citizen", description = "Citizen view-only sessions (H4): made by police, opened once by the applicant, watermarked"),
         (name = "events", description = "The event stream (Server-Sent Events)"),
+        (name = "requests", description = "Footage requests of the authorities: draft, approve, release, registration form (H1–H5)"),
     )
 )]
 struct ApiDoc;
@@ -110,6 +113,16 @@ pub fn routers(st: AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(citizen::create_session, citizen::list_sessions))
         .routes(routes!(citizen::officer_end))
         .routes(routes!(events::events))
+        .routes(routes!(requests::list, requests::create))
+        .routes(routes!(requests::show))
+        .routes(routes!(requests::attach))
+        .routes(routes!(requests::document))
+        .routes(routes!(requests::submit))
+        .routes(routes!(requests::approve))
+        .routes(routes!(requests::reject))
+        .routes(routes!(requests::release))
+        .routes(routes!(requests::close))
+        .routes(routes!(requests::form))
         .route_layer(axum::middleware::from_fn_with_state(
             st.clone(),
             auth::require_caller,
@@ -223,7 +236,9 @@ pub fn state(
     placements: Placements,
     web: Option<Console>,
 ) -> AppState {
+    let requests = custos_requests::Requests::new(store.clone(), journal.clone(), data.clone());
     AppState(Arc::new(Inner {
+        requests,
         data,
         store,
         journal,
@@ -240,6 +255,7 @@ pub fn state(
         complaints: Default::default(),
         gb: Default::default(),
         access_changed: tokio::sync::watch::Sender::new(0),
+        clock: Arc::new(clock::SystemClock),
     }))
 }
 

@@ -10,7 +10,7 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, header};
 use axum::response::Response;
-use custos_core::access::Action;
+use custos_core::access::{Action, act};
 use custos_core::camera::StreamKind;
 use custos_core::frame::{EncodedFrame, VideoParams};
 use custos_ingest::{LiveEvent, LiveHub};
@@ -41,7 +41,9 @@ pub async fn live(
     ws: WebSocketUpgrade,
 ) -> ApiResult<Response> {
     check_origin(&headers)?;
-    st.authorize_camera(&caller, Action::ViewLive, &name)
+    // D5 for staff; H2 for police: a released live-connection request covering now.
+    let now = st.clock.now_90k();
+    st.authorize_footage::<act::ViewLive>(&caller, &name, now, now)
         .await?;
     st.gate_camera_live(&name).await?;
     let want: StreamKind = q
@@ -147,14 +149,32 @@ impl Right {
             ),
             None => return Err(format!("camera {} has no area", self.camera)),
         };
-        match custos_core::access::decide(
-            &caller.principal,
-            Action::ViewLive,
-            &r,
-            chrono::Utc::now(),
-        ) {
-            custos_core::access::Decision::Allow => {}
-            custos_core::access::Decision::Deny(reason) => return Err(reason.to_string()),
+        let now = self.st.clock.now();
+        match custos_core::access::required_approval(&caller.principal, Action::ViewLive, &r, now) {
+            Ok(None) => {}
+            Ok(Some(_)) => {
+                // H2: the live-connection request must still be released and within its time.
+                let t = custos_core::Time90k::from_datetime(now);
+                let open = self
+                    .st
+                    .requests
+                    .cover(
+                        &caller.name,
+                        custos_requests::Needed::Live,
+                        &self.camera,
+                        Some((t, t)),
+                        t,
+                    )
+                    .await
+                    .map_err(|e| e.to_string())?;
+                if open.is_none() {
+                    return Err(format!(
+                        "H2: the footage request that allowed this live connection to {} has ended",
+                        self.camera
+                    ));
+                }
+            }
+            Err(reason) => return Err(reason.to_string()),
         }
         self.st
             .gate_camera_live(&self.camera)

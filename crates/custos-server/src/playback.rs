@@ -12,13 +12,13 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use custos_core::access::Action;
+use custos_core::access::act;
 use custos_core::{Error, ErrorKind, Time90k};
 use custos_footage::read::ViewMp4;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::api::{RangeQuery, parse_time, stream_of};
+use crate::api::{RangeQuery, TimeRange, parse_time, stream_of};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorBody, bad_request};
 use crate::state::AppState;
@@ -213,17 +213,15 @@ pub async fn view(
     State(st): State<AppState>,
     caller: Caller,
     Path(name): Path<String>,
-    Query(q): Query<RangeQuery>,
+    q: TimeRange,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    st.authorize_camera(&caller, Action::Playback, &name)
+    let (from, to) = (q.from, q.to);
+    let (_permit, request) = st
+        .authorize_footage::<act::Playback>(&caller, &name, from, to)
         .await?;
     // C1: footage of a system in use but not accepted is not served.
     st.gate_camera_live(&name).await?;
-    let (from, to) = (parse_time("from", &q.from)?, parse_time("to", &q.to)?);
-    if to <= from {
-        return Err(bad_request("`to` must be after `from`"));
-    }
     let stream = stream_of(&st, &name, q.stream.as_deref()).await?;
     let v = view_for(
         &st,
@@ -233,7 +231,7 @@ pub async fn view(
         from,
         to,
         custos_ledger::Action::Playback,
-        None,
+        request.map(|id| format!("footage request {id}")),
     )
     .await?;
     Ok(serve_view(v, &headers, None))
@@ -262,11 +260,11 @@ pub async fn thumbnail(
     Path(name): Path<String>,
     Query(q): Query<ThumbQuery>,
 ) -> ApiResult<Response> {
-    st.authorize_camera(&caller, Action::Playback, &name)
+    let at = parse_time("at", &q.at)?;
+    st.authorize_footage::<act::Playback>(&caller, &name, at, Time90k(at.0 + 9_000))
         .await?;
     // C1: footage of a system in use but not accepted is not served.
     st.gate_camera_live(&name).await?;
-    let at = parse_time("at", &q.at)?;
     let width = q.width.unwrap_or(160).clamp(16, 1920);
     let stream = stream_of(&st, &name, q.stream.as_deref()).await?;
     // One picture per second is plenty for a timeline.
@@ -419,6 +417,9 @@ pub struct ExportJob {
     camera: String,
     view: Arc<ViewMp4>,
     created: Instant,
+    /// Made under a footage request (H2): the download re-checks that the request still
+    /// covers this range (it may have been closed or have expired since).
+    range: Option<(Time90k, Time90k)>,
 }
 
 const EXPORT_TTL: Duration = Duration::from_secs(3600);
@@ -431,7 +432,9 @@ pub async fn create_export(
     caller: Caller,
     Json(req): Json<ExportRequest>,
 ) -> ApiResult<Json<ExportTicket>> {
-    st.authorize_camera(&caller, Action::Export, &req.camera)
+    let (from, to) = TimeRange::parse(&req.from, &req.to)?;
+    let (_permit, request) = st
+        .authorize_footage::<act::Export>(&caller, &req.camera, from, to)
         .await?;
     // C1: footage of a system in use but not accepted is not served.
     st.gate_camera_live(&req.camera).await?;
@@ -440,11 +443,11 @@ pub async fn create_export(
             "an export needs a purpose (case number or legal basis)",
         ));
     }
-    let (from, to) = (parse_time("from", &req.from)?, parse_time("to", &req.to)?);
-    if to <= from {
-        return Err(bad_request("`to` must be after `from`"));
-    }
     let stream = stream_of(&st, &req.camera, req.stream.as_deref()).await?;
+    let purpose = match request {
+        Some(id) => format!("{} (footage request {id})", req.purpose),
+        None => req.purpose.clone(),
+    };
     let view = view_for(
         &st,
         &caller,
@@ -453,7 +456,7 @@ pub async fn create_export(
         from,
         to,
         custos_ledger::Action::Export,
-        Some(req.purpose.clone()),
+        Some(purpose),
     )
     .await?;
     let mut r = [0u8; 16];
@@ -469,6 +472,7 @@ pub async fn create_export(
             camera: req.camera.clone(),
             view,
             created: Instant::now(),
+            range: request.map(|_| (from, to)),
         },
     );
     Ok(Json(ExportTicket {
@@ -487,11 +491,11 @@ pub async fn export_file(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let (view, camera) = {
+    let (view, camera, range) = {
         let jobs = st.exports.lock().expect("exports");
         match jobs.get(&id) {
             Some(j) if j.by == caller.name && j.created.elapsed() < EXPORT_TTL => {
-                (j.view.clone(), j.camera.clone())
+                (j.view.clone(), j.camera.clone(), j.range)
             }
             _ => {
                 return Err(ApiError(Error::new(
@@ -501,6 +505,10 @@ pub async fn export_file(
             }
         }
     };
+    if let Some((from, to)) = range {
+        st.authorize_footage::<act::Export>(&caller, &camera, from, to)
+            .await?;
+    }
     let name = format!("{camera}-{id}.mp4");
     Ok(serve_view(view, &headers, Some(&name)))
 }
@@ -598,23 +606,21 @@ pub async fn hls_playlist(
     State(st): State<AppState>,
     caller: Caller,
     Path(name): Path<String>,
-    Query(q): Query<RangeQuery>,
+    q: TimeRange,
 ) -> ApiResult<Response> {
-    st.authorize_camera(&caller, Action::Playback, &name)
+    let (from, to) = (q.from, q.to);
+    let (_permit, request) = st
+        .authorize_footage::<act::Playback>(&caller, &name, from, to)
         .await?;
     // C1: footage of a system in use but not accepted is not served.
     st.gate_camera_live(&name).await?;
-    let (from, to) = (parse_time("from", &q.from)?, parse_time("to", &q.to)?);
-    if to <= from {
-        return Err(bad_request("`to` must be after `from`"));
-    }
     let stream = stream_of(&st, &name, q.stream.as_deref()).await?;
     let reg = st
         .register(
             &caller,
             custos_ledger::Action::Playback,
             format!("camera/{name}/{}", stream.kind.as_str()),
-            None,
+            request.map(|id| format!("footage request {id}")),
             serde_json::json!({ "camera": name, "stream": stream.kind.as_str(),
                 "from": from.to_rfc3339(), "to": to.to_rfc3339(), "via": "hls" }),
         )
@@ -650,7 +656,7 @@ pub async fn hls_segment(
     req: axum::extract::Request,
 ) -> ApiResult<Response> {
     use tower::ServiceExt as _;
-    st.authorize_camera(&caller, Action::Playback, &name)
+    st.authorize_footage_in::<act::Playback>(&caller, &name, None)
         .await?;
     // C1: footage of a system in use but not accepted is not served.
     st.gate_camera_live(&name).await?;

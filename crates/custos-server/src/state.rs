@@ -4,11 +4,15 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use custos_core::access::{self, Action, Classification, Decision, Placement, Resource};
+use custos_core::Time90k;
+use custos_core::access::{
+    self, Action, Classification, Decision, Permit, PermitAction, Placement, Resource,
+};
 use custos_core::camera::StreamKind;
 use custos_core::{Error, ErrorKind, Result};
 use custos_footage::{DataDir, Journal, Registered};
 use custos_ingest::{Health, LiveHub};
+use custos_requests::Needed;
 use custos_store::Store;
 
 use crate::auth::Caller;
@@ -130,6 +134,10 @@ pub struct Inner {
     /// Bumped when a right may have ended (logout, revocation, disable, end of shift,
     /// password change): open live views re-check theirs at once.
     pub access_changed: tokio::sync::watch::Sender<u64>,
+    /// "Now" for every handler (a test moves a [`crate::clock::ManualClock`]).
+    pub clock: Arc<dyn crate::clock::Clock>,
+    /// Footage requests (H1–H5): the released ones open footage to outside roles.
+    pub requests: custos_requests::Requests,
 }
 
 #[derive(Clone)]
@@ -143,6 +151,14 @@ impl std::ops::Deref for AppState {
 }
 
 impl AppState {
+    /// Replaces the clock; only before the state is shared (at construction).
+    pub fn with_clock(mut self, clock: Arc<dyn crate::clock::Clock>) -> Self {
+        Arc::get_mut(&mut self.0)
+            .expect("with_clock is called before the state is shared")
+            .clock = clock;
+        self
+    }
+
     /// Tells open live views to re-check their right now.
     pub fn access_changed(&self) {
         self.access_changed.send_modify(|n| *n = n.wrapping_add(1));
@@ -192,7 +208,7 @@ impl AppState {
     /// Only administrators of the organisation (`manage_config`), who place it, may see an
     /// unplaced one.
     pub fn may_camera(&self, caller: &Caller, action: Action, camera: &str) -> bool {
-        let now = chrono::Utc::now();
+        let now = self.clock.now();
         match self.placement_of(camera) {
             Some(p) => access::decide(
                 &caller.principal,
@@ -273,31 +289,129 @@ impl AppState {
         r: &Resource,
         object: &str,
     ) -> std::result::Result<(), ApiError> {
-        match access::decide(&caller.principal, action, r, chrono::Utc::now()) {
+        match access::decide(&caller.principal, action, r, self.clock.now()) {
             Decision::Allow => Ok(()),
-            Decision::Deny(reason) => {
-                let msg = format!(
-                    "{} may not {} on {object}: {reason}",
-                    caller.name,
-                    action.as_str()
-                );
-                let entry = custos_ledger::NewEntry::new(
-                    &caller.name,
-                    custos_ledger::Action::AccessDenied,
-                    object,
-                )
+            Decision::Deny(reason) => Err(self.deny(caller, action, object, &reason).await),
+        }
+    }
+
+    /// Records a denial in the ledger (best effort: the request is refused either way) and
+    /// returns the 403.
+    async fn deny(
+        &self,
+        caller: &Caller,
+        action: Action,
+        object: &str,
+        reason: &access::Reason,
+    ) -> ApiError {
+        self.deny_rule(caller, action, object, reason.rule(), &reason.to_string())
+            .await
+    }
+
+    async fn deny_rule(
+        &self,
+        caller: &Caller,
+        action: Action,
+        object: &str,
+        rule: &str,
+        reason: &str,
+    ) -> ApiError {
+        let msg = format!(
+            "{} may not {} on {object}: {reason}",
+            caller.name,
+            action.as_str()
+        );
+        let entry =
+            custos_ledger::NewEntry::new(&caller.name, custos_ledger::Action::AccessDenied, object)
                 .details(serde_json::json!({
                     "action": action.as_str(),
-                    "rule": reason.rule(),
-                    "reason": reason.to_string(),
+                    "rule": rule,
+                    "reason": reason,
                 }));
-                let j = self.journal.clone();
-                match tokio::task::spawn_blocking(move || j.record(entry)).await {
-                    Ok(Ok(_)) => {}
-                    Ok(Err(e)) => tracing::error!(error = %e, "could not record a denial"),
-                    Err(e) => tracing::error!(error = %e, "could not record a denial"),
-                }
-                Err(ApiError(Error::new(ErrorKind::PermissionDenied, msg)))
+        let j = self.journal.clone();
+        match tokio::task::spawn_blocking(move || j.record(entry)).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "could not record a denial"),
+            Err(e) => tracing::error!(error = %e, "could not record a denial"),
+        }
+        ApiError(Error::new(ErrorKind::PermissionDenied, msg))
+    }
+
+    /// Footage reads (E1, H1–H5): the policy's [`Permit`] for `A` on `camera`, and — when the
+    /// granting role needs the agency head's approval (police and other outside roles, H2) —
+    /// a released footage request of this account that covers the camera, `[from, to)` and
+    /// the kind of read, still within its time. Anything else is a 403 and an `AccessDenied`
+    /// ledger entry. Returns the permit and the covering request's id, if one was needed.
+    pub async fn authorize_footage<A: PermitAction>(
+        &self,
+        caller: &Caller,
+        camera: &str,
+        from: Time90k,
+        to: Time90k,
+    ) -> std::result::Result<(Permit<A>, Option<i64>), ApiError> {
+        self.authorize_footage_in::<A>(caller, camera, Some((from, to)))
+            .await
+    }
+
+    /// [`Self::authorize_footage`]; `range: None` asks for some range of the camera (for reads
+    /// whose bytes a registered playlist already limits).
+    pub async fn authorize_footage_in<A: PermitAction>(
+        &self,
+        caller: &Caller,
+        camera: &str,
+        range: Option<(Time90k, Time90k)>,
+    ) -> std::result::Result<(Permit<A>, Option<i64>), ApiError> {
+        let action = A::ACTION;
+        let object = format!("camera/{camera}");
+        let Some(placement) = self.placement_of(camera) else {
+            return Err(self
+                .deny_unplaced(caller, action, camera)
+                .await
+                .unwrap_err());
+        };
+        let r = Resource::camera(&placement, Classification::Public);
+        let now = self.clock.now();
+        let permit = match access::permit::<A>(&caller.principal, &r, now) {
+            Ok(p) => p,
+            Err(reason) => return Err(self.deny(caller, action, &object, &reason).await),
+        };
+        let Some(approval) = permit.needs_approval() else {
+            return Ok((permit, None));
+        };
+        // C1 before H2: footage of a system not accepted is served to nobody, whatever the
+        // request says.
+        self.gate_camera_live(camera).await?;
+        let need = match action {
+            Action::ViewLive => Needed::Live,
+            Action::Export | Action::CopyTransmit => Needed::Copy,
+            _ => Needed::View,
+        };
+        let covering = self
+            .requests
+            .cover(
+                &caller.name,
+                need,
+                camera,
+                range,
+                Time90k::from_datetime(now),
+            )
+            .await?;
+        match (approval, covering) {
+            (access::Approval::AgencyHead, Some(req)) => Ok((permit, Some(req.id))),
+            _ => {
+                let span = range
+                    .map(|(f, t)| format!(" {} .. {}", f.to_rfc3339(), t.to_rfc3339()))
+                    .unwrap_or_default();
+                let what = match need {
+                    Needed::Live => "a live connection".to_owned(),
+                    Needed::Copy => format!("a copy of{span}"),
+                    Needed::View => format!("viewing{span}"),
+                };
+                let reason = format!(
+                    "H2: no released footage request of {} covers {what} of camera {camera} now; draft one (POST /api/requests or `custos request create`), have it approved by the agency head and released by the unit",
+                    caller.name
+                );
+                Err(self.deny_rule(caller, action, &object, "H2", &reason).await)
             }
         }
     }

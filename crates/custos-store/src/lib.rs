@@ -18,6 +18,8 @@ pub use citizen::{CitizenRange, CitizenSessionRow, CitizenState, NewCitizenSessi
 mod events;
 mod gb28181;
 pub mod registry;
+mod requests;
+pub use requests::{RequestDocumentRow, RequestRow};
 
 pub use gb28181::{GbChannel, GbDevice};
 

@@ -55,6 +55,12 @@ enum Cmd {
     Verify(cmd::verify::Args),
     /// Check an evidence bundle offline: signatures, ledger proofs, every file's hash (exit 7 on any problem).
     VerifyBundle(cmd::evidence::VerifyArgs),
+    /// Footage requests of the authorities (H1–H5): create, attach, submit, approve, reject,
+    /// release, close, show, list, form.
+    Request {
+        #[command(subcommand)]
+        cmd: cmd::request::Cmd,
+    },
     /// Accounts: add, list, disable, enable, passwd, unlock, token, totp.
     Users {
         #[command(subcommand)]
@@ -149,6 +155,7 @@ fn main() -> ExitCode {
             Cmd::Verify(a) => cmd::verify::run(a).await,
             Cmd::VerifyBundle(a) => cmd::evidence::run_verify(a).await,
             Cmd::Hold { cmd } => cmd::hold::run(cmd).await,
+            Cmd::Request { cmd } => cmd::request::run(cmd).await,
             Cmd::Users { cmd } => cmd::users::run(cmd).await,
             Cmd::Registry { cmd } => cmd::registry::run(cmd).await,
             Cmd::Findings(a) => cmd::compliance::findings(a).await,

@@ -10,7 +10,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use common::server::{USER_PW, add_user, client, login, serve};
+use common::server::{USER_PW, add_user, client, login, released_view_request, serve};
 use common::*;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -89,7 +89,8 @@ fn ledger_text(data: &Path) -> String {
     String::from_utf8_lossy(&std::fs::read(data.join("ledger/entries.log")).unwrap()).into_owned()
 }
 
-/// H4, E2: a police officer makes a session (a watch operator may not), and on the console
+/// H4, H2, E2: a police officer makes a session (a watch operator may not, nor the officer
+/// before a view request covering the range is released), and on the console
 /// opens one, sees its link and ends it; the applicant opens
 /// the link in Chromium without an account and the range plays; the decoded frame carries the
 /// watermark (its region differs from the original frame of the same instant by a wide margin,
@@ -124,6 +125,7 @@ fn h4_citizen_session_plays_watermarked_in_chromium_and_cannot_be_copied_or_reop
     rt.block_on(async {
         add_user(&server, "po1", "police_officer", &["local"], None).await;
         add_user(&server, "op1", "watch_operator", &["local"], None).await;
+        add_user(&server, "head1", "police_approver", &["local"], None).await;
     });
     // Footage to show: 8 s that are sealed by the time the session is made.
     let from = t0 + chrono::Duration::seconds(2);
@@ -155,6 +157,16 @@ fn h4_citizen_session_plays_watermarked_in_chromium_and_cannot_be_copied_or_reop
             .await;
         assert_eq!(r.status(), 400);
         assert!(r.text().await.unwrap().contains("missing_child"));
+        // H2: the officer shows a citizen only what a released view request lets the officer see.
+        let r = po
+            .post(
+                &server.url("/api/citizen-sessions"),
+                serde_json::json!({"applicant_name": "张三", "applicant_id": "11010519491231002X",
+                    "reason": "missing_elderly", "ranges": range}),
+            )
+            .await;
+        assert_eq!(r.status(), 403, "a session without a released request");
+        released_view_request(&server, "po1", "head1", "op1", "cam1", &from_s, &to_s).await;
         let make = |expires: Option<String>| {
             let po = &po;
             let range = range.clone();

@@ -18,6 +18,7 @@ const OPERATOR: (&str, &str) = ("op1", "operator-Passw0rd-1");
 const NOSCOPE: (&str, &str) = ("op2", "operator-Passw0rd-2");
 const AUDITOR: (&str, &str) = ("aud1", "auditor-Passw0rd-3");
 const POLICE: (&str, &str) = ("po1", "officer-Passw0rd-4");
+const APPROVER: (&str, &str) = ("head1", "approver-Passw0rd-6");
 const TOTP: (&str, &str) = ("tot1", "second-factor-Passw0rd-5");
 const CHROMIUM: &str = "/usr/bin/chromium";
 
@@ -50,9 +51,14 @@ fn require(path: &Path, what: &str) {
 /// timeline of a camera that was stopped for ~10 s shows the gap and a past range plays back
 /// (E7); a watch operator whose scope covers no camera sees no tile (E1, D5); the auditor finds
 /// the operator's reads in the audit log viewer (E2: every read is registered); a watch
-/// operator's export is refused with a message naming the request, and a police officer's
-/// export from the camera page is a playable MP4 (E1); an account with TOTP is asked for the
-/// one-time code and logs in with it (E1). All of it over HTTPS (E9).
+/// operator's export is refused with a message naming the request (E1); the footage request
+/// procedure on the console (H1–H5): a police officer without a released request is refused
+/// the export (H2), drafts a copy request with two officers and the unit letter and submits it,
+/// the agency head approves it, the watch operator sees both officers and the document and
+/// releases it as an evidence bundle, which `custos verify-bundle` verifies; the officer's
+/// export is then a playable MP4 and the registration form a PDF; every step is in the ledger
+/// and `custos verify` passes; an account with TOTP is asked for the one-time code and logs in
+/// with it (E1). All of it over HTTPS (E9).
 #[test]
 fn e1_e2_e7_d5_web_console_in_chromium() {
     let web = repo().join("web");
@@ -163,6 +169,8 @@ fn e1_e2_e7_d5_web_console_in_chromium() {
         .env("CUSTOS_AUDITOR_PASSWORD", AUDITOR.1)
         .env("CUSTOS_POLICE_USER", POLICE.0)
         .env("CUSTOS_POLICE_PASSWORD", POLICE.1)
+        .env("CUSTOS_APPROVER_USER", APPROVER.0)
+        .env("CUSTOS_APPROVER_PASSWORD", APPROVER.1)
         .env("CUSTOS_TOTP_USER", TOTP.0)
         .env("CUSTOS_TOTP_PASSWORD", TOTP.1)
         .env("CUSTOS_TOTP_URI", &uri)
@@ -214,6 +222,8 @@ fn e1_e2_e7_d5_web_console_in_chromium() {
         "07-audit",
         "08-export",
         "09-login-totp",
+        "10-request-submitted",
+        "11-release-screen",
     ] {
         let p = dir.join(format!("{shot}.png"));
         let len = std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0);
@@ -228,5 +238,31 @@ fn e1_e2_e7_d5_web_console_in_chromium() {
         mp4.display()
     );
     assert_eq!(custos_testkit::ffmpeg_decode_errors(&mp4), "");
+    // H1–H5: the released bundle verifies offline, the form is a PDF, every step of the
+    // request is in the ledger, and the whole data directory verifies.
+    let bundle = std::fs::read_to_string(dir.join("bundle.txt")).expect("bundle.txt");
+    let out = custos_ok(&["verify-bundle", bundle.trim()]);
+    assert!(out.contains("OK: the bundle is intact"), "{out}");
+    let pdf = std::fs::read(dir.join("form.pdf")).unwrap();
+    assert!(pdf.starts_with(b"%PDF-") && pdf.len() > 5_000, "form.pdf");
     server.stop();
+    // `custos verify` exits non-zero on any problem (custos_ok asserts success).
+    custos_ok(&["verify", "--data", d]);
+    for step in [
+        "RequestCreated",
+        "RequestDocument",
+        "RequestSubmitted",
+        "RequestApproved",
+        "RequestReleased",
+    ] {
+        assert!(ledger_has(&data, step), "the ledger has no {step} entry");
+    }
+}
+
+/// Whether the ledger of `data` holds an entry with action `action` (read with the library).
+fn ledger_has(data: &Path, action: &str) -> bool {
+    let d = custos_footage::DataDir::open_existing(data).unwrap();
+    let (j, _) = custos_footage::Journal::open(&d).unwrap();
+    let l = j.ledger();
+    (0..l.len()).any(|i| l.entry(i).is_ok_and(|e| e.action.as_str() == action))
 }

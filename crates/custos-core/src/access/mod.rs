@@ -21,7 +21,7 @@ pub mod policy;
 pub mod scope;
 
 pub use matrix::{Grant, grant, matrix_markdown};
-pub use permit::{Permit, PermitAction, act, permit};
+pub use permit::{Permit, PermitAction, act, permit, required_approval};
 pub use policy::{
     Action, Approval, Classification, Decision, Principal, Reason, Resource, Role, RoleGrant,
     approve, decide, needs_approval, validate,

@@ -76,6 +76,18 @@ pub fn permit<A: PermitAction>(
     })
 }
 
+/// The same decision for an action known only at run time: on `Allow`, the approval the
+/// granting role still needs (H2 for police footage), if any.
+pub fn required_approval(
+    p: &Principal,
+    action: Action,
+    resource: &Resource,
+    now: DateTime<Utc>,
+) -> Result<Option<Approval>, Reason> {
+    let g = evaluate(p, action, resource, now)?;
+    Ok(needs_approval(action, g.role))
+}
+
 impl<A: PermitAction> Permit<A> {
     pub fn action(&self) -> Action {
         A::ACTION

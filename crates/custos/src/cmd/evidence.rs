@@ -10,7 +10,44 @@ use super::export::Args;
 
 /// `custos export --evidence`: recipient and legal basis are required (H5); the output is a
 /// new bundle directory.
-pub async fn run_export(a: Args) -> Result<()> {
+pub async fn run_export(mut a: Args) -> Result<()> {
+    if let Some(id) = a.request {
+        if a.recipient.is_some() || a.basis.is_some() {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                "--request names the recipient and the legal basis; drop --recipient/--basis",
+            )
+            .into());
+        }
+        let (data, store) = super::open(&a.range.data).await?;
+        let (journal, _) = custos_footage::Journal::open(&data)?;
+        let reqs = custos_requests::Requests::new(store, journal, data);
+        let r = reqs.get(id).await?;
+        let now = custos_core::Time90k::from_system_time(std::time::SystemTime::now());
+        if !custos_requests::covers(
+            &r,
+            &r.created_by,
+            custos_requests::Needed::Copy,
+            &a.range.camera,
+            a.range.from,
+            a.range.to,
+            now,
+        ) {
+            return Err(Error::new(
+                ErrorKind::PermissionDenied,
+                format!(
+                    "H2, H5: request {id} ({}) does not cover a copy of camera {} {} .. {} now; it must be a released copy/retrieve request within its time, naming that camera and range",
+                    r.state, a.range.camera, a.range.from, a.range.to
+                ),
+            )
+            .into());
+        }
+        a.recipient = Some(format!("{} ({})", r.fields.organ, r.fields.organ_type.zh()));
+        a.basis = Some(format!("{} — footage request {id}", r.fields.legal_basis));
+        if a.case.is_none() {
+            a.case = r.fields.case.clone();
+        }
+    }
     let req = custos_evidence::Request {
         camera: a.range.camera.clone(),
         from: a.range.from,

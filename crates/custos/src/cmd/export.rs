@@ -38,9 +38,14 @@ pub struct Args {
     pub out: PathBuf,
     /// Evidence export (E5): a signed bundle directory with the original segments, the joined
     /// MP4, ledger proofs and a README, verifiable offline by `custos verify-bundle`.
-    /// Requires --recipient and --basis (H5).
+    /// Requires --request (a released copy/retrieve footage request, H1–H5), or --recipient and
+    /// --basis for the unit's own records.
     #[arg(long)]
     pub evidence: bool,
+    /// A released footage request (`custos request list`): its organ is the recipient and its
+    /// legal basis the basis (H5); the camera and range must lie inside it.
+    #[arg(long)]
+    pub request: Option<i64>,
     /// Receiving unit (police, state security or another law-enforcement organ; H5).
     #[arg(long)]
     pub recipient: Option<String>,

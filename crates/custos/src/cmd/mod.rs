@@ -25,6 +25,7 @@ pub mod recordings;
 #[cfg(feature = "redact")]
 pub mod redact;
 pub mod registry;
+pub mod request;
 pub mod serve;
 pub mod users;
 pub mod verify;

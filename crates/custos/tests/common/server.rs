@@ -185,3 +185,69 @@ pub async fn first_login(s: &Served, name: &str) {
         );
     }
 }
+
+/// Carries a view request through the procedure (H1–H3) over HTTPS and returns its id: police
+/// account `officer` drafts it for `camera` × [`from`, `to`) (RFC 3339) with two officers and a
+/// unit letter and submits it, `approver` (role police_approver) approves, `releaser` (the
+/// camera's watch operator) releases it for an hour.
+pub async fn released_view_request(
+    s: &Served,
+    officer: &str,
+    approver: &str,
+    releaser: &str,
+    camera: &str,
+    from: &str,
+    to: &str,
+) -> i64 {
+    use base64::Engine;
+    let po = login(s, officer, USER_PW).await;
+    let r = po
+        .post(
+            &s.url("/api/requests"),
+            serde_json::json!({
+                "organ": "某市公安局某分局", "organ_type": "police",
+                "purpose": "查找走失人员", "legal_basis": "调取证据通知书 2026-002",
+                "kind": "view",
+                "cameras": [{"camera": camera, "from": from, "to": to}],
+                "officers": [{"name": "张伟", "work_id": "110101"}, {"name": "李娜", "work_id": "110102"}],
+            }),
+        )
+        .await;
+    let status = r.status();
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(status, 201, "drafting a request: {v}");
+    let id = v["id"].as_i64().unwrap();
+    let letter = base64::engine::general_purpose::STANDARD.encode("介绍信");
+    let steps = [
+        (
+            &po,
+            format!("/api/requests/{id}/documents"),
+            serde_json::json!({"kind": "unit_letter", "title": "介绍信", "content_base64": letter}),
+        ),
+        (&po, format!("/api/requests/{id}/submit"), serde_json::json!({})),
+    ];
+    for (who, path, body) in steps {
+        let r = who.post(&s.url(&path), body).await;
+        let status = r.status();
+        assert!(status.is_success(), "{path}: {}", r.text().await.unwrap());
+    }
+    let head = login(s, approver, USER_PW).await;
+    let r = head
+        .post(
+            &s.url(&format!("/api/requests/{id}/approve")),
+            serde_json::json!({"work_id": "110001", "unit": "某市公安局某分局", "unit_type": "police"}),
+        )
+        .await;
+    let status = r.status();
+    assert!(status.is_success(), "approving: {}", r.text().await.unwrap());
+    let op = login(s, releaser, USER_PW).await;
+    let r = op
+        .post(
+            &s.url(&format!("/api/requests/{id}/release")),
+            serde_json::json!({"valid_hours": 1}),
+        )
+        .await;
+    let status = r.status();
+    assert!(status.is_success(), "releasing: {}", r.text().await.unwrap());
+    id
+}
