@@ -22,7 +22,7 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use custos_core::access::{Action, Principal, Role};
+use custos_core::access::{Principal, Role};
 use custos_core::{Error, ErrorKind, Time90k};
 use custos_store::{CitizenRange, CitizenSessionRow, CitizenState, NewCitizenSession};
 use serde::{Deserialize, Serialize};
