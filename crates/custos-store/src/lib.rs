@@ -14,8 +14,10 @@ pub use accounts::{
     AccountId, AccountRow, LoginFailures, NewAccount, NewSession, SessionKind, SessionRow,
 };
 mod gb28181;
+mod gb_acceptance;
 pub mod registry;
 
+pub use gb_acceptance::GbAcceptance;
 pub use gb28181::{GbChannel, GbDevice};
 
 use std::path::Path;
