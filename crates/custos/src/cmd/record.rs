@@ -7,8 +7,9 @@ use anyhow::{Result, bail};
 use custos_core::camera::StreamKind;
 use custos_ingest::Source;
 
+use custos_node::{Node, wait_for_stop};
+
 use crate::config::Config;
-use crate::runtime::{Runtime, wait_for_stop};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -82,9 +83,8 @@ pub async fn run(mut a: Args) -> Result<()> {
     if !cfg.cameras.is_empty() {
         preflight(&cfg, a.keep_trying).await?;
     }
-    let mut rt = Runtime::start(&a.data, &cfg).await?;
-    let mut gb = super::gb::Gb::start(&a.sip, &rt).await?;
-    for l in &rt.recovery.lines {
+    let mut node = Node::start(&a.data, &cfg, &a.sip.options()).await?;
+    for l in &node.rt.recovery.lines {
         eprintln!("recovery: {l}");
     }
     eprintln!(
@@ -94,24 +94,9 @@ pub async fn run(mut a: Args) -> Result<()> {
     );
     let stop = wait_for_stop(a.for_);
     tokio::pin!(stop);
-    let why = loop {
-        tokio::select! {
-            w = &mut stop => break w,
-            ch = super::gb::Gb::next_channel(&mut gb) => {
-                if let Some(g) = gb.as_mut()
-                    && let Err(e) = g.attach(&mut rt, ch, cfg.segment_seconds).await
-                {
-                    eprintln!("warning: cannot record GB channel: {e:#}");
-                }
-            }
-        }
-    };
+    let why = node.run_until(&mut stop, None, |_| {}).await;
     eprintln!("{why}: sealing open segments…");
-    let n = rt.streams.len();
-    if let Some(g) = gb {
-        g.stop().await;
-    }
-    rt.stop().await?;
+    let n = node.stop().await?;
     eprintln!("stopped; {n} stream(s) sealed");
     Ok(())
 }
