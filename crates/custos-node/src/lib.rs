@@ -9,6 +9,7 @@
 //! exit codes; the domain logic is here and in the crates below it.
 
 pub mod config;
+pub mod demo;
 #[cfg(feature = "gb28181")]
 pub mod gb;
 #[cfg(not(feature = "gb28181"))]
@@ -16,9 +17,11 @@ pub mod gb;
 pub mod gb;
 pub mod node;
 pub mod notify;
+pub mod preflight;
 pub mod runtime;
 pub mod server;
 
 pub use config::Config;
 pub use node::{Node, wait_for_stop};
+pub use preflight::preflight;
 pub use runtime::{Runtime, StreamRuntime, now};

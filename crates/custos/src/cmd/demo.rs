@@ -38,70 +38,6 @@ pub struct Args {
     pub sip: super::gb::SipArgs,
 }
 
-/// The demo's logins, kept in `DATA/demo-logins.toml` (mode 0600) so a second demo run on
-/// the same data directory prints them again. Only the demo does this; `serve` prints a
-/// generated administrator password once and keeps nothing.
-#[derive(serde::Serialize, serde::Deserialize)]
-struct DemoLogins {
-    admin: String,
-    operator: String,
-}
-
-fn demo_password() -> Result<String> {
-    let mut raw = [0u8; 9];
-    getrandom::fill(&mut raw).map_err(|e| anyhow::anyhow!("random source: {e}"))?;
-    Ok(format!("demo-{}", hex::encode(raw)))
-}
-
-fn demo_logins(data: &std::path::Path) -> Result<(DemoLogins, bool)> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let path = data.join("demo-logins.toml");
-    if let Ok(t) = std::fs::read_to_string(&path)
-        && let Ok(l) = toml::from_str::<DemoLogins>(&t)
-    {
-        return Ok((l, false));
-    }
-    let l = DemoLogins {
-        admin: demo_password()?,
-        operator: demo_password()?,
-    };
-    std::fs::create_dir_all(data)?;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&path)
-        .with_context(|| format!("writing {}", path.display()))?;
-    f.write_all(toml::to_string(&l)?.as_bytes())?;
-    Ok((l, true))
-}
-
-/// The demo's watch operator: may watch and play back every camera, on shift from the start.
-/// Its password is the one printed to whoever runs the demo on this machine, so it need not be
-/// changed at first login.
-async fn demo_operator(accounts: &custos_auth::Accounts, password: &str) -> Result<()> {
-    let name = "operator";
-    if accounts.user(name).await.is_err() {
-        accounts
-            .add_user_local(
-                "demo",
-                custos_auth::NewUser::new(
-                    name,
-                    vec![custos_core::access::RoleGrant::new(
-                        custos_core::access::Role::WatchOperator,
-                        custos_core::access::Scope::organisation("local"),
-                    )],
-                    password,
-                ),
-            )
-            .await?;
-    }
-    accounts.start_shift(name, chrono::Utc::now()).await?;
-    Ok(())
-}
-
 pub fn status_table(streams: &[StreamRuntime]) -> Table {
     let mut t = Table::new();
     t.load_preset(UTF8_FULL_CONDENSED);
@@ -193,13 +129,7 @@ pub async fn run(a: Args) -> Result<()> {
             .unwrap_or(a.data.clone())
             .display()
     );
-    let (logins, fresh) = demo_logins(&a.data)?;
-    let (accounts, _) = custos_node::server::open_accounts(&node.rt, Some(&logins.admin)).await?;
-    if fresh || accounts.user("operator").await.is_err() {
-        demo_operator(&accounts, &logins.operator).await?;
-    } else {
-        accounts.start_shift("operator", chrono::Utc::now()).await?;
-    }
+    let (accounts, logins) = custos_node::demo::demo_accounts(&node.rt).await?;
     let started = node
         .serve(&cfg, &a.web.options(), console, accounts, None)
         .await?;

@@ -3,10 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::{Result, bail};
-use custos_core::camera::StreamKind;
-use custos_ingest::Source;
-
+use anyhow::Result;
 use custos_node::{Node, wait_for_stop};
 
 use crate::config::Config;
@@ -32,32 +29,7 @@ pub struct Args {
 /// Probes every camera once; prints one line per failure. Fails when no camera can be
 /// recorded, unless `keep_trying`.
 pub async fn preflight(cfg: &Config, keep_trying: bool) -> Result<()> {
-    let mut ok = 0;
-    let mut first_err = None;
-    for cam in &cfg.cameras {
-        let src = Source {
-            camera: cam.name.clone(),
-            kind: StreamKind::Main,
-            url: cam.url.clone(),
-            username: cam.username.clone(),
-            password: cam.password.clone(),
-            transport: cam.transport,
-        };
-        match custos_ingest::probe(&src, Duration::from_secs(8)).await {
-            Ok(_) => ok += 1,
-            Err(e) => {
-                eprintln!("warning: {e}");
-                first_err.get_or_insert(e);
-            }
-        }
-    }
-    if ok == 0 && !keep_trying {
-        let e = first_err.expect("no cameras");
-        if cfg.cameras.len() == 1 {
-            return Err(e.into());
-        }
-        bail!("no camera answered ({e}); fix the config or start with --keep-trying");
-    }
+    custos_node::preflight(cfg, keep_trying, |e| eprintln!("warning: {e}")).await?;
     Ok(())
 }
 
