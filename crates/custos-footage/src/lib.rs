@@ -15,6 +15,7 @@
 #![forbid(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod capacity;
+pub mod frames;
 pub mod integrity;
 pub mod journal;
 pub mod layout;

@@ -30,16 +30,17 @@ pub struct ExportSummary {
     pub gaps: Vec<Gap>,
 }
 
-struct SegSamples {
-    seg: Segment,
-    file: File,
-    init: custos_mp4::InitInfo,
-    samples: Vec<custos_mp4::ParsedSample>,
+pub(crate) struct SegSamples {
+    pub(crate) seg: Segment,
+    pub(crate) file: File,
+    pub(crate) init: custos_mp4::InitInfo,
+    pub(crate) samples: Vec<custos_mp4::ParsedSample>,
     fragments: Vec<(u64, u64, u64, bool)>,
 }
 
 impl SegSamples {
-    fn open(data: &DataDir, seg: Segment) -> Result<SegSamples> {
+    /// Opens a sealed segment file, checking its size against the sealed one, and parses it.
+    pub(crate) fn open(data: &DataDir, seg: Segment) -> Result<SegSamples> {
         let path = data.abs(&seg.path);
         let mut file = File::open(&path).map_err(|e| {
             Error::io(

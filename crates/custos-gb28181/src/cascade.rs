@@ -59,7 +59,9 @@ pub trait MediaProvider: Send + Sync {
         None
     }
     /// Whether the channel may be served now (e.g. C1: its system is accepted); `Err` says
-    /// why not. Asked before [`Self::live`] and [`Self::recorded`]; by default, yes.
+    /// why not. Asked before [`Self::live`] and [`Self::recorded`], and for every item of
+    /// [`Self::catalog`] before it is offered (a refused channel is not listed); by default,
+    /// yes.
     fn may_serve<'a>(
         &'a self,
         _channel: &'a str,
@@ -263,6 +265,19 @@ impl Upper {
             .map(|_| ())
     }
 
+    /// The channels we offer the upper platform: the provider's catalog, less every channel
+    /// it may not serve now (e.g. unplaced, or C1: its system not accepted). The upper is
+    /// never told of a channel it would be refused.
+    async fn offered(&self) -> Vec<CatalogItem> {
+        let mut out = Vec::new();
+        for i in self.provider.catalog() {
+            if self.provider.may_serve(&i.device_id).await.is_ok() {
+                out.push(i);
+            }
+        }
+        out
+    }
+
     async fn on_message(&self, p: &Platform, m: &Message, peer: Peer) -> custos_core::Result<()> {
         let x = match manscdp::parse(&m.body) {
             Ok(x) => x,
@@ -275,7 +290,7 @@ impl Upper {
         let cs = self.cfg.charset;
         match (x.root.as_str(), x.cmd_type.as_str()) {
             ("Query", "Catalog") => {
-                let items = self.provider.catalog();
+                let items = self.offered().await;
                 let sum = items.len();
                 // A few items per MESSAGE keeps each datagram small (and shows SumNum in use).
                 let chunks: Vec<&[CatalogItem]> = if items.is_empty() {
@@ -312,7 +327,7 @@ impl Upper {
                         ("Manufacturer", "custos".into()),
                         ("Model", "custos".into()),
                         ("Firmware", env!("CARGO_PKG_VERSION").into()),
-                        ("Channel", self.provider.catalog().len().to_string()),
+                        ("Channel", self.offered().await.len().to_string()),
                     ],
                     cs,
                 );

@@ -9,6 +9,7 @@
 
 pub mod health;
 pub mod live;
+pub mod supervise;
 pub mod supervisor;
 pub mod timing;
 

@@ -1,6 +1,6 @@
-//! One supervised task per camera stream: connect, play, forward frames, and on any failure
-//! report an interruption and reconnect with exponential backoff (0.5 s doubling to 4 s, with
-//! jitter), until shut down.
+//! One supervised task per RTSP camera stream: connect, play, forward frames; on any failure
+//! the common supervisor ([`crate::supervise`]) reports an interruption and reconnects with
+//! exponential backoff (0.5 s doubling to 4 s, with jitter), until shut down.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -13,7 +13,9 @@ use retina::client::{Credentials, PlayOptions, SessionGroup, SessionOptions, Set
 use retina::codec::{CodecItem, FrameFormat, ParametersRef};
 use tokio::sync::{mpsc, watch};
 
-use crate::health::{Health, StreamState};
+use crate::health::Health;
+pub use crate::supervise::gap_reason;
+use crate::supervise::{Backoff, Session, supervise};
 use crate::timing::Timing;
 
 /// RTSP lower transport. TCP (interleaved) is the default; a server that answers 461 to it
@@ -52,71 +54,55 @@ impl std::fmt::Debug for Source {
 
 /// No frame for this long ends the session (a stalled camera is an interruption).
 pub const FRAME_TIMEOUT: Duration = Duration::from_secs(5);
-const BACKOFF_START: Duration = Duration::from_millis(500);
-const BACKOFF_MAX: Duration = Duration::from_secs(4);
+/// RTSP cameras reconnect quickly: 0.5 s doubling to 4 s.
+pub const RTSP_BACKOFF: Backoff = Backoff {
+    start: Duration::from_millis(500),
+    max: Duration::from_secs(4),
+};
 
-/// Runs the stream until `shutdown` turns true. Never returns early on camera errors: they are
-/// reported through `health` and as [`StreamEvent::Interrupted`].
+/// Runs the stream until `shutdown` turns true, under the common supervisor
+/// ([`crate::supervise`]). Never returns early on camera errors: they are reported through
+/// `health` and as [`StreamEvent::Interrupted`].
 pub async fn run_stream(
     src: Source,
     tx: mpsc::Sender<StreamEvent>,
     health: Health,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
 ) {
-    let group = Arc::new(SessionGroup::default());
-    let mut transport = src.transport;
-    let mut backoff = BACKOFF_START;
-    loop {
-        if *shutdown.borrow() {
-            break;
-        }
-        health.set_state(StreamState::Connecting);
-        let started = Instant::now();
-        let r = session(&src, &mut transport, &tx, &health, &group, &mut shutdown).await;
-        match r {
-            Ok(()) => break,
-            Err(e) => {
-                tracing::warn!(camera = %src.camera, stream = %src.kind, error = %e, "stream interrupted");
-                health.failed(e.to_string());
-                if tx
-                    .send(StreamEvent::Interrupted {
-                        reason: gap_reason(&e),
-                    })
-                    .await
-                    .is_err()
-                {
-                    break;
-                }
-            }
-        }
-        if started.elapsed() > Duration::from_secs(30) {
-            backoff = BACKOFF_START;
-        }
-        let jitter = 0.9 + 0.2 * (started.elapsed().subsec_nanos() % 1000) as f64 / 1000.0;
-        let wait = backoff.mul_f64(jitter);
-        tokio::select! {
-            _ = tokio::time::sleep(wait) => {}
-            _ = shutdown.changed() => {}
-        }
-        backoff = (backoff * 2).min(BACKOFF_MAX);
-        if *shutdown.borrow() {
-            break;
-        }
-        health.reconnecting();
-    }
-    health.set_state(StreamState::Stopped);
+    let label = format!("{}/{}", src.camera, src.kind);
+    let transport = src.transport;
+    let rtsp = Rtsp {
+        src,
+        transport,
+        group: Arc::new(SessionGroup::default()),
+    };
+    supervise(&label, rtsp, tx, health, shutdown, RTSP_BACKOFF).await
 }
 
-/// A session failure as the reason of the gap it causes: what kind of failure, then the
-/// message (which says what to do).
-pub fn gap_reason(e: &Error) -> String {
-    let what = match e.kind() {
-        ErrorKind::Unavailable => "camera unreachable",
-        ErrorKind::Unauthenticated => "camera refused the credentials",
-        ErrorKind::NotFound => "camera does not serve the stream",
-        _ => "protocol error",
-    };
-    format!("{what}: {e}")
+/// One RTSP camera stream as a supervised session (the transport it fell back to is kept).
+struct Rtsp {
+    src: Source,
+    transport: Transport,
+    group: Arc<SessionGroup>,
+}
+
+impl Session for Rtsp {
+    async fn run(
+        &mut self,
+        tx: &mpsc::Sender<StreamEvent>,
+        health: &Health,
+        shutdown: &mut watch::Receiver<bool>,
+    ) -> Result<()> {
+        session(
+            &self.src,
+            &mut self.transport,
+            tx,
+            health,
+            &self.group,
+            shutdown,
+        )
+        .await
+    }
 }
 
 /// The URL without credentials (they go in the session options, never in logs) and the

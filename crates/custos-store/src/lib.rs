@@ -17,10 +17,12 @@ mod citizen;
 pub use citizen::{CitizenRange, CitizenSessionRow, CitizenState, NewCitizenSession};
 mod events;
 mod gb28181;
+mod gb_acceptance;
 pub mod registry;
 mod requests;
 pub use requests::{RequestDocumentRow, RequestRow};
 
+pub use gb_acceptance::GbAcceptance;
 pub use gb28181::{GbChannel, GbDevice};
 
 use std::path::Path;

@@ -1,12 +1,11 @@
-//! The `custos` command: a thin shell over the library crates. It parses arguments, wires the
-//! recording runtime, prints tables and turns error kinds into exit codes; the logic lives in
-//! `custos-footage`, `custos-ingest` and `custos-store`.
+//! The `custos` command: a thin shell over the library crates. It parses arguments, calls the
+//! libraries (`custos-node` runs demo, record and serve: configuration, runtime, server, GB/T
+//! 28181 glue, the stop loop), prints tables and turns error kinds into exit codes; the logic
+//! lives in the libraries.
 
 mod cmd;
 mod config;
 mod console;
-mod notify;
-mod runtime;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -143,13 +143,15 @@ fn gb_devices(data: &Path) -> serde_json::Value {
     serde_json::from_str(&out).expect("gb devices json")
 }
 
-/// I1, I2 (GB/T 28181 access), B1 (24/7 recording of every camera), H1 (export): a GB device
-/// that registers to `custos demo --sip-listen` is INVITEd (TCP active: custos connects to the
-/// device), its PS/RTP is recorded in segments like an RTSP camera's, exports to an MP4 of the
-/// right duration that ffmpeg decodes without error, and `custos gb devices` lists it online
-/// (and offline once custos stops).
+/// I1, I2 (GB/T 28181 access), A2 (registry acceptance), B1 (24/7 recording of every camera),
+/// H1 (export): a GB device that registers to `custos demo --sip-listen` is listed as pending
+/// and NOT recorded (no INVITE; `custos health` says "not accepted"); once an administrator
+/// runs `custos gb accept` (another process, no restart) it is INVITEd (TCP active: custos
+/// connects to the device), its PS/RTP is recorded in segments like an RTSP camera's, exports
+/// to an MP4 of the right duration that ffmpeg decodes without error, and `custos gb devices`
+/// lists it online (and offline once custos stops).
 #[test]
-fn i1_i2_gb_device_recorded_exported_and_listed() {
+fn i1_i2_a2_gb_device_recorded_once_accepted_exported_and_listed() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let frames = gst_ps_frames(dir.path(), 250); // 10 s at 25 fps
@@ -182,8 +184,51 @@ fn i1_i2_gb_device_recorded_exported_and_listed() {
     ]
     .to_vec();
     let mut sipp = spawn_sipp(dir.path(), &args);
-    // custos INVITEs the device once it registers, then connects to its media port.
     media.set_nonblocking(true).unwrap();
+    // A2, the attack: a device that merely registers (pending in the registry) is listed but
+    // not recorded, and `custos health` says why.
+    wait_until(60.0, "the device to register", || {
+        gb_devices(&data)
+            .as_array()
+            .is_some_and(|a| a.iter().any(|d| d["id"] == DEVICE && d["online"] == true))
+    });
+    let mut why = String::new();
+    wait_until(30.0, "health to say the GB channel is not accepted", || {
+        let out = custos(&["health", "--data", data.to_str().unwrap(), "--json"]);
+        let h: serde_json::Value =
+            serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
+        why = h["streams"]
+            .as_array()
+            .and_then(|a| a.iter().find(|s| s["camera"] == DEVICE))
+            .and_then(|s| s["last_error"].as_str())
+            .unwrap_or("")
+            .to_owned();
+        why.contains("not accepted")
+    });
+    assert!(why.contains("custos gb accept"), "says what to do: {why}");
+    assert!(
+        media.accept().is_err(),
+        "A2: custos connected for media to a device not accepted in the registry"
+    );
+    let d = gb_devices(&data);
+    let d = d
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["id"] == DEVICE)
+        .unwrap();
+    assert_eq!(d["registry_status"], "pending", "{d}");
+    // The administrator accepts it, in another process: recording starts without a restart.
+    custos_ok(&[
+        "gb",
+        "accept",
+        "--data",
+        data.to_str().unwrap(),
+        DEVICE,
+        "--by",
+        "admin",
+    ]);
+    // custos INVITEs the accepted device, then connects to its media port.
     let start = Instant::now();
     let mut conn = loop {
         match media.accept() {
@@ -230,10 +275,7 @@ fn i1_i2_gb_device_recorded_exported_and_listed() {
         .unwrap_or_else(|| panic!("device not listed: {devs}"));
     assert_eq!(d["online"], true, "{d}");
     assert_eq!(d["transport"], "UDP");
-    assert_eq!(
-        d["registry_status"], "pending",
-        "A2: pending until accepted"
-    );
+    assert_eq!(d["registry_status"], "accepted");
     // I4: the device's alarm is an active alarm (and a ledger entry, checked by verify below).
     let health: serde_json::Value = serde_json::from_str(&custos_ok(&[
         "health",
@@ -314,16 +356,6 @@ fn i1_i2_gb_device_recorded_exported_and_listed() {
         tree_contains(&data, b"GB/T 28181 Notify Alarm"),
         "I4: the alarm is in the ledger"
     );
-    // A2: the administrator accepts the device into the registry.
-    custos_ok(&[
-        "gb",
-        "accept",
-        "--data",
-        data.to_str().unwrap(),
-        DEVICE,
-        "--by",
-        "admin",
-    ]);
     let no = custos(&[
         "gb",
         "accept",

@@ -16,8 +16,7 @@ pub struct Args {
 
 pub async fn run(a: Args) -> Result<()> {
     let (data, store) = super::open(&a.data).await?;
-    let r =
-        custos_footage::capacity::predict(&store, &data, &Statvfs, crate::runtime::now()).await?;
+    let r = custos_footage::capacity::predict(&store, &data, &Statvfs, custos_node::now()).await?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&r)?);
         return Ok(());

@@ -274,7 +274,7 @@ pub async fn complaint_cmd(c: ComplaintCmd) -> Result<()> {
                 &against,
                 &text,
                 contact.as_deref(),
-                crate::runtime::now(),
+                custos_node::now(),
             )
             .await?;
             println!(

@@ -11,8 +11,9 @@ use custos_core::camera::CameraName;
 use custos_core::retention::RetentionClass;
 use custos_testkit::{Camsim, CamsimOptions};
 
+use custos_node::{Node, StreamRuntime, wait_for_stop};
+
 use crate::config::{CameraConfig, Config};
-use crate::runtime::{Runtime, StreamRuntime, wait_for_stop};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -35,70 +36,6 @@ pub struct Args {
     pub web: super::serve::WebArgs,
     #[command(flatten)]
     pub sip: super::gb::SipArgs,
-}
-
-/// The demo's logins, kept in `DATA/demo-logins.toml` (mode 0600) so a second demo run on
-/// the same data directory prints them again. Only the demo does this; `serve` prints a
-/// generated administrator password once and keeps nothing.
-#[derive(serde::Serialize, serde::Deserialize)]
-struct DemoLogins {
-    admin: String,
-    operator: String,
-}
-
-fn demo_password() -> Result<String> {
-    let mut raw = [0u8; 9];
-    getrandom::fill(&mut raw).map_err(|e| anyhow::anyhow!("random source: {e}"))?;
-    Ok(format!("demo-{}", hex::encode(raw)))
-}
-
-fn demo_logins(data: &std::path::Path) -> Result<(DemoLogins, bool)> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let path = data.join("demo-logins.toml");
-    if let Ok(t) = std::fs::read_to_string(&path)
-        && let Ok(l) = toml::from_str::<DemoLogins>(&t)
-    {
-        return Ok((l, false));
-    }
-    let l = DemoLogins {
-        admin: demo_password()?,
-        operator: demo_password()?,
-    };
-    std::fs::create_dir_all(data)?;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&path)
-        .with_context(|| format!("writing {}", path.display()))?;
-    f.write_all(toml::to_string(&l)?.as_bytes())?;
-    Ok((l, true))
-}
-
-/// The demo's watch operator: may watch and play back every camera, on shift from the start.
-/// Its password is the one printed to whoever runs the demo on this machine, so it need not be
-/// changed at first login.
-async fn demo_operator(accounts: &custos_auth::Accounts, password: &str) -> Result<()> {
-    let name = "operator";
-    if accounts.user(name).await.is_err() {
-        accounts
-            .add_user_local(
-                "demo",
-                custos_auth::NewUser::new(
-                    name,
-                    vec![custos_core::access::RoleGrant::new(
-                        custos_core::access::Role::WatchOperator,
-                        custos_core::access::Scope::organisation("local"),
-                    )],
-                    password,
-                ),
-            )
-            .await?;
-    }
-    accounts.start_shift(name, chrono::Utc::now()).await?;
-    Ok(())
 }
 
 pub fn status_table(streams: &[StreamRuntime]) -> Table {
@@ -177,9 +114,8 @@ pub async fn run(a: Args) -> Result<()> {
         cameras,
         ..Config::empty()
     };
-    let mut rt = Runtime::start(&a.data, &cfg).await?;
-    let mut gb = super::gb::Gb::start(&a.sip, &rt).await?;
-    for l in &rt.recovery.lines {
+    let mut node = Node::start(&a.data, &cfg, &a.sip.options()).await?;
+    for l in &node.rt.recovery.lines {
         eprintln!("recovery: {l}");
     }
     println!(
@@ -193,20 +129,12 @@ pub async fn run(a: Args) -> Result<()> {
             .unwrap_or(a.data.clone())
             .display()
     );
-    let (logins, fresh) = demo_logins(&a.data)?;
-    let (accounts, _) = super::serve::open_accounts_with(&rt, Some(&logins.admin)).await?;
-    if fresh || accounts.user("operator").await.is_err() {
-        demo_operator(&accounts, &logins.operator).await?;
-    } else {
-        accounts.start_shift("operator", chrono::Utc::now()).await?;
-    }
-    let started = super::serve::start_server(&rt, &cfg, &a.web, console, accounts, None).await?;
-    if let Some(g) = &gb {
-        started
-            .state
-            .set_gb(std::sync::Arc::new(super::gb::Console(g.platform.clone())));
-    }
-    println!("console: {}", started.url);
+    let (accounts, logins) = custos_node::demo::demo_accounts(&node.rt).await?;
+    let started = node
+        .serve(&cfg, &a.web.options(), console, accounts, None)
+        .await?;
+    let (url, fingerprint) = (started.url.clone(), started.fingerprint.clone());
+    println!("console: {url}");
     println!(
         "login: operator / {}   (watch operator on duty: live view, playback, export)",
         logins.operator
@@ -215,7 +143,7 @@ pub async fn run(a: Args) -> Result<()> {
         "admin login: admin / {}   (accounts only; no footage rights: separation of duties)",
         logins.admin
     );
-    if let Some(f) = &started.fingerprint {
+    if let Some(f) = &fingerprint {
         println!("certificate (self-signed) SHA-256: {f}");
         println!("  your browser will warn about it once; compare this fingerprint, then accept");
     }
@@ -238,40 +166,25 @@ pub async fn run(a: Args) -> Result<()> {
     let tty = std::io::stdout().is_terminal();
     let stop = wait_for_stop(a.for_);
     tokio::pin!(stop);
-    let mut tick = tokio::time::interval(if tty {
+    let every = if tty {
         Duration::from_secs(2)
     } else {
         Duration::from_secs(15)
-    });
-    let why = loop {
-        tokio::select! {
-            w = &mut stop => break w,
-            ch = super::gb::Gb::next_channel(&mut gb) => {
-                if let Some(g) = gb.as_mut() {
-                    match g.attach(&mut rt, ch, a.segment_seconds).await {
-                        Ok(_) => super::serve::sync_live(&started.state, &rt),
-                        Err(e) => eprintln!("warning: cannot record GB channel: {e:#}"),
-                    }
-                }
-            }
-            _ = tick.tick() => {
-                if tty {
-                    print!("\x1b[2J\x1b[H");
-                    println!("custos demo — {} (Ctrl-C to stop)", crate::runtime::now());
-                    println!("console: {}   login: operator / {}", started.url, logins.operator);
-                }
-                println!("{}", status_table(&rt.streams));
-            }
-        }
     };
+    let why = node
+        .run_until(&mut stop, Some(every), |rt| {
+            if tty {
+                print!("\x1b[2J\x1b[H");
+                println!("custos demo — {} (Ctrl-C to stop)", custos_node::now());
+                println!("console: {url}   login: operator / {}", logins.operator);
+            }
+            println!("{}", status_table(&rt.streams));
+        })
+        .await;
     println!("{why}: sealing open segments…");
-    let streams_final = status_table(&rt.streams);
-    let data = rt.data.clone();
-    started.server.stop().await;
-    if let Some(g) = gb {
-        g.stop().await;
-    }
-    rt.stop().await?;
+    let streams_final = status_table(&node.rt.streams);
+    let data = node.rt.data.clone();
+    node.stop().await?;
     drop(sim);
     println!("{streams_final}");
     println!(

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 
-use crate::runtime::now;
+use custos_node::now;
 
 #[derive(clap::Args)]
 pub struct Args {

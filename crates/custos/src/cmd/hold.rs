@@ -116,7 +116,7 @@ async fn place(a: PlaceArgs) -> Result<()> {
             case_number: a.case.clone(),
             reason: a.reason.clone(),
             placed_by: a.by.clone(),
-            placed_at: crate::runtime::now(),
+            placed_at: custos_node::now(),
             ledger_seq: Some(seq as i64),
         })
         .await?;
@@ -221,7 +221,7 @@ async fn release(a: ReleaseArgs) -> Result<()> {
             hold.id,
             &first.name,
             &second.name,
-            crate::runtime::now(),
+            custos_node::now(),
             Some(seq as i64),
         )
         .await?;

@@ -3,12 +3,10 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::{Result, bail};
-use custos_core::camera::StreamKind;
-use custos_ingest::Source;
+use anyhow::Result;
+use custos_node::{Node, wait_for_stop};
 
 use crate::config::Config;
-use crate::runtime::{Runtime, wait_for_stop};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -31,32 +29,7 @@ pub struct Args {
 /// Probes every camera once; prints one line per failure. Fails when no camera can be
 /// recorded, unless `keep_trying`.
 pub async fn preflight(cfg: &Config, keep_trying: bool) -> Result<()> {
-    let mut ok = 0;
-    let mut first_err = None;
-    for cam in &cfg.cameras {
-        let src = Source {
-            camera: cam.name.clone(),
-            kind: StreamKind::Main,
-            url: cam.url.clone(),
-            username: cam.username.clone(),
-            password: cam.password.clone(),
-            transport: cam.transport,
-        };
-        match custos_ingest::probe(&src, Duration::from_secs(8)).await {
-            Ok(_) => ok += 1,
-            Err(e) => {
-                eprintln!("warning: {e}");
-                first_err.get_or_insert(e);
-            }
-        }
-    }
-    if ok == 0 && !keep_trying {
-        let e = first_err.expect("no cameras");
-        if cfg.cameras.len() == 1 {
-            return Err(e.into());
-        }
-        bail!("no camera answered ({e}); fix the config or start with --keep-trying");
-    }
+    custos_node::preflight(cfg, keep_trying, |e| eprintln!("warning: {e}")).await?;
     Ok(())
 }
 
@@ -82,9 +55,8 @@ pub async fn run(mut a: Args) -> Result<()> {
     if !cfg.cameras.is_empty() {
         preflight(&cfg, a.keep_trying).await?;
     }
-    let mut rt = Runtime::start(&a.data, &cfg).await?;
-    let mut gb = super::gb::Gb::start(&a.sip, &rt).await?;
-    for l in &rt.recovery.lines {
+    let mut node = Node::start(&a.data, &cfg, &a.sip.options()).await?;
+    for l in &node.rt.recovery.lines {
         eprintln!("recovery: {l}");
     }
     eprintln!(
@@ -94,24 +66,9 @@ pub async fn run(mut a: Args) -> Result<()> {
     );
     let stop = wait_for_stop(a.for_);
     tokio::pin!(stop);
-    let why = loop {
-        tokio::select! {
-            w = &mut stop => break w,
-            ch = super::gb::Gb::next_channel(&mut gb) => {
-                if let Some(g) = gb.as_mut()
-                    && let Err(e) = g.attach(&mut rt, ch, cfg.segment_seconds).await
-                {
-                    eprintln!("warning: cannot record GB channel: {e:#}");
-                }
-            }
-        }
-    };
+    let why = node.run_until(&mut stop, None, |_| {}).await;
     eprintln!("{why}: sealing open segments…");
-    let n = rt.streams.len();
-    if let Some(g) = gb {
-        g.stop().await;
-    }
-    rt.stop().await?;
+    let n = node.stop().await?;
     eprintln!("stopped; {n} stream(s) sealed");
     Ok(())
 }

@@ -186,7 +186,7 @@ async fn load(a: LoadArgs) -> Result<()> {
             "places": f.places.len(), "residences": f.residences.len(), "staff": f.staff.len(),
         })),
     )?;
-    let now = crate::runtime::now();
+    let now = custos_node::now();
     for u in &f.units {
         store.upsert_unit(u).await?;
     }
@@ -321,7 +321,7 @@ async fn document(a: DocumentArgs) -> Result<()> {
             supersedes: a.supersedes,
             by: &a.by,
         },
-        crate::runtime::now(),
+        custos_node::now(),
     )
     .await?;
     println!(
@@ -355,7 +355,7 @@ async fn duty_log(a: DutyLogArgs) -> Result<()> {
         .into());
     }
     let id = store
-        .add_duty_log(&a.system, &a.staff, crate::runtime::now(), &a.entry)
+        .add_duty_log(&a.system, &a.staff, custos_node::now(), &a.entry)
         .await?;
     println!("duty-log entry {id} recorded for system {}", a.system);
     Ok(())

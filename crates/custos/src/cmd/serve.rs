@@ -3,20 +3,16 @@
 //! and the web console (built into the binary) over HTTPS. Under systemd it reports readiness
 //! and feeds the watchdog (`crate::notify`).
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Result, bail};
-use custos_core::access::Placement;
-use custos_server::{Console, LiveStream, Placements, TlsSource};
+use custos_node::notify;
+use custos_node::server::{Started, WebOptions};
+use custos_node::{Node, wait_for_stop};
 
 use crate::config::Config;
-use crate::runtime::{Runtime, wait_for_stop};
-
-/// Default address: loopback only, until the operator chooses to expose it.
-pub const DEFAULT_LISTEN: &str = "127.0.0.1:8443";
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -51,151 +47,13 @@ pub struct WebArgs {
     pub web: Option<PathBuf>,
 }
 
-pub fn placement(cam: &crate::config::CameraConfig) -> Placement {
-    let area = cam.area.clone().unwrap_or_else(|| {
-        let (o, s, a) = custos_server::state::DEFAULT_AREA;
-        format!("{o}/{s}/{a}")
-    });
-    let p: Vec<&str> = area.split('/').collect();
-    Placement::new(p[0], p[1], p[2], cam.name.as_str())
-}
-
-/// What a person needs to log in, printed once.
-pub struct Started {
-    pub server: custos_server::Running,
-    pub state: custos_server::AppState,
-    pub url: String,
-    pub admin_password: Option<String>,
-    pub fingerprint: Option<String>,
-}
-
-/// Starts the HTTPS server over a running recorder.
-pub async fn start_server(
-    rt: &Runtime,
-    cfg: &Config,
-    web: &WebArgs,
-    console: Console,
-    accounts: custos_auth::Accounts,
-    admin_password: Option<String>,
-) -> Result<Started> {
-    let listen: SocketAddr = match (web.listen, cfg.server.listen) {
-        (Some(l), _) | (None, Some(l)) => l,
-        _ => DEFAULT_LISTEN.parse().expect("default address"),
-    };
-    if web.insecure_http && !listen.ip().is_loopback() {
-        return Err(custos_core::Error::new(
-            custos_core::ErrorKind::InvalidArgument,
-            format!(
-                "--insecure-http is allowed only on a loopback address, not {listen}: \
-                 footage must not cross a network unencrypted (drop the flag to use HTTPS)"
-            ),
-        )
-        .into());
-    }
-    let tls = if web.insecure_http {
-        None
-    } else if let (Some(cert), Some(key)) = (&cfg.server.cert, &cfg.server.key) {
-        Some(TlsSource::Files {
-            cert: cert.clone(),
-            key: key.clone(),
-        })
-    } else {
-        Some(TlsSource::SelfSigned {
-            dir: rt.data.root().join("tls"),
-            names: vec![listen.ip().to_string()],
-        })
-    };
-    let fingerprint = match &tls {
-        Some(src) => {
-            let (cert, _) = custos_server::tls::ensure_certificate(src)?;
-            Some(custos_server::tls::fingerprint(&cert)?)
+impl WebArgs {
+    /// How the node's server listens.
+    pub fn options(&self) -> WebOptions {
+        WebOptions {
+            listen: self.listen,
+            insecure_http: self.insecure_http,
         }
-        None => None,
-    };
-    let live: HashMap<_, _> = rt
-        .streams
-        .iter()
-        .map(|s| {
-            (
-                (s.camera.to_string(), s.kind),
-                LiveStream {
-                    hub: s.live.clone(),
-                    health: s.health.clone(),
-                },
-            )
-        })
-        .collect();
-    // The configuration's placements go to the database (ledger entries first); every
-    // camera's area is read from there (a camera nobody placed is visible to nobody).
-    let placements = custos_server::state::load_placements(
-        &rt.store,
-        &rt.journal,
-        &Placements(
-            cfg.cameras
-                .iter()
-                .map(|c| (c.name.to_string(), placement(c)))
-                .collect(),
-        ),
-    )
-    .await?;
-    let st = custos_server::state(
-        rt.data.clone(),
-        rt.store.clone(),
-        rt.journal.clone(),
-        accounts,
-        live,
-        placements,
-        Some(console),
-    );
-    let server = custos_server::start(
-        st.clone(),
-        custos_server::ServerConfig {
-            listen,
-            tls: tls.clone(),
-        },
-    )
-    .await?;
-    let host = match server.addr {
-        a if a.ip().is_unspecified() => format!("127.0.0.1:{}", a.port()),
-        a => a.to_string(),
-    };
-    let scheme = if tls.is_some() { "https" } else { "http" };
-    Ok(Started {
-        url: format!("{scheme}://{host}/"),
-        server,
-        state: st,
-        admin_password,
-        fingerprint,
-    })
-}
-
-/// Opens the accounts and creates the administrator on first start (password from
-/// `CUSTOS_ADMIN_PASSWORD`, else generated and returned once).
-pub async fn open_accounts(rt: &Runtime) -> Result<(custos_auth::Accounts, Option<String>)> {
-    let env = std::env::var("CUSTOS_ADMIN_PASSWORD").ok();
-    open_accounts_with(rt, env.as_deref()).await
-}
-
-pub async fn open_accounts_with(
-    rt: &Runtime,
-    admin_password: Option<&str>,
-) -> Result<(custos_auth::Accounts, Option<String>)> {
-    let accounts = custos_auth::Accounts::open(&rt.store, rt.journal.clone()).await?;
-    let generated = accounts.bootstrap_admin(admin_password).await?;
-    Ok((accounts, generated))
-}
-
-/// Streams attached after the server started (GB/T 28181 channels) get live view too.
-pub fn sync_live(st: &custos_server::AppState, rt: &Runtime) {
-    for s in &rt.streams {
-        st.add_live(
-            s.camera.as_str(),
-            s.kind,
-            LiveStream {
-                hub: s.live.clone(),
-                health: s.health.clone(),
-            },
-        );
     }
 }
 
@@ -229,18 +87,17 @@ pub async fn run(mut a: Args) -> Result<()> {
         // A server keeps running while a camera is down; it keeps retrying.
         super::record::preflight(&cfg, true).await?;
     }
-    let mut rt = Runtime::start(&a.data, &cfg).await?;
-    for l in &rt.recovery.lines {
+    let mut node = Node::start(&a.data, &cfg, &a.sip.options()).await?;
+    for l in &node.rt.recovery.lines {
         eprintln!("recovery: {l}");
     }
-    let mut gb = super::gb::Gb::start(&a.sip, &rt).await?;
-    let (accounts, admin) = open_accounts(&rt).await?;
-    let started = start_server(&rt, &cfg, &a.web, console, accounts, admin).await?;
-    if let Some(g) = &gb {
-        started
-            .state
-            .set_gb(std::sync::Arc::new(super::gb::Console(g.platform.clone())));
-    }
+    let env_admin = std::env::var("CUSTOS_ADMIN_PASSWORD").ok();
+    let (accounts, admin) =
+        custos_node::server::open_accounts(&node.rt, env_admin.as_deref()).await?;
+    let started = node
+        .serve(&cfg, &a.web.options(), console, accounts, admin)
+        .await?;
+    let url = started.url.clone();
     let stop = wait_for_stop(a.for_);
     tokio::pin!(stop);
     // Polled once: the SIGTERM and Ctrl-C handlers are in place before anyone is told the
@@ -249,45 +106,29 @@ pub async fn run(mut a: Args) -> Result<()> {
         std::task::Poll::Ready(w) => Some(w),
         std::task::Poll::Pending => None,
     };
-    print_started(&started);
+    print_started(started);
     eprintln!(
         "recording {} camera(s) into {}; Ctrl-C or SIGTERM stops cleanly",
         cfg.cameras.len(),
         a.data.display()
     );
-    crate::notify::ready(&format!(
-        "serving {} ; recording {} camera(s) into {}",
-        started.url,
+    notify::ready(&format!(
+        "serving {url} ; recording {} camera(s) into {}",
         cfg.cameras.len(),
         a.data.display()
     ));
-    let mut watchdog = crate::notify::Watchdog::from_env();
-    let why = if let Some(w) = early {
-        w
-    } else {
-        loop {
-            tokio::select! {
-                w = &mut stop => break w,
-                _ = watchdog.tick() => {}
-                ch = super::gb::Gb::next_channel(&mut gb) => {
-                    if let Some(g) = gb.as_mut() {
-                        match g.attach(&mut rt, ch, cfg.segment_seconds).await {
-                            Ok(_) => sync_live(&started.state, &rt),
-                            Err(e) => eprintln!("warning: cannot record GB channel: {e:#}"),
-                        }
-                    }
-                }
-            }
+    let why = match early {
+        Some(w) => w,
+        None => {
+            node.run_until(&mut stop, notify::watchdog_interval(), |_| {
+                notify::watchdog()
+            })
+            .await
         }
     };
-    crate::notify::stopping(&format!("{why}: sealing open segments"));
+    notify::stopping(&format!("{why}: sealing open segments"));
     eprintln!("{why}: closing connections and sealing open segments…");
-    started.server.stop().await;
-    if let Some(g) = gb {
-        g.stop().await;
-    }
-    let n = rt.streams.len();
-    rt.stop().await?;
+    let n = node.stop().await?;
     eprintln!("stopped; {n} stream(s) sealed");
     Ok(())
 }

@@ -1,14 +1,14 @@
-//! The recording runtime shared by `record`, `demo` and `bench`: opens the data directory,
-//! recovers after a crash, starts one ingest task and one recorder thread per stream, writes
-//! health to the database, runs the retention sweeper, and stops cleanly (every open segment
-//! sealed and committed) when asked.
+//! The recording runtime shared by `record`, `demo` and `serve`: opens the data directory,
+//! recovers after a crash, records the configuration's changes in the ledger before applying
+//! them (E4), starts one ingest task and one recorder thread per stream, writes health to the
+//! database, runs the retention sweeper and the ledger checkpoints, and stops cleanly (every
+//! open segment sealed and committed) when asked.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use anyhow::Result;
 use custos_core::camera::{CameraName, StreamKind};
-use custos_core::{Duration90k, Time90k};
+use custos_core::{Duration90k, Error, ErrorKind, Result, Time90k};
 use custos_footage::recorder::{Recorder, RecorderConfig, RecorderStats};
 use custos_footage::recovery::RecoveryReport;
 use custos_footage::retention::{Statvfs, SweepPolicy};
@@ -19,11 +19,15 @@ use tokio::sync::{mpsc, watch};
 
 use crate::config::Config;
 
+/// A task that could not be joined (it panicked): an internal error.
+pub(crate) fn joined(what: &str, e: tokio::task::JoinError) -> Error {
+    Error::new(ErrorKind::Internal, format!("{what}: {e}"))
+}
+
 pub struct StreamRuntime {
     pub camera: CameraName,
     pub kind: StreamKind,
     /// The stream's index row (for callers that join runtime state with the store).
-    #[allow(dead_code)]
     pub stream_id: i64,
     pub health: Health,
     pub stats: Arc<Mutex<RecorderStats>>,
@@ -274,7 +278,6 @@ impl Runtime {
 
     /// Changes to `true` when [`Runtime::stop`] begins: frame sources that are not started by
     /// the runtime (GB/T 28181 media) stop on it and drop their senders.
-    #[cfg_attr(not(feature = "gb28181"), allow(dead_code))]
     pub fn shutdown_signal(&self) -> watch::Receiver<bool> {
         self.shutdown.subscribe()
     }
@@ -292,13 +295,16 @@ impl Runtime {
                 let _ = r.join();
             }
         })
-        .await?;
+        .await
+        .map_err(|e| joined("waiting for the recorders", e))?;
         for t in self.background {
             let _ = t.await;
         }
         write_statuses(&self.store, &self.statuses).await;
         let j = self.journal.clone();
-        tokio::task::spawn_blocking(move || j.checkpoint()).await??;
+        tokio::task::spawn_blocking(move || j.checkpoint())
+            .await
+            .map_err(|e| joined("the last ledger checkpoint", e))??;
         self.store.close().await;
         Ok(())
     }
@@ -334,22 +340,5 @@ async fn write_statuses(store: &Store, streams: &StatusList) {
         .collect();
     if let Err(e) = store.put_statuses(&all).await {
         tracing::warn!(error = %e, "could not save stream status");
-    }
-}
-
-/// Waits for Ctrl-C, SIGTERM or the optional duration.
-pub async fn wait_for_stop(dur: Option<Duration>) -> &'static str {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .expect("SIGTERM handler");
-    let timer = async {
-        match dur {
-            Some(d) => tokio::time::sleep(d).await,
-            None => std::future::pending().await,
-        }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => "interrupted",
-        _ = term.recv() => "terminated",
-        _ = timer => "time is up",
     }
 }

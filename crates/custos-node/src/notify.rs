@@ -22,26 +22,13 @@ pub fn stopping(status: &str) {
     send(&[NotifyState::Stopping, NotifyState::Status(status)]);
 }
 
-/// Ticks at half of `WATCHDOG_USEC` when systemd's watchdog is on; never otherwise.
-pub struct Watchdog(Option<tokio::time::Interval>);
+/// Half of `WATCHDOG_USEC` when systemd's watchdog is on (how often [`watchdog`] must be
+/// called from the main loop); `None` otherwise.
+pub fn watchdog_interval() -> Option<Duration> {
+    sd_notify::watchdog_enabled().map(|d| (d / 2).max(Duration::from_millis(100)))
+}
 
-impl Watchdog {
-    pub fn from_env() -> Watchdog {
-        Watchdog(sd_notify::watchdog_enabled().map(|d| {
-            let mut i = tokio::time::interval((d / 2).max(Duration::from_millis(100)));
-            i.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            i
-        }))
-    }
-
-    /// Waits for the next tick, then tells systemd this loop is alive.
-    pub async fn tick(&mut self) {
-        match &mut self.0 {
-            Some(i) => {
-                i.tick().await;
-                send(&[NotifyState::Watchdog]);
-            }
-            None => std::future::pending().await,
-        }
-    }
+/// Tells systemd the main loop is alive.
+pub fn watchdog() {
+    send(&[NotifyState::Watchdog]);
 }
