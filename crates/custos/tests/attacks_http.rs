@@ -527,3 +527,40 @@ async fn e1_attack_camera_outside_the_configuration_keeps_its_area() {
         "the camera fell into the default area: {v}"
     );
 }
+
+/// H2 (contract): a police officer without a released live-connection request is refused the
+/// live WebSocket with 403, on a camera that is online and in the officer's scope, and the
+/// refusal is an `AccessDenied` ledger entry with rule H2.
+#[tokio::test(flavor = "multi_thread")]
+async fn h2_attack_police_live_without_a_released_request_is_403() {
+    let sim = Camsim::start(&small_cam("h264")).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = one_camera(tmp.path(), &sim);
+    let data = tmp.path().join("data");
+    let mut s = serve(&data, Some(&cfg), &["--insecure-http"]);
+    add_user(&s, "cop", "police_officer", &["local/main/gate"], None).await;
+    wait_until(30.0, "cam1 online", || {
+        let o = custos(&["health", "--data", s.data.to_str().unwrap(), "--json"]);
+        stdout(&o).contains("\"online\"")
+    });
+    let (cookie, _) = cookie_login(&s, "cop").await;
+    let e = open_live(&s, &cookie, None).await.unwrap_err();
+    assert!(
+        e.contains("403"),
+        "live view by police without a request: {e}"
+    );
+    s.stop();
+    let d = custos_footage::DataDir::open_existing(&data).unwrap();
+    let (j, _) = custos_footage::Journal::open(&d).unwrap();
+    let l = j.ledger();
+    let denied = (0..l.len()).filter_map(|i| l.entry(i).ok()).any(|e| {
+        e.actor == "cop"
+            && e.action.as_str() == "AccessDenied"
+            && e.details["action"] == "view_live"
+            && e.details["rule"] == "H2"
+    });
+    assert!(
+        denied,
+        "no AccessDenied entry with rule H2 for cop's live view"
+    );
+}
