@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use custos_core::access::{Action as AccessAction, Principal};
 use custos_core::compliance::findings::{Consequence, FineCondition, Liable, Measure};
 use custos_core::{Error, ErrorKind, Result};
-use custos_footage::Journal;
+use custos_journal::Journal;
 use custos_ledger::{Action, NewEntry};
 use custos_store::Store;
 use custos_store::registry::{DeviceRow, FindingRow, PlaceRow, ResidenceRow, SystemRow};
