@@ -8,7 +8,7 @@ use custos_core::access::{self, Action, Classification, Decision, Placement, Res
 use custos_core::camera::StreamKind;
 use custos_core::{Error, ErrorKind, Result};
 use custos_footage::{DataDir, Journal, Registered};
-use custos_ingest::{Health, LiveHub};
+use custos_live::{Health, LiveHub};
 use custos_store::Store;
 
 use crate::auth::Caller;
