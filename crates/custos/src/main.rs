@@ -1,6 +1,12 @@
-//! The `custos` command: a thin shell over the library crates. It parses arguments, wires the
-//! recording runtime, prints tables and turns error kinds into exit codes; the logic lives in
-//! `custos-footage`, `custos-ingest` and `custos-store`.
+//! The `custos` command over the library crates: it parses arguments, calls the libraries,
+//! prints tables and turns error kinds into exit codes. The domain logic lives in the library
+//! crates (recording and reading footage in `custos-footage`, RTSP in `custos-ingest`, the
+//! ledger behind `custos-journal`, accounts in `custos-auth`, the registry in
+//! `custos-registry`, HTTP in `custos-server`, GB/T 28181 in `custos-gb28181`; the crate map is
+//! docs/architecture.md). Two pieces still sit here and are due to move into a library crate:
+//! the recording runtime (`runtime.rs`: configuration → database audit → streams) and the
+//! GB/T 28181 glue (`cmd/gb.rs`: platform events to rows and ledger entries, device feeds,
+//! recorded playback).
 
 mod cmd;
 mod config;
