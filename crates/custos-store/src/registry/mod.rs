@@ -24,7 +24,7 @@ mod places;
 mod staff;
 mod systems;
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
 #[serde(default)]
 pub struct UnitRow {
     pub id: String,
@@ -64,7 +64,7 @@ pub struct SystemRow {
     pub has_emergency_plan: bool,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
 #[serde(default)]
 pub struct PlaceRow {
     pub id: String,
@@ -75,7 +75,7 @@ pub struct PlaceRow {
     pub polygon: Option<String>,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
 #[serde(default)]
 pub struct ResidenceRow {
     pub id: String,
@@ -156,7 +156,7 @@ pub struct DocumentRow {
     pub ledger_seq: Option<i64>,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
 #[serde(default)]
 pub struct StaffRow {
     pub id: String,
@@ -166,7 +166,7 @@ pub struct StaffRow {
     pub id_number: Option<String>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
 pub struct TrainingRow {
     pub staff_id: String,
     /// legal | secrecy | skills | safety.
@@ -175,7 +175,7 @@ pub struct TrainingRow {
     pub provider: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
 pub struct MaintenanceRow {
     #[serde(default)]
     pub id: i64,
@@ -191,7 +191,7 @@ pub struct MaintenanceRow {
     pub notes: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
 pub struct ChangeRow {
     pub id: String,
     pub system_id: String,

@@ -37,22 +37,12 @@ impl Store {
     }
 
     pub async fn places(&self) -> Result<Vec<PlaceRow>> {
-        let rows = sqlx::query(
+        sqlx::query_as::<_, PlaceRow>(
             "SELECT id, name, category, anti_terror_key_target, polygon FROM reg_place ORDER BY id",
         )
         .fetch_all(&self.pool)
         .await
-        .map_err(|e| db_err("listing places", e))?;
-        Ok(rows
-            .iter()
-            .map(|r| PlaceRow {
-                id: r.get(0),
-                name: r.get(1),
-                category: r.get(2),
-                anti_terror_key_target: r.get(3),
-                polygon: r.get(4),
-            })
-            .collect())
+        .map_err(|e| db_err("listing places", e))
     }
 
     pub async fn upsert_residence(&self, p: &ResidenceRow) -> Result<()> {
@@ -70,17 +60,9 @@ impl Store {
     }
 
     pub async fn residences(&self) -> Result<Vec<ResidenceRow>> {
-        let rows = sqlx::query("SELECT id, name, polygon FROM reg_residence ORDER BY id")
+        sqlx::query_as::<_, ResidenceRow>("SELECT id, name, polygon FROM reg_residence ORDER BY id")
             .fetch_all(&self.pool)
             .await
-            .map_err(|e| db_err("listing residences", e))?;
-        Ok(rows
-            .iter()
-            .map(|r| ResidenceRow {
-                id: r.get(0),
-                name: r.get(1),
-                polygon: r.get(2),
-            })
-            .collect())
+            .map_err(|e| db_err("listing residences", e))
     }
 }

@@ -21,24 +21,14 @@ impl Store {
     }
 
     pub async fn staff(&self, system_id: Option<&str>) -> Result<Vec<StaffRow>> {
-        let rows = sqlx::query(
+        sqlx::query_as::<_, StaffRow>(
             "SELECT id, system_id, name, role, id_number FROM reg_staff
              WHERE ?1 IS NULL OR system_id = ?1 ORDER BY id",
         )
         .bind(system_id)
         .fetch_all(&self.pool)
         .await
-        .map_err(|e| db_err("listing staff", e))?;
-        Ok(rows
-            .iter()
-            .map(|r| StaffRow {
-                id: r.get(0),
-                system_id: r.get(1),
-                name: r.get(2),
-                role: r.get(3),
-                id_number: r.get(4),
-            })
-            .collect())
+        .map_err(|e| db_err("listing staff", e))
     }
 
     pub async fn add_training(&self, t: &TrainingRow) -> Result<()> {
@@ -56,21 +46,12 @@ impl Store {
     }
 
     pub async fn trainings(&self) -> Result<Vec<TrainingRow>> {
-        let rows = sqlx::query(
+        sqlx::query_as::<_, TrainingRow>(
             "SELECT staff_id, topic, on_date, provider FROM reg_training ORDER BY staff_id, id",
         )
         .fetch_all(&self.pool)
         .await
-        .map_err(|e| db_err("listing training", e))?;
-        Ok(rows
-            .iter()
-            .map(|r| TrainingRow {
-                staff_id: r.get(0),
-                topic: r.get(1),
-                on_date: r.get(2),
-                provider: r.get(3),
-            })
-            .collect())
+        .map_err(|e| db_err("listing training", e))
     }
 
     pub async fn add_duty_shift(
@@ -159,27 +140,14 @@ impl Store {
     }
 
     pub async fn maintenance(&self, system_id: &str) -> Result<Vec<MaintenanceRow>> {
-        let rows = sqlx::query(
+        sqlx::query_as::<_, MaintenanceRow>(
             "SELECT id, system_id, device_code, kind, on_date, by_unit, result, notes
              FROM reg_maintenance WHERE system_id = ? ORDER BY on_date, id",
         )
         .bind(system_id)
         .fetch_all(&self.pool)
         .await
-        .map_err(|e| db_err("listing maintenance", e))?;
-        Ok(rows
-            .iter()
-            .map(|r| MaintenanceRow {
-                id: r.get(0),
-                system_id: r.get(1),
-                device_code: r.get(2),
-                kind: r.get(3),
-                on_date: r.get(4),
-                by_unit: r.get(5),
-                result: r.get(6),
-                notes: r.get(7),
-            })
-            .collect())
+        .map_err(|e| db_err("listing maintenance", e))
     }
 
     pub async fn upsert_change(&self, c: &ChangeRow) -> Result<()> {
@@ -204,24 +172,12 @@ impl Store {
     }
 
     pub async fn changes(&self) -> Result<Vec<ChangeRow>> {
-        let rows = sqlx::query(
+        sqlx::query_as::<_, ChangeRow>(
             "SELECT id, system_id, kind, on_date, done, police_notified_on, filed_on
              FROM reg_change ORDER BY system_id, on_date, id",
         )
         .fetch_all(&self.pool)
         .await
-        .map_err(|e| db_err("listing changes", e))?;
-        Ok(rows
-            .iter()
-            .map(|r| ChangeRow {
-                id: r.get(0),
-                system_id: r.get(1),
-                kind: r.get(2),
-                on_date: r.get(3),
-                done: r.get(4),
-                police_notified_on: r.get(5),
-                filed_on: r.get(6),
-            })
-            .collect())
+        .map_err(|e| db_err("listing changes", e))
     }
 }

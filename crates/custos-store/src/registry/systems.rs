@@ -23,23 +23,12 @@ impl Store {
     }
 
     pub async fn units(&self) -> Result<Vec<UnitRow>> {
-        let rows = sqlx::query(
+        sqlx::query_as::<_, UnitRow>(
             "SELECT id, name, credit_code, address, contact, state_owned FROM reg_unit ORDER BY id",
         )
         .fetch_all(&self.pool)
         .await
-        .map_err(|e| db_err("listing units", e))?;
-        Ok(rows
-            .iter()
-            .map(|r| UnitRow {
-                id: r.get(0),
-                name: r.get(1),
-                credit_code: r.get(2),
-                address: r.get(3),
-                contact: r.get(4),
-                state_owned: r.get(5),
-            })
-            .collect())
+        .map_err(|e| db_err("listing units", e))
     }
 
     /// Creates or updates a system's registry fields. The lifecycle state of an existing system
