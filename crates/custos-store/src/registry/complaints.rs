@@ -21,25 +21,13 @@ impl Store {
     }
 
     pub async fn complaints(&self) -> Result<Vec<ComplaintRow>> {
-        let rows = sqlx::query(
+        sqlx::query_as::<_, ComplaintRow>(
             "SELECT id, submitted_90k, against, body, contact, sha256, ledger_seq
              FROM reg_complaint ORDER BY id",
         )
         .fetch_all(&self.pool)
         .await
-        .map_err(|e| db_err("listing complaints", e))?;
-        Ok(rows
-            .iter()
-            .map(|r| ComplaintRow {
-                id: r.get(0),
-                submitted_at: Time90k(r.get(1)),
-                against: r.get(2),
-                body: r.get(3),
-                contact: r.get(4),
-                sha256: r.get(5),
-                ledger_seq: r.get(6),
-            })
-            .collect())
+        .map_err(|e| db_err("listing complaints", e))
     }
 
     /// For tests of the append-only guarantee: tries to rewrite a complaint's body with plain SQL.

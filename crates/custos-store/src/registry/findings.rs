@@ -138,25 +138,13 @@ impl Store {
     }
 
     pub async fn finding_events(&self, finding_id: &str) -> Result<Vec<FindingEventRow>> {
-        let rows = sqlx::query(
+        sqlx::query_as::<_, FindingEventRow>(
             "SELECT finding_id, from_status, to_status, by_person, at_90k, note, ledger_seq
              FROM reg_finding_event WHERE finding_id = ? ORDER BY id",
         )
         .bind(finding_id)
         .fetch_all(&self.pool)
         .await
-        .map_err(|e| db_err("listing finding events", e))?;
-        Ok(rows
-            .iter()
-            .map(|r| FindingEventRow {
-                finding_id: r.get(0),
-                from_status: r.get(1),
-                to_status: r.get(2),
-                by: r.get(3),
-                at: Time90k(r.get(4)),
-                note: r.get(5),
-                ledger_seq: r.get(6),
-            })
-            .collect())
+        .map_err(|e| db_err("listing finding events", e))
     }
 }

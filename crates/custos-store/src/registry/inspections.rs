@@ -159,26 +159,11 @@ impl Store {
     }
 
     pub async fn rectification_orders(&self, system_id: &str) -> Result<Vec<OrderRow>> {
-        let rows = sqlx::query(
-            "SELECT id, inspection_id, system_id, issued_by, issued_90k, deadline, items, ledger_seq
-             FROM reg_rectification_order WHERE system_id = ? ORDER BY id",
-        )
+        sqlx::query_as::<_, OrderRow>("SELECT id, inspection_id, system_id, issued_by, issued_90k, deadline, items, ledger_seq
+             FROM reg_rectification_order WHERE system_id = ? ORDER BY id")
         .bind(system_id)
         .fetch_all(&self.pool)
-        .await
-        .map_err(|e| db_err("listing orders", e))?;
-        Ok(rows
-            .iter()
-            .map(|r| OrderRow {
-                id: r.get(0),
-                inspection_id: r.get(1),
-                system_id: r.get(2),
-                issued_by: r.get(3),
-                issued_at: Time90k(r.get(4)),
-                deadline: r.get(5),
-                items: r.get(6),
-                ledger_seq: r.get(7),
-            })
-            .collect())
+            .await
+            .map_err(|e| db_err("listing orders", e))
     }
 }

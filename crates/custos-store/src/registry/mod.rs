@@ -203,7 +203,7 @@ pub struct ChangeRow {
     pub filed_on: Option<String>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
 pub struct TransitionRow {
     pub id: i64,
     pub system_id: String,
@@ -212,7 +212,9 @@ pub struct TransitionRow {
     pub on_date: String,
     /// JSON.
     pub evidence: String,
+    #[sqlx(rename = "by_person")]
     pub by: String,
+    #[sqlx(rename = "at_90k", try_from = "i64")]
     pub at: Time90k,
     pub ledger_seq: i64,
 }
@@ -236,12 +238,14 @@ pub struct FindingRow {
     pub order_id: Option<i64>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
 pub struct FindingEventRow {
     pub finding_id: String,
     pub from_status: String,
     pub to_status: String,
+    #[sqlx(rename = "by_person")]
     pub by: String,
+    #[sqlx(rename = "at_90k", try_from = "i64")]
     pub at: Time90k,
     pub note: String,
     pub ledger_seq: i64,
@@ -266,21 +270,23 @@ pub struct InspectionItemRow {
     pub note: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
 pub struct OrderRow {
     pub id: i64,
     pub inspection_id: Option<i64>,
     pub system_id: String,
     pub issued_by: String,
+    #[sqlx(rename = "issued_90k", try_from = "i64")]
     pub issued_at: Time90k,
     pub deadline: String,
     pub items: String,
     pub ledger_seq: i64,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
 pub struct ComplaintRow {
     pub id: i64,
+    #[sqlx(rename = "submitted_90k", try_from = "i64")]
     pub submitted_at: Time90k,
     pub against: String,
     pub body: String,

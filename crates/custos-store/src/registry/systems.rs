@@ -189,27 +189,13 @@ impl Store {
     }
 
     pub async fn transitions(&self, system_id: &str) -> Result<Vec<TransitionRow>> {
-        let rows = sqlx::query(
+        sqlx::query_as::<_, TransitionRow>(
             "SELECT id, system_id, from_state, to_state, on_date, evidence, by_person, at_90k,
                     ledger_seq FROM reg_transition WHERE system_id = ? ORDER BY id",
         )
         .bind(system_id)
         .fetch_all(&self.pool)
         .await
-        .map_err(|e| db_err("listing transitions", e))?;
-        Ok(rows
-            .iter()
-            .map(|r| TransitionRow {
-                id: r.get(0),
-                system_id: r.get(1),
-                from_state: r.get(2),
-                to_state: r.get(3),
-                on_date: r.get(4),
-                evidence: r.get(5),
-                by: r.get(6),
-                at: Time90k(r.get(7)),
-                ledger_seq: r.get(8),
-            })
-            .collect())
+        .map_err(|e| db_err("listing transitions", e))
     }
 }
