@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, SecondsFormat, Utc};
 use custos_core::access::{Classification, Role, RoleGrant, Scope, validate};
 use custos_core::{Error, ErrorKind, Result, Time90k};
-use custos_footage::Journal;
+use custos_journal::Journal;
 use custos_ledger::{Action, NewEntry};
 use custos_store::{
     AccountRow, LoginFailures, NewAccount, NewSession, SessionKind, SessionRow, Store,

@@ -8,7 +8,7 @@ use custos_core::ErrorKind;
 use custos_core::access::{
     Action, Classification, Decision, Placement, Resource, Role, RoleGrant, Scope, decide,
 };
-use custos_footage::{DataDir, Journal};
+use custos_journal::Journal;
 use custos_ledger::Action as LedgerAction;
 use custos_store::Store;
 
@@ -19,7 +19,8 @@ const ADMIN: &str = "root-admin";
 
 struct Env {
     _dir: tempfile::TempDir,
-    data: DataDir,
+    /// The data directory (its root).
+    data: std::path::PathBuf,
     store: Store,
     journal: Journal,
     acc: Accounts,
@@ -27,8 +28,8 @@ struct Env {
 
 async fn env_with(settings: Settings) -> Env {
     let dir = tempfile::tempdir().unwrap();
-    let data = DataDir::create(dir.path()).unwrap();
-    let store = Store::open_sqlite(&data.db_path()).await.unwrap();
+    let data = dir.path().to_path_buf();
+    let store = Store::open_sqlite(&data.join("custos.db")).await.unwrap();
     let (journal, _) = Journal::open(&data).unwrap();
     let acc = Accounts::with_settings(&store, journal.clone(), settings)
         .await
@@ -994,7 +995,7 @@ async fn e4_change_refused_when_the_ledger_cannot_record_it() {
     e.journal
         .ledger()
         .set_lock_timeout(std::time::Duration::from_millis(200));
-    let lock_file = std::fs::File::open(e.data.root().join("ledger/lock")).unwrap();
+    let lock_file = std::fs::File::open(e.data.join("ledger/lock")).unwrap();
     let held = Flock::lock(lock_file, FlockArg::LockExclusiveNonblock).unwrap();
 
     let err = e

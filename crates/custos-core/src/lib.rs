@@ -13,7 +13,9 @@ pub mod compliance;
 pub mod error;
 pub mod frame;
 pub mod retention;
+pub mod text;
 pub mod time;
+pub mod variants;
 
 pub use error::{Error, ErrorKind, Result};
 pub use time::{Duration90k, Time90k};

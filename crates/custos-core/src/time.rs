@@ -84,6 +84,13 @@ impl Time90k {
     }
 }
 
+/// A stored `*_90k` column read back (the store's row types decode through this).
+impl From<i64> for Time90k {
+    fn from(v: i64) -> Self {
+        Time90k(v)
+    }
+}
+
 impl fmt::Display for Time90k {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.to_rfc3339())

@@ -20,6 +20,13 @@ pub struct DataDir {
     root: PathBuf,
 }
 
+/// A data directory is its root path (so [`custos_journal::Journal::open`] takes one).
+impl AsRef<Path> for DataDir {
+    fn as_ref(&self) -> &Path {
+        &self.root
+    }
+}
+
 impl DataDir {
     /// Creates the directory (and `footage/`) if needed.
     pub fn create(root: &Path) -> Result<DataDir> {

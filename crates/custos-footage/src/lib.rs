@@ -17,7 +17,6 @@
 pub mod capacity;
 pub mod frames;
 pub mod integrity;
-pub mod journal;
 pub mod layout;
 pub mod protect;
 pub mod read;
@@ -28,5 +27,8 @@ pub mod retention;
 mod segment_file;
 pub mod status;
 
-pub use journal::{Journal, Registered};
+/// The journal moved to its own crate (the trust spine); `custos_footage::journal::X` still
+/// names the same items.
+pub use custos_journal as journal;
+pub use custos_journal::{Journal, Registered};
 pub use layout::DataDir;

@@ -18,18 +18,14 @@
 //! `docs/architecture.md`.
 
 use std::fs::File;
-use std::os::fd::AsRawFd;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::sync::Mutex;
 
+use custos_ledger::fsflags;
 use nix::errno::Errno;
 use nix::libc;
 
-/// `FS_IMMUTABLE_FL` of `<linux/fs.h>` (`chattr +i`).
-pub const FS_IMMUTABLE_FL: libc::c_int = 0x0000_0010;
-/// `FS_APPEND_FL` of `<linux/fs.h>` (`chattr +a`).
-pub const FS_APPEND_FL: libc::c_int = 0x0000_0020;
+pub use custos_ledger::fsflags::{FS_APPEND_FL, FS_IMMUTABLE_FL};
 
 /// The ledger files that get `FS_APPEND_FL` (all but `lock`, which is never written).
 pub const LEDGER_FILES: [&str; 4] = [
@@ -98,34 +94,15 @@ impl std::fmt::Display for Protection {
     }
 }
 
-/// Opens `path` for the flag ioctls: read-only, never following a symlink, never blocking
-/// (what `chattr` does; the ioctls need no write access).
+/// Opens `path` for the flag ioctls (see [`custos_ledger::fsflags::open_for_flags`]).
 fn open_for_flags(path: &Path) -> Result<File, Errno> {
-    std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-        .open(path)
+    fsflags::open_for_flags(path)
         .map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))
-}
-
-fn get_flags(f: &File) -> Result<libc::c_int, Errno> {
-    let mut flags: libc::c_int = 0;
-    // SAFETY: FS_IOC_GETFLAGS writes one int (the kernel's type, whatever the ioctl number
-    // says) through the pointer, which points at a live c_int.
-    let r = unsafe { libc::ioctl(f.as_raw_fd(), libc::FS_IOC_GETFLAGS, &mut flags) };
-    Errno::result(r).map(|_| flags)
-}
-
-fn set_flags(f: &File, flags: libc::c_int) -> Result<(), Errno> {
-    // SAFETY: FS_IOC_SETFLAGS reads one int through the pointer, which points at a live c_int.
-    let r = unsafe { libc::ioctl(f.as_raw_fd(), libc::FS_IOC_SETFLAGS, &flags) };
-    Errno::result(r).map(|_| ())
 }
 
 /// The inode flags of `path` (`FS_IOC_GETFLAGS`).
 pub fn flags(path: &Path) -> std::io::Result<libc::c_int> {
-    let f = open_for_flags(path).map_err(std::io::Error::from)?;
-    get_flags(&f).map_err(std::io::Error::from)
+    fsflags::of_path(path)
 }
 
 /// Whether `path` carries `FS_IMMUTABLE_FL` (false if it cannot be read).
@@ -143,13 +120,13 @@ pub fn is_append_only(path: &Path) -> bool {
 fn change(path: &Path, flag: libc::c_int, on: bool) -> Protection {
     let r = (|| {
         let f = open_for_flags(path)?;
-        let old = get_flags(&f)?;
+        let old = fsflags::get(&f)?;
         let new = if on { old | flag } else { old & !flag };
         if new == old {
             return Ok(Protection::Applied);
         }
-        set_flags(&f, new)?;
-        let now = get_flags(&f)?;
+        fsflags::set(&f, new)?;
+        let now = fsflags::get(&f)?;
         Ok(if (now & flag != 0) == on {
             Protection::Applied
         } else {

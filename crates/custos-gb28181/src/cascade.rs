@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use custos_core::frame::EncodedFrame;
-use custos_ingest::{LiveEvent, LiveSubscription};
+use custos_live::{LiveEvent, LiveSubscription};
 use tokio::io::AsyncWriteExt;
 use tokio::sync::{mpsc, watch};
 

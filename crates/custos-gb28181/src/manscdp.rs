@@ -193,21 +193,8 @@ fn flatten(n: roxmltree::Node) -> Vec<(String, String)> {
     out
 }
 
-/// Escapes text for an XML element.
-pub fn escape(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '"' => o.push_str("&quot;"),
-            '\'' => o.push_str("&apos;"),
-            c => o.push(c),
-        }
-    }
-    o
-}
+/// Escapes text for an XML element (the project's one markup escape).
+pub use custos_core::text::escape_markup as escape;
 
 /// Builds a body: `<root><CmdType/><SN/><DeviceID/>fields…</root>`, fields written as given
 /// (a value starting with `<` is inserted raw, for lists), encoded in `charset`.

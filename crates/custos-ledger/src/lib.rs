@@ -80,6 +80,7 @@ pub mod bench;
 pub mod checkpoint;
 pub mod entry;
 pub mod error;
+pub mod fsflags;
 pub mod merkle;
 pub mod storage;
 pub mod verify;

@@ -457,29 +457,21 @@ fn truncate(f: &File, p: &Path, len: u64) -> Result<()> {
     f.sync_all().map_err(Error::io("fsync", p))
 }
 
-/// `FS_APPEND_FL` of `<linux/fs.h>` (`chattr +a`).
-const FS_APPEND_FL: nix::libc::c_int = 0x20;
-
 /// `set_len` that works on an append-only file. The custos recorder makes the four log files
 /// append-only (`chattr +a`) where the filesystem allows; appends need nothing, but a cut (a
 /// rollback or torn-tail repair, only ever under the exclusive lock) clears the flag for the
 /// cut and sets it again (if that fails, the recorder re-applies it at its next start). Where
 /// the flag cannot be cleared (not root), the cut fails: fail closed.
 fn cut(f: &File, len: u64) -> std::io::Result<()> {
-    use nix::libc::{FS_IOC_GETFLAGS, FS_IOC_SETFLAGS, c_int, ioctl};
-    use std::os::fd::AsRawFd;
-    let fd = f.as_raw_fd();
-    let mut flags: c_int = 0;
-    // SAFETY: FS_IOC_GETFLAGS/SETFLAGS write/read one int through a pointer to a live c_int.
-    let got = unsafe { ioctl(fd, FS_IOC_GETFLAGS, &mut flags) } == 0;
-    let set = |v: c_int| Errno::result(unsafe { ioctl(fd, FS_IOC_SETFLAGS, &v) }).map(drop);
-    let append = got && flags & FS_APPEND_FL != 0;
-    if append {
-        set(flags & !FS_APPEND_FL)?;
+    use crate::fsflags::{self, FS_APPEND_FL};
+    let flags = fsflags::get(f).ok();
+    let append = flags.is_some_and(|fl| fl & FS_APPEND_FL != 0);
+    if let (true, Some(fl)) = (append, flags) {
+        fsflags::set(f, fl & !FS_APPEND_FL)?;
     }
     let r = f.set_len(len);
-    if append {
-        let _ = set(flags);
+    if let (true, Some(fl)) = (append, flags) {
+        let _ = fsflags::set(f, fl);
     }
     r
 }

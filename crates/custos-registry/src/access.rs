@@ -10,7 +10,7 @@
 use chrono::{DateTime, Utc};
 use custos_core::access::{Classification, Decision, Principal, Resource, Scope, decide};
 use custos_core::{Error, ErrorKind, Result};
-use custos_footage::Journal;
+use custos_journal::Journal;
 use custos_ledger::{Action, NewEntry};
 use custos_store::Store;
 use custos_store::registry::{DeviceRow, DocumentRow, SystemRow};

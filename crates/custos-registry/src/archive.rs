@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use custos_core::{Error, ErrorKind, Result, Time90k};
-use custos_footage::Journal;
+use custos_journal::Journal;
 use custos_ledger::{Action, NewEntry};
 use custos_store::Store;
 use custos_store::registry::DocumentRow;

@@ -4,7 +4,7 @@
 //! cannot alter it; [`verify`] re-hashes every stored complaint against its recorded hash.
 
 use custos_core::{Error, ErrorKind, Result, Time90k};
-use custos_footage::Journal;
+use custos_journal::Journal;
 use custos_ledger::{Action, NewEntry};
 use custos_store::Store;
 use custos_store::registry::ComplaintRow;

@@ -15,7 +15,7 @@ use custos_core::compliance::DeviceCode;
 use custos_core::compliance::places::check_placement;
 use custos_core::retention::RetentionClass;
 use custos_core::{Error, ErrorKind, Result};
-use custos_footage::Journal;
+use custos_journal::Journal;
 use custos_ledger::{Action, NewEntry};
 use custos_store::Store;
 use custos_store::registry::DeviceRow;

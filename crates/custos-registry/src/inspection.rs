@@ -8,7 +8,7 @@ use custos_core::access::{Action as AccessAction, Principal};
 use custos_core::compliance::FindingStatus;
 use custos_core::compliance::lifecycle::legal_date;
 use custos_core::{Error, ErrorKind, Result, Time90k};
-use custos_footage::Journal;
+use custos_journal::Journal;
 use custos_ledger::{Action, NewEntry};
 use custos_store::Store;
 use custos_store::registry::{InspectionItemRow, OrderRow};

@@ -11,7 +11,7 @@ use custos_core::compliance::lifecycle::{
     self, Deadline, Evidence, EvidenceKind, Transition, may_go_live,
 };
 use custos_core::{Error, ErrorKind, Result, Time90k};
-use custos_footage::Journal;
+use custos_journal::Journal;
 use custos_ledger::{Action, NewEntry};
 use custos_store::Store;
 use custos_store::registry::TransitionRow;

@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use custos_core::access::{Action as AccessAction, Principal};
 use custos_core::compliance::findings::{Consequence, FineCondition, Liable, Measure};
 use custos_core::{Error, ErrorKind, Result};
-use custos_footage::Journal;
+use custos_journal::Journal;
 use custos_ledger::{Action, NewEntry};
 use custos_store::Store;
 use custos_store::registry::{DeviceRow, FindingRow, PlaceRow, ResidenceRow, SystemRow};
@@ -225,21 +225,8 @@ const ZH: Words = Words {
     separator: "；",
 };
 
-/// Escapes text for HTML.
-pub fn esc(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '"' => o.push_str("&quot;"),
-            '\'' => o.push_str("&#39;"),
-            c => o.push(c),
-        }
-    }
-    o
-}
+/// Escapes text for HTML (the project's one markup escape).
+pub use custos_core::text::escape_markup as esc;
 
 fn measure(m: &Measure, lang: Lang) -> &'static str {
     match (m, lang) {

@@ -20,7 +20,7 @@ use custos_core::compliance::rules::{
 };
 use custos_core::compliance::{Finding, LifecycleState};
 use custos_core::{Result, Time90k};
-use custos_footage::Journal;
+use custos_journal::Journal;
 use custos_ledger::{Action, NewEntry};
 use custos_store::Store;
 use custos_store::registry::FindingRow;

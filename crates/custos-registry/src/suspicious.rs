@@ -7,7 +7,7 @@
 use chrono::{DateTime, Utc};
 use custos_core::access::{Action as AccessAction, Principal, Scope};
 use custos_core::{Duration90k, Error, ErrorKind, Result, Time90k};
-use custos_footage::Journal;
+use custos_journal::Journal;
 use custos_ledger::{Action, NewEntry};
 use custos_store::registry::BookmarkRow;
 use custos_store::{NewHold, Store};

@@ -154,7 +154,7 @@ async fn c1_c4_lifecycle_with_evidence() {
         file_document(
             &e.store,
             &e.journal,
-            e.data.root(),
+            &e.data,
             &NewDocument {
                 system_id: "new",
                 kind,
@@ -288,11 +288,11 @@ async fn c1_c4_lifecycle_with_evidence() {
     let docs = e.store.documents("new").await.unwrap();
     let v1 = docs.iter().find(|d| d.id == plan_v1).unwrap();
     assert_eq!(v1.superseded_by, Some(plan_v2));
-    assert!(e.data.root().join(&v1.path).exists());
+    assert!(e.data.join(&v1.path).exists());
     let err = file_document(
         &e.store,
         &e.journal,
-        e.data.root(),
+        &e.data,
         &NewDocument {
             system_id: "new",
             kind: "design_plan",

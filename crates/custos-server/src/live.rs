@@ -13,7 +13,7 @@ use axum::response::Response;
 use custos_core::access::{Action, act};
 use custos_core::camera::StreamKind;
 use custos_core::frame::{EncodedFrame, VideoParams};
-use custos_ingest::{LiveEvent, LiveHub};
+use custos_live::{LiveEvent, LiveHub};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -59,7 +59,7 @@ pub async fn live(
         .filter_map(|k| st.live_stream(&name, k).map(|s| (k, s)))
         .collect();
     let online = |s: &crate::state::LiveStream| {
-        s.health.snapshot().state == custos_ingest::StreamState::Online
+        s.health.snapshot().state == custos_live::StreamState::Online
     };
     let (kind, stream) = candidates
         .iter()

@@ -11,7 +11,7 @@ use custos_core::access::{
 use custos_core::camera::StreamKind;
 use custos_core::{Error, ErrorKind, Result};
 use custos_footage::{DataDir, Journal, Registered};
-use custos_ingest::{Health, LiveHub};
+use custos_live::{Health, LiveHub};
 use custos_requests::Needed;
 use custos_store::Store;
 

@@ -313,19 +313,28 @@ impl Store {
     /// The camera of that name, or a NotFound error that names no other camera (callers over
     /// the network must not learn which cameras exist).
     pub async fn camera_by_name(&self, name: &str) -> Result<Camera> {
-        let cams = self.cameras().await?;
-        cams.into_iter()
-            .find(|c| c.name.as_str() == name)
-            .ok_or_else(|| Error::new(ErrorKind::NotFound, format!("unknown camera {name:?}")))
+        let row = sqlx::query("SELECT id, name, retention_days FROM camera WHERE name = ?")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| db_err("looking up a camera", e))?;
+        match row {
+            Some(r) => camera_from_row(&r),
+            None => Err(Error::new(
+                ErrorKind::NotFound,
+                format!("unknown camera {name:?}"),
+            )),
+        }
     }
 
     /// [`Self::camera_by_name`] for the node's operator at the command line: the error lists
     /// the known names.
     pub async fn camera_by_name_listing(&self, name: &str) -> Result<Camera> {
-        let cams = self.cameras().await?;
-        if let Some(c) = cams.iter().find(|c| c.name.as_str() == name) {
-            return Ok(c.clone());
+        match self.camera_by_name(name).await {
+            Err(e) if e.kind() == ErrorKind::NotFound => {}
+            r => return r,
         }
+        let cams = self.cameras().await?;
         let known: Vec<&str> = cams.iter().map(|c| c.name.as_str()).collect();
         Err(Error::new(
             ErrorKind::NotFound,
@@ -1127,6 +1136,46 @@ mod gap_tests {
         assert_eq!(
             s.gaps(st, Time90k::MIN, Time90k::MAX).await.unwrap().len(),
             1
+        );
+    }
+}
+
+#[cfg(test)]
+mod camera_tests {
+    use super::*;
+
+    /// H1/E2 (lookups by name): `camera_by_name` finds the camera by its name in the database;
+    /// an unknown name is NotFound without naming other cameras, while the operator's
+    /// `camera_by_name_listing` lists them.
+    #[tokio::test]
+    async fn h1_camera_by_name_finds_one_and_names_no_other() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open_sqlite(&dir.path().join("db.sqlite"))
+            .await
+            .unwrap();
+        for (n, r) in [
+            ("gate", RetentionClass::Standard30d),
+            ("lobby", RetentionClass::custom(90).unwrap()),
+        ] {
+            s.upsert_camera(&n.parse().unwrap(), r, Time90k(0))
+                .await
+                .unwrap();
+        }
+        let c = s.camera_by_name("lobby").await.unwrap();
+        assert_eq!(c.name.as_str(), "lobby");
+        assert_eq!(c.retention.days(), 90);
+        let e = s.camera_by_name("yard").await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::NotFound);
+        assert!(!e.to_string().contains("gate"), "{e}");
+        let e = s.camera_by_name_listing("yard").await.unwrap_err();
+        assert!(e.to_string().contains("gate, lobby"), "{e}");
+        assert_eq!(
+            s.camera_by_name_listing("gate")
+                .await
+                .unwrap()
+                .name
+                .as_str(),
+            "gate"
         );
     }
 }

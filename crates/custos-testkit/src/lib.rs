@@ -735,39 +735,18 @@ pub fn now_unix_ms() -> i64 {
         .unwrap_or(0)
 }
 
-/// `FS_IMMUTABLE_FL` (`chattr +i`): custos sets it on sealed segments where it can.
-pub const FS_IMMUTABLE_FL: i32 = 0x10;
-/// `FS_APPEND_FL` (`chattr +a`): custos sets it on the ledger's log files where it can.
-pub const FS_APPEND_FL: i32 = 0x20;
-
-fn open_for_flags(path: &Path) -> std::io::Result<std::fs::File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK)
-        .open(path)
-}
+/// `FS_IMMUTABLE_FL` (`chattr +i`, custos sets it on sealed segments where it can) and
+/// `FS_APPEND_FL` (`chattr +a`, on the ledger's log files): custos' one definition.
+pub use custos_ledger::fsflags::{FS_APPEND_FL, FS_IMMUTABLE_FL};
 
 /// The inode flags of `path` (`FS_IOC_GETFLAGS`, what `lsattr` shows).
 pub fn fs_flags(path: &Path) -> std::io::Result<i32> {
-    use std::os::fd::AsRawFd;
-    let f = open_for_flags(path)?;
-    let mut flags: nix::libc::c_int = 0;
-    // SAFETY: FS_IOC_GETFLAGS writes one int through a pointer to a live c_int.
-    let r = unsafe { nix::libc::ioctl(f.as_raw_fd(), nix::libc::FS_IOC_GETFLAGS, &mut flags) };
-    nix::errno::Errno::result(r)?;
-    Ok(flags)
+    custos_ledger::fsflags::of_path(path)
 }
 
 /// Sets the inode flags of `path` (`FS_IOC_SETFLAGS`).
 pub fn set_fs_flags(path: &Path, flags: i32) -> std::io::Result<()> {
-    use std::os::fd::AsRawFd;
-    let f = open_for_flags(path)?;
-    let v: nix::libc::c_int = flags;
-    // SAFETY: FS_IOC_SETFLAGS reads one int through a pointer to a live c_int.
-    let r = unsafe { nix::libc::ioctl(f.as_raw_fd(), nix::libc::FS_IOC_SETFLAGS, &v) };
-    nix::errno::Errno::result(r)?;
-    Ok(())
+    custos_ledger::fsflags::set_path(path, flags)
 }
 
 /// For tests only: clears custos' protection flags (`FS_IMMUTABLE_FL`, `FS_APPEND_FL`) of

@@ -1,7 +1,10 @@
-//! The `custos` command: a thin shell over the library crates. It parses arguments, calls the
-//! libraries (`custos-node` runs demo, record and serve: configuration, runtime, server, GB/T
-//! 28181 glue, the stop loop), prints tables and turns error kinds into exit codes; the logic
-//! lives in the libraries.
+//! The `custos` command over the library crates: it parses arguments, calls the libraries,
+//! prints tables and turns error kinds into exit codes; no domain logic lives here. The
+//! libraries: `custos-node` runs demo, record and serve (configuration, runtime, server start,
+//! GB/T 28181 glue, the stop loop); recording and reading footage in `custos-footage`; RTSP in
+//! `custos-ingest`; the ledger behind `custos-journal`; accounts in `custos-auth`; the registry
+//! in `custos-registry`; footage requests in `custos-requests`; HTTP in `custos-server`; GB/T
+//! 28181 in `custos-gb28181`. The crate map is docs/architecture.md.
 
 mod cmd;
 mod config;

@@ -16,41 +16,32 @@ use crate::{Error, ErrorKind};
 // ---------------------------------------------------------------------------------------------
 // Vocabulary.
 
-/// What a person is in the system. A principal may hold several roles, each with its own scope.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// 系统管理员: manages accounts and configuration; no footage rights (separation of duties).
-    Administrator,
-    /// 值班员: watches live video while on duty for the device (D5), reviews recordings,
-    /// reports and holds suspicious footage (D6).
-    WatchOperator,
-    /// 维护人员 of a maintenance contractor: scoped to their systems and expiring (E10).
-    Maintainer,
-    /// 民警: obtains footage for enforcement (H1) after approval (H2).
-    PoliceOfficer,
-    /// 审批负责人: the principal head who approves police requests (H2).
-    PoliceApprover,
-    /// 检查人员: police inspection of the units (J1).
-    Inspector,
-    /// 审计员: reads the audit log (E2, E4), nothing else.
-    Auditor,
-    /// 公民查看人: an interested party viewing related footage, view-only and time-limited (H4).
-    CitizenViewer,
+crate::all_variants! {
+    /// What a person is in the system. A principal may hold several roles, each with its own scope.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    pub enum Role {
+        /// 系统管理员: manages accounts and configuration; no footage rights (separation of duties).
+        Administrator,
+        /// 值班员: watches live video while on duty for the device (D5), reviews recordings,
+        /// reports and holds suspicious footage (D6).
+        WatchOperator,
+        /// 维护人员 of a maintenance contractor: scoped to their systems and expiring (E10).
+        Maintainer,
+        /// 民警: obtains footage for enforcement (H1) after approval (H2).
+        PoliceOfficer,
+        /// 审批负责人: the principal head who approves police requests (H2).
+        PoliceApprover,
+        /// 检查人员: police inspection of the units (J1).
+        Inspector,
+        /// 审计员: reads the audit log (E2, E4), nothing else.
+        Auditor,
+        /// 公民查看人: an interested party viewing related footage, view-only and time-limited (H4).
+        CitizenViewer,
+    }
 }
 
 impl Role {
-    pub const ALL: [Role; 8] = [
-        Role::Administrator,
-        Role::WatchOperator,
-        Role::Maintainer,
-        Role::PoliceOfficer,
-        Role::PoliceApprover,
-        Role::Inspector,
-        Role::Auditor,
-        Role::CitizenViewer,
-    ];
-
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Administrator => "administrator",
@@ -101,54 +92,40 @@ impl FromStr for Role {
     }
 }
 
-/// What a request wants to do.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Action {
-    /// Watch a camera live (D5).
-    ViewLive,
-    /// Play back recorded footage.
-    Playback,
-    /// Export or download footage (E1 "copying"; H5: exports carry a recipient and legal basis).
-    Export,
-    /// Copy or transmit footage to another system (E1 "transmitting").
-    CopyTransmit,
-    /// Read confidential basic information: positions, address codes, device types, design
-    /// plans (A3).
-    ReadBasicInfo,
-    ManageUsers,
-    ManageConfig,
-    /// Put footage under legal hold (E5, D6).
-    PlaceHold,
-    /// Release a hold: also needs a second, different person ([`approve`]).
-    ReleaseHold,
-    /// Approve a police request for footage (H2).
-    ApprovePoliceRequest,
-    /// Read (and verify) the audit log (E2, E4).
-    ViewAuditLog,
-    /// Carry out an inspection: checklists, findings, integrity verification (J1).
-    Inspect,
-    /// Record a finding or rectification order (J1).
-    CreateFinding,
+crate::all_variants! {
+    /// What a request wants to do.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    pub enum Action {
+        /// Watch a camera live (D5).
+        ViewLive,
+        /// Play back recorded footage.
+        Playback,
+        /// Export or download footage (E1 "copying"; H5: exports carry a recipient and legal basis).
+        Export,
+        /// Copy or transmit footage to another system (E1 "transmitting").
+        CopyTransmit,
+        /// Read confidential basic information: positions, address codes, device types, design
+        /// plans (A3).
+        ReadBasicInfo,
+        ManageUsers,
+        ManageConfig,
+        /// Put footage under legal hold (E5, D6).
+        PlaceHold,
+        /// Release a hold: also needs a second, different person ([`approve`]).
+        ReleaseHold,
+        /// Approve a police request for footage (H2).
+        ApprovePoliceRequest,
+        /// Read (and verify) the audit log (E2, E4).
+        ViewAuditLog,
+        /// Carry out an inspection: checklists, findings, integrity verification (J1).
+        Inspect,
+        /// Record a finding or rectification order (J1).
+        CreateFinding,
+    }
 }
 
 impl Action {
-    pub const ALL: [Action; 13] = [
-        Action::ViewLive,
-        Action::Playback,
-        Action::Export,
-        Action::CopyTransmit,
-        Action::ReadBasicInfo,
-        Action::ManageUsers,
-        Action::ManageConfig,
-        Action::PlaceHold,
-        Action::ReleaseHold,
-        Action::ApprovePoliceRequest,
-        Action::ViewAuditLog,
-        Action::Inspect,
-        Action::CreateFinding,
-    ];
-
     pub fn as_str(self) -> &'static str {
         match self {
             Action::ViewLive => "view_live",

@@ -11,31 +11,25 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-/// One of the five texts in `seeds/`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Source {
-    /// 000: Shenzhen SEZ draft regulation, drafting explanation (cites draft articles).
-    Shenzhen000,
-    /// 001: national draft regulation (征求意见稿), 35 articles.
-    National001,
-    /// 002: Anhui measures (省政府令第270号), policy explanation.
-    Anhui002,
-    /// 003: Yangzhou measures (扬府规〔2021〕2号), full text, 35 articles.
-    Yangzhou003,
-    /// 004: Chongqing measures (市政府令第230号), police explanation.
-    Chongqing004,
+crate::all_variants! {
+    /// One of the five texts in `seeds/`.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    pub enum Source {
+        /// 000: Shenzhen SEZ draft regulation, drafting explanation (cites draft articles).
+        Shenzhen000,
+        /// 001: national draft regulation (征求意见稿), 35 articles.
+        National001,
+        /// 002: Anhui measures (省政府令第270号), policy explanation.
+        Anhui002,
+        /// 003: Yangzhou measures (扬府规〔2021〕2号), full text, 35 articles.
+        Yangzhou003,
+        /// 004: Chongqing measures (市政府令第230号), police explanation.
+        Chongqing004,
+    }
 }
 
 impl Source {
-    pub const ALL: [Source; 5] = [
-        Source::Shenzhen000,
-        Source::National001,
-        Source::Anhui002,
-        Source::Yangzhou003,
-        Source::Chongqing004,
-    ];
-
     /// The seed number used in citations: "000" … "004".
     pub fn number(self) -> &'static str {
         match self {

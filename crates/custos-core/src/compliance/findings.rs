@@ -13,57 +13,42 @@ use super::device_code::DeviceCode;
 use super::jurisdiction::Jurisdiction;
 use crate::{Error, ErrorKind};
 
-/// The rules of this module; ids are stable (they appear in stored findings and `docs/rules.md`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub enum RuleId {
-    #[serde(rename = "B1.coverage")]
-    B1Coverage,
-    #[serde(rename = "B2.prohibited-place")]
-    B2ProhibitedPlace,
-    #[serde(rename = "B3.residence-unmasked")]
-    B3ResidenceUnmasked,
-    #[serde(rename = "B4.signage")]
-    B4Signage,
-    #[serde(rename = "C1.in-use-not-accepted")]
-    C1InUseNotAccepted,
-    #[serde(rename = "C2.filing-overdue")]
-    C2FilingOverdue,
-    #[serde(rename = "C3.removal-notice")]
-    C3RemovalNotice,
-    #[serde(rename = "C3.change-filing-overdue")]
-    C3ChangeFilingOverdue,
-    #[serde(rename = "D1.offline")]
-    D1Offline,
-    #[serde(rename = "D1.recording-incomplete")]
-    D1RecordingIncomplete,
-    #[serde(rename = "D2.procedures")]
-    D2Procedures,
-    #[serde(rename = "D2.duty-log")]
-    D2DutyLog,
-    #[serde(rename = "D3.training")]
-    D3Training,
-    #[serde(rename = "F1.retention")]
-    F1Retention,
+crate::all_variants! {
+    /// The rules of this module; ids are stable (they appear in stored findings and `docs/rules.md`).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+    pub enum RuleId {
+        #[serde(rename = "B1.coverage")]
+        B1Coverage,
+        #[serde(rename = "B2.prohibited-place")]
+        B2ProhibitedPlace,
+        #[serde(rename = "B3.residence-unmasked")]
+        B3ResidenceUnmasked,
+        #[serde(rename = "B4.signage")]
+        B4Signage,
+        #[serde(rename = "C1.in-use-not-accepted")]
+        C1InUseNotAccepted,
+        #[serde(rename = "C2.filing-overdue")]
+        C2FilingOverdue,
+        #[serde(rename = "C3.removal-notice")]
+        C3RemovalNotice,
+        #[serde(rename = "C3.change-filing-overdue")]
+        C3ChangeFilingOverdue,
+        #[serde(rename = "D1.offline")]
+        D1Offline,
+        #[serde(rename = "D1.recording-incomplete")]
+        D1RecordingIncomplete,
+        #[serde(rename = "D2.procedures")]
+        D2Procedures,
+        #[serde(rename = "D2.duty-log")]
+        D2DutyLog,
+        #[serde(rename = "D3.training")]
+        D3Training,
+        #[serde(rename = "F1.retention")]
+        F1Retention,
+    }
 }
 
 impl RuleId {
-    pub const ALL: [RuleId; 14] = [
-        RuleId::B1Coverage,
-        RuleId::B2ProhibitedPlace,
-        RuleId::B3ResidenceUnmasked,
-        RuleId::B4Signage,
-        RuleId::C1InUseNotAccepted,
-        RuleId::C2FilingOverdue,
-        RuleId::C3RemovalNotice,
-        RuleId::C3ChangeFilingOverdue,
-        RuleId::D1Offline,
-        RuleId::D1RecordingIncomplete,
-        RuleId::D2Procedures,
-        RuleId::D2DutyLog,
-        RuleId::D3Training,
-        RuleId::F1Retention,
-    ];
-
     pub fn as_str(self) -> &'static str {
         match self {
             RuleId::B1Coverage => "B1.coverage",

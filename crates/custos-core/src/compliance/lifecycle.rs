@@ -66,36 +66,27 @@ pub(crate) fn sub_days(d: NaiveDate, n: u64) -> NaiveDate {
     d.checked_sub_days(Days::new(n)).unwrap_or(NaiveDate::MIN)
 }
 
-/// A system's lifecycle state (C1).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LifecycleState {
-    Planned,
-    /// 设计方案可行性论证 done.
-    DesignReviewed,
-    UnderConstruction,
-    /// 验收合格.
-    Accepted,
-    /// 备案 with the police.
-    Filed,
-    Operating,
-    /// Equipment being moved, changed or partly removed.
-    Adjusting,
-    Decommissioned,
+crate::all_variants! {
+    /// A system's lifecycle state (C1).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    pub enum LifecycleState {
+        Planned,
+        /// 设计方案可行性论证 done.
+        DesignReviewed,
+        UnderConstruction,
+        /// 验收合格.
+        Accepted,
+        /// 备案 with the police.
+        Filed,
+        Operating,
+        /// Equipment being moved, changed or partly removed.
+        Adjusting,
+        Decommissioned,
+    }
 }
 
 impl LifecycleState {
-    pub const ALL: [LifecycleState; 8] = [
-        LifecycleState::Planned,
-        LifecycleState::DesignReviewed,
-        LifecycleState::UnderConstruction,
-        LifecycleState::Accepted,
-        LifecycleState::Filed,
-        LifecycleState::Operating,
-        LifecycleState::Adjusting,
-        LifecycleState::Decommissioned,
-    ];
-
     pub fn as_str(self) -> &'static str {
         match self {
             LifecycleState::Planned => "planned",

@@ -33,79 +33,45 @@ const Y9: Article = Article::art(Source::Yangzhou003, 9);
 const C4: Article = Article::sec(Source::Chongqing004, 4, None, Some(9));
 const S9: Article = Article::sec(Source::Shenzhen000, 3, Some(3), Some(9));
 
-/// A place category that must be covered by cameras (B1).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum MandatoryCategory {
-    RoadTrafficFacility,
-    InlandWaters,
-    PublicTransportVehicle,
-    TransportHub,
-    Parking,
-    HotelSpecialTrade,
-    EntertainmentVenue,
-    InternetCafe,
-    CinemaSportsCulture,
-    CommercialExhibition,
-    CommunicationsMedia,
-    GovernmentOrgan,
-    EnergyWaterUtility,
-    FuelStationDepot,
-    DangerousGoods,
-    MaterialReserve,
-    HeritageMuseumArchive,
-    ResearchInstitution,
-    FinancialInstitution,
-    AuctionJewellery,
-    SchoolKindergarten,
-    MedicalInstitution,
-    WelfareInstitution,
-    ParkScenicSquare,
-    ResidentialCompound,
-    LogisticsDelivery,
-    EmergencyShelter,
-    KeyConstructionProject,
-    CrimeHotspot,
-    OtherByLaw,
+crate::all_variants! {
+    /// A place category that must be covered by cameras (B1).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    pub enum MandatoryCategory {
+        RoadTrafficFacility,
+        InlandWaters,
+        PublicTransportVehicle,
+        TransportHub,
+        Parking,
+        HotelSpecialTrade,
+        EntertainmentVenue,
+        InternetCafe,
+        CinemaSportsCulture,
+        CommercialExhibition,
+        CommunicationsMedia,
+        GovernmentOrgan,
+        EnergyWaterUtility,
+        FuelStationDepot,
+        DangerousGoods,
+        MaterialReserve,
+        HeritageMuseumArchive,
+        ResearchInstitution,
+        FinancialInstitution,
+        AuctionJewellery,
+        SchoolKindergarten,
+        MedicalInstitution,
+        WelfareInstitution,
+        ParkScenicSquare,
+        ResidentialCompound,
+        LogisticsDelivery,
+        EmergencyShelter,
+        KeyConstructionProject,
+        CrimeHotspot,
+        OtherByLaw,
+    }
 }
 
 impl MandatoryCategory {
-    pub const ALL: [MandatoryCategory; 30] = {
-        use MandatoryCategory::*;
-        [
-            RoadTrafficFacility,
-            InlandWaters,
-            PublicTransportVehicle,
-            TransportHub,
-            Parking,
-            HotelSpecialTrade,
-            EntertainmentVenue,
-            InternetCafe,
-            CinemaSportsCulture,
-            CommercialExhibition,
-            CommunicationsMedia,
-            GovernmentOrgan,
-            EnergyWaterUtility,
-            FuelStationDepot,
-            DangerousGoods,
-            MaterialReserve,
-            HeritageMuseumArchive,
-            ResearchInstitution,
-            FinancialInstitution,
-            AuctionJewellery,
-            SchoolKindergarten,
-            MedicalInstitution,
-            WelfareInstitution,
-            ParkScenicSquare,
-            ResidentialCompound,
-            LogisticsDelivery,
-            EmergencyShelter,
-            KeyConstructionProject,
-            CrimeHotspot,
-            OtherByLaw,
-        ]
-    };
-
     /// (Chinese name, English name, every citing article).
     fn row(self) -> (&'static str, &'static str, &'static [Article]) {
         use MandatoryCategory::*;
@@ -293,45 +259,28 @@ impl MandatoryCategory {
     }
 }
 
-/// A place category where capture devices are prohibited (B2).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ProhibitedCategory {
-    HotelGuestRoom,
-    EntertainmentPrivateRoom,
-    CollectiveDormitory,
-    PersonalDormitory,
-    Bathhouse,
-    ChangingRoom,
-    FittingRoom,
-    NursingRoom,
-    Toilet,
-    HospitalWard,
-    FinancialCustomerDataPosition,
-    BallotOrReportBoxVicinity,
-    OtherPrivacyPlace,
+crate::all_variants! {
+    /// A place category where capture devices are prohibited (B2).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    pub enum ProhibitedCategory {
+        HotelGuestRoom,
+        EntertainmentPrivateRoom,
+        CollectiveDormitory,
+        PersonalDormitory,
+        Bathhouse,
+        ChangingRoom,
+        FittingRoom,
+        NursingRoom,
+        Toilet,
+        HospitalWard,
+        FinancialCustomerDataPosition,
+        BallotOrReportBoxVicinity,
+        OtherPrivacyPlace,
+    }
 }
 
 impl ProhibitedCategory {
-    pub const ALL: [ProhibitedCategory; 13] = {
-        use ProhibitedCategory::*;
-        [
-            HotelGuestRoom,
-            EntertainmentPrivateRoom,
-            CollectiveDormitory,
-            PersonalDormitory,
-            Bathhouse,
-            ChangingRoom,
-            FittingRoom,
-            NursingRoom,
-            Toilet,
-            HospitalWard,
-            FinancialCustomerDataPosition,
-            BallotOrReportBoxVicinity,
-            OtherPrivacyPlace,
-        ]
-    };
-
     fn row(self) -> (&'static str, &'static str, &'static [Article]) {
         use ProhibitedCategory::*;
         match self {

@@ -7,7 +7,7 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use custos_core::Time90k;
 use custos_core::access::{Classification, Principal, Role, Scope};
 use custos_core::compliance::lifecycle::legal_date;
-use custos_footage::{DataDir, Journal};
+use custos_journal::Journal;
 use custos_ledger::Entry;
 use custos_store::Store;
 use custos_store::registry::{
@@ -16,7 +16,8 @@ use custos_store::registry::{
 
 pub struct Env {
     pub dir: tempfile::TempDir,
-    pub data: DataDir,
+    /// The data directory (its root).
+    pub data: std::path::PathBuf,
     pub store: Store,
     pub journal: Journal,
 }
@@ -31,8 +32,9 @@ pub fn days_ago(n: i64) -> String {
 
 pub async fn env() -> Env {
     let dir = tempfile::tempdir().unwrap();
-    let data = DataDir::create(&dir.path().join("data")).unwrap();
-    let store = Store::open_sqlite(&data.db_path()).await.unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let store = Store::open_sqlite(&data.join("custos.db")).await.unwrap();
     let (journal, _) = Journal::open(&data).unwrap();
     Env {
         dir,

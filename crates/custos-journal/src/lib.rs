@@ -1,9 +1,15 @@
 //! The footage side of the ledger (E2, E3, E4): every sealed segment, gap and retention
 //! deletion is a ledger entry, and every read of footage must first be registered.
 //!
-//! [`Registered`] is the proof that an access was registered durably; the read path
-//! ([`crate::read`]) cannot be called without one, so a caller cannot forget to register, and a
-//! failed registration means no read (fail closed).
+//! [`Registered`] is the proof that an access was registered durably; footage's read path
+//! (`custos_footage::read`) cannot be called without one, so a caller cannot forget to register,
+//! and a failed registration means no read (fail closed).
+//!
+//! This crate depends on core and the ledger only: everything that reads or changes anything
+//! (footage, accounts, the registry, the server) goes through it, and none of them has to
+//! depend on footage to do so. A data directory is given as its root path (footage's
+//! `DataDir` is one: it implements `AsRef<Path>`).
+#![forbid(clippy::print_stdout, clippy::print_stderr)]
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -11,8 +17,6 @@ use std::sync::Arc;
 use custos_core::{Error, ErrorKind, Result, Time90k};
 use custos_ledger::{Action, Ledger, NewEntry, SignedCheckpoint, VerifyingKey};
 use serde_json::json;
-
-use crate::layout::DataDir;
 
 /// Proof that an access was durably registered in the ledger before it happens.
 #[derive(Debug, Clone)]
@@ -38,9 +42,10 @@ fn lerr(what: &str, e: custos_ledger::Error) -> Error {
     Error::new(ErrorKind::Internal, format!("ledger: {what}: {e}"))
 }
 
-/// Where the node's signing and public keys live.
-pub fn key_paths(data: &DataDir) -> (PathBuf, PathBuf) {
-    let d = data.root().join("keys");
+/// Where the node's signing and public keys live in the data directory `data`
+/// (`DATA/keys/ledger.key`, `DATA/keys/ledger.pub`).
+pub fn key_paths(data: impl AsRef<Path>) -> (PathBuf, PathBuf) {
+    let d = data.as_ref().join("keys");
     (d.join("ledger.key"), d.join("ledger.pub"))
 }
 
@@ -48,7 +53,8 @@ impl Journal {
     /// Opens the ledger of `data` (`DATA/ledger/`), creating the node key on first use
     /// (`DATA/keys/ledger.key`, mode 0600; the public key beside it). Repairs of a torn tail
     /// are returned as lines for the caller to report.
-    pub fn open(data: &DataDir) -> Result<(Journal, Vec<String>)> {
+    pub fn open(data: impl AsRef<Path>) -> Result<(Journal, Vec<String>)> {
+        let data = data.as_ref();
         let (key_path, pub_path) = key_paths(data);
         let key = if key_path.exists() {
             custos_ledger::load_signing_key(&key_path)
@@ -69,8 +75,8 @@ impl Journal {
             "custos/{}",
             &custos_ledger::fingerprint(&key.verifying_key())[..16]
         );
-        let (ledger, recovery) = Ledger::open(&data.root().join("ledger"), key, &origin)
-            .map_err(|e| lerr("opening", e))?;
+        let (ledger, recovery) =
+            Ledger::open(&data.join("ledger"), key, &origin).map_err(|e| lerr("opening", e))?;
         Ok((
             Journal {
                 ledger: Arc::new(ledger),
@@ -200,5 +206,47 @@ impl Journal {
         self.ledger
             .checkpoint()
             .map_err(|e| lerr("signing a checkpoint", e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    /// E2/E3: opening a data directory creates the node key (mode 0600) where `key_paths` says;
+    /// every registered access and footage event is a ledger entry in order, and a reopened
+    /// journal continues the same ledger with the same key.
+    #[test]
+    fn e2_registered_accesses_are_ledger_entries_and_survive_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let (key, public) = key_paths(dir.path());
+        let (j, repairs) = Journal::open(dir.path()).unwrap();
+        assert!(repairs.is_empty());
+        assert_eq!(
+            std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        assert_eq!(j.public_key_path(), public);
+        let a = j
+            .register_access(
+                "alice",
+                Action::Playback,
+                "camera/gate-1/main",
+                Some("case 1"),
+                json!({}),
+            )
+            .unwrap();
+        let g = j
+            .gap("gate-1", "main", Time90k(0), Time90k(90_000), "test")
+            .unwrap();
+        assert!(g > a.seq());
+        let vk = j.verifying_key();
+        drop(j);
+        let (j, _) = Journal::open(dir.path()).unwrap();
+        assert_eq!(j.verifying_key(), vk);
+        let entries = j.ledger().entries(0..j.ledger().len()).unwrap();
+        assert_eq!(entries[a.seq() as usize].actor, "alice");
+        assert_eq!(entries[a.seq() as usize].purpose.as_deref(), Some("case 1"));
     }
 }
