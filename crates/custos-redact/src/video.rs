@@ -21,7 +21,7 @@ use custos_core::{Error, ErrorKind, Result};
 use ffmpeg_next as ff;
 use serde::{Deserialize, Serialize};
 
-use crate::face::{FaceDetector, InputSize};
+use crate::face::{Engine, EngineOptions, FaceDetector, InputSize};
 use crate::geom::{Detection, Kind};
 use crate::mask::{PlaneMut, pixelate_yuv420};
 use crate::plate::{PlateDetector, Yuv};
@@ -39,6 +39,10 @@ pub struct Options {
     pub tracker: TrackerConfig,
     /// Detection workers (threads).
     pub workers: usize,
+    /// Which engine runs the face network ([`Engine::Auto`]: onnxruntime when installed).
+    pub engine: Engine,
+    /// onnxruntime's intra-op threads per worker (0: onnxruntime's default, one per core).
+    pub engine_threads: usize,
     /// libx264 preset and constant rate factor.
     pub preset: String,
     pub crf: u32,
@@ -53,6 +57,8 @@ impl Default for Options {
             plates: true,
             tracker: TrackerConfig::default(),
             workers: 2,
+            engine: Engine::Auto,
+            engine_threads: 1,
             preset: "veryfast".into(),
             crf: 20,
         }
@@ -77,6 +83,9 @@ pub struct BoxTrack {
     pub time_base: (i32, i32),
     pub det_width: u32,
     pub face_threshold: f32,
+    /// What ran the face network (e.g. `onnxruntime (…), 2 session(s), 1 intra-op thread(s)`).
+    #[serde(default)]
+    pub engine: String,
     pub hold_frames: u32,
     pub pad: f32,
     pub frames: Vec<FrameBoxes>,
@@ -220,7 +229,16 @@ pub fn redact_file(input: &Path, output: &Path, model: &Path, opts: &Options) ->
     let size = InputSize::for_source(w, h, opts.det_width);
     let to_full = w as f32 / size.w as f32;
     let face = if opts.faces {
-        Some(FaceDetector::load(model, size, opts.face_threshold)?)
+        Some(FaceDetector::load_with(
+            model,
+            size,
+            opts.face_threshold,
+            &EngineOptions {
+                engine: opts.engine,
+                sessions: opts.workers.max(1),
+                threads: opts.engine_threads,
+            },
+        )?)
     } else {
         None
     };
@@ -332,6 +350,7 @@ pub fn redact_file(input: &Path, output: &Path, model: &Path, opts: &Options) ->
         time_base: (tb.numerator(), tb.denominator()),
         det_width: size.w,
         face_threshold: opts.face_threshold,
+        engine: face.as_ref().map(|f| f.engine.clone()).unwrap_or_default(),
         hold_frames: opts.tracker.hold,
         pad: opts.tracker.pad,
         frames: Vec::new(),
