@@ -30,6 +30,7 @@ pub mod track;
 pub mod video;
 
 pub use geom::{Kind, Rect};
+pub use mask::Polygon;
 pub use video::{BoxTrack, Options, Report, redact_file};
 
 /// Hex SHA-256 of a byte slice.

@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::face::{Engine, EngineOptions, FaceDetector, InputSize};
 use crate::geom::{Detection, Kind};
-use crate::mask::{PlaneMut, pixelate_yuv420};
+use crate::mask::{PlaneMut, StaticMask, pixelate_yuv420};
 use crate::plate::{PlateDetector, Yuv};
 use crate::track::{TrackBox, Tracker, TrackerConfig};
 
@@ -43,6 +43,8 @@ pub struct Options {
     pub engine: Engine,
     /// onnxruntime's intra-op threads per worker (0: onnxruntime's default, one per core).
     pub engine_threads: usize,
+    /// Static privacy masks (G3), painted flat on every frame of the copy.
+    pub static_masks: Vec<crate::mask::Polygon>,
     /// libx264 preset and constant rate factor.
     pub preset: String,
     pub crf: u32,
@@ -59,6 +61,7 @@ impl Default for Options {
             workers: 2,
             engine: Engine::Auto,
             engine_threads: 1,
+            static_masks: Vec::new(),
             preset: "veryfast".into(),
             crf: 20,
         }
@@ -88,6 +91,9 @@ pub struct BoxTrack {
     pub engine: String,
     pub hold_frames: u32,
     pub pad: f32,
+    /// The static privacy masks painted on every frame (G3).
+    #[serde(default)]
+    pub static_masks: Vec<crate::mask::Polygon>,
     pub frames: Vec<FrameBoxes>,
 }
 
@@ -171,6 +177,10 @@ pub fn redact_file(input: &Path, output: &Path, model: &Path, opts: &Options) ->
             format!("{}: bad frame size {w}x{h}", input.display()),
         ));
     }
+    for p in &opts.static_masks {
+        p.validate()?;
+    }
+    let statics = StaticMask::new(&opts.static_masks, w as usize, h as usize);
     let src_fmt = dec.format();
     let out_fmt = if is_420(src_fmt) {
         src_fmt
@@ -353,6 +363,7 @@ pub fn redact_file(input: &Path, output: &Path, model: &Path, opts: &Options) ->
         engine: face.as_ref().map(|f| f.engine.clone()).unwrap_or_default(),
         hold_frames: opts.tracker.hold,
         pad: opts.tracker.pad,
+        static_masks: opts.static_masks.clone(),
         frames: Vec::new(),
     };
     let (mut faces, mut plates, mut masked) = (0u64, 0u64, 0u64);
@@ -365,8 +376,8 @@ pub fn redact_file(input: &Path, output: &Path, model: &Path, opts: &Options) ->
                 track: &mut BoxTrack|
      -> Result<()> {
         let mut frame = frame;
-        if !fb.masked.is_empty() {
-            mask_frame(&mut frame, &fb.masked)?;
+        if !fb.masked.is_empty() || !statics.is_empty() {
+            mask_frame(&mut frame, &fb.masked, &statics)?;
         }
         frame.set_pts(Some(fb.pts));
         frame.set_kind(ff::picture::Type::None);
@@ -567,9 +578,13 @@ fn detect_one(
     Ok(dets)
 }
 
-/// Pixelates boxes into a frame; the frame's buffers are first made private (a decoded frame
+/// Pixelates boxes into a frame and paints its static masks; the frame's buffers are first made private (a decoded frame
 /// may share them with the decoder's reference pictures).
-fn mask_frame(frame: &mut ff::frame::Video, boxes: &[TrackBox]) -> Result<()> {
+fn mask_frame(
+    frame: &mut ff::frame::Video,
+    boxes: &[TrackBox],
+    statics: &StaticMask,
+) -> Result<()> {
     let (w, h) = (frame.width() as usize, frame.height() as usize);
     // SAFETY: `as_mut_ptr` is a valid AVFrame owned by `frame`.
     let r = unsafe { ff::ffi::av_frame_make_writable(frame.as_mut_ptr()) };
@@ -609,5 +624,6 @@ fn mask_frame(frame: &mut ff::frame::Video, boxes: &[TrackBox]) -> Result<()> {
     for b in boxes {
         pixelate_yuv420(&mut y, &mut u, &mut v, &b.rect);
     }
+    statics.apply(&mut y, &mut u, &mut v);
     Ok(())
 }
