@@ -43,6 +43,10 @@ pub struct Args {
     pub no_plates: bool,
     #[command(flatten)]
     pub engine: EngineArgs,
+    /// A static privacy mask painted flat on every frame of the copy (G3): polygon corners as
+    /// x,y fractions of the frame width and height, e.g. "0,0 0.3,0 0.3,0.4 0,0.4". Repeatable.
+    #[arg(long = "mask", value_name = "POLYGON")]
+    pub masks: Vec<String>,
     /// Print the summary as JSON.
     #[arg(long)]
     pub json: bool,
@@ -82,6 +86,11 @@ pub async fn run(a: Args) -> Result<()> {
             )
         ));
     }
+    let masks = a
+        .masks
+        .iter()
+        .map(|m| custos_redact::Polygon::parse(m))
+        .collect::<custos_core::Result<Vec<_>>>()?;
     let model = custos_redact::model::locate(a.model.as_deref())?;
     let (data, store) = super::open(&a.range.data).await?;
     let (cam, stream) = super::camera_stream(&store, &a.range.camera, a.range.stream).await?;
@@ -107,6 +116,7 @@ pub async fn run(a: Args) -> Result<()> {
             "output": a.out.display().to_string(),
             "recipient": a.recipient,
             "originals": originals,
+            "static_masks": masks,
         }),
     )?;
     let work = tempfile::Builder::new()
@@ -135,6 +145,7 @@ pub async fn run(a: Args) -> Result<()> {
         ..Default::default()
     };
     a.engine.apply(&mut opts);
+    opts.static_masks = masks.clone();
     let out = a.out.clone();
     let model2 = model.clone();
     let rep = tokio::task::spawn_blocking(move || {
@@ -178,6 +189,7 @@ pub async fn run(a: Args) -> Result<()> {
         "ledger_redacted_seq": seq,
         "model": model.display().to_string(),
         "engine": rep.track.engine,
+        "static_masks": masks,
     });
     let mpath = manifest_path(&a.out);
     std::fs::write(&mpath, serde_json::to_vec_pretty(&manifest)?)
