@@ -3,8 +3,9 @@
 //!
 //! What this crate owns:
 //! - face detection with the CenterFace ONNX model (loaded from a file on disk, see [`model`];
-//!   never fetched from a network), run by `tract-onnx` on a downscaled, aspect-preserving copy
-//!   of each frame ([`face`]);
+//!   never fetched from a network), run by onnxruntime (its library loaded at run time from
+//!   the PyPI wheel that setup installs) or by `tract-onnx` when that library is absent, on a
+//!   downscaled, aspect-preserving copy of each frame ([`face`]);
 //! - a classical colour + character-contrast detector for Chinese plates, blue, yellow, green
 //!   and white ([`plate`]);
 //! - IoU tracking that keeps a box covered for a number of frames after (and, through a
@@ -29,6 +30,7 @@ pub mod track;
 pub mod video;
 
 pub use geom::{Kind, Rect};
+pub use mask::Polygon;
 pub use video::{BoxTrack, Options, Report, redact_file};
 
 /// Hex SHA-256 of a byte slice.

@@ -21,9 +21,9 @@ use custos_core::{Error, ErrorKind, Result};
 use ffmpeg_next as ff;
 use serde::{Deserialize, Serialize};
 
-use crate::face::{FaceDetector, InputSize};
+use crate::face::{Engine, EngineOptions, FaceDetector, InputSize};
 use crate::geom::{Detection, Kind};
-use crate::mask::{PlaneMut, pixelate_yuv420};
+use crate::mask::{PlaneMut, StaticMask, pixelate_yuv420};
 use crate::plate::{PlateDetector, Yuv};
 use crate::track::{TrackBox, Tracker, TrackerConfig};
 
@@ -39,6 +39,12 @@ pub struct Options {
     pub tracker: TrackerConfig,
     /// Detection workers (threads).
     pub workers: usize,
+    /// Which engine runs the face network ([`Engine::Auto`]: onnxruntime when installed).
+    pub engine: Engine,
+    /// onnxruntime's intra-op threads per worker (0: onnxruntime's default, one per core).
+    pub engine_threads: usize,
+    /// Static privacy masks (G3), painted flat on every frame of the copy.
+    pub static_masks: Vec<crate::mask::Polygon>,
     /// libx264 preset and constant rate factor.
     pub preset: String,
     pub crf: u32,
@@ -53,6 +59,9 @@ impl Default for Options {
             plates: true,
             tracker: TrackerConfig::default(),
             workers: 2,
+            engine: Engine::Auto,
+            engine_threads: 1,
+            static_masks: Vec::new(),
             preset: "veryfast".into(),
             crf: 20,
         }
@@ -77,8 +86,14 @@ pub struct BoxTrack {
     pub time_base: (i32, i32),
     pub det_width: u32,
     pub face_threshold: f32,
+    /// What ran the face network (e.g. `onnxruntime (…), 2 session(s), 1 intra-op thread(s)`).
+    #[serde(default)]
+    pub engine: String,
     pub hold_frames: u32,
     pub pad: f32,
+    /// The static privacy masks painted on every frame (G3).
+    #[serde(default)]
+    pub static_masks: Vec<crate::mask::Polygon>,
     pub frames: Vec<FrameBoxes>,
 }
 
@@ -162,6 +177,10 @@ pub fn redact_file(input: &Path, output: &Path, model: &Path, opts: &Options) ->
             format!("{}: bad frame size {w}x{h}", input.display()),
         ));
     }
+    for p in &opts.static_masks {
+        p.validate()?;
+    }
+    let statics = StaticMask::new(&opts.static_masks, w as usize, h as usize);
     let src_fmt = dec.format();
     let out_fmt = if is_420(src_fmt) {
         src_fmt
@@ -220,7 +239,16 @@ pub fn redact_file(input: &Path, output: &Path, model: &Path, opts: &Options) ->
     let size = InputSize::for_source(w, h, opts.det_width);
     let to_full = w as f32 / size.w as f32;
     let face = if opts.faces {
-        Some(FaceDetector::load(model, size, opts.face_threshold)?)
+        Some(FaceDetector::load_with(
+            model,
+            size,
+            opts.face_threshold,
+            &EngineOptions {
+                engine: opts.engine,
+                sessions: opts.workers.max(1),
+                threads: opts.engine_threads,
+            },
+        )?)
     } else {
         None
     };
@@ -332,8 +360,10 @@ pub fn redact_file(input: &Path, output: &Path, model: &Path, opts: &Options) ->
         time_base: (tb.numerator(), tb.denominator()),
         det_width: size.w,
         face_threshold: opts.face_threshold,
+        engine: face.as_ref().map(|f| f.engine.clone()).unwrap_or_default(),
         hold_frames: opts.tracker.hold,
         pad: opts.tracker.pad,
+        static_masks: opts.static_masks.clone(),
         frames: Vec::new(),
     };
     let (mut faces, mut plates, mut masked) = (0u64, 0u64, 0u64);
@@ -346,8 +376,8 @@ pub fn redact_file(input: &Path, output: &Path, model: &Path, opts: &Options) ->
                 track: &mut BoxTrack|
      -> Result<()> {
         let mut frame = frame;
-        if !fb.masked.is_empty() {
-            mask_frame(&mut frame, &fb.masked)?;
+        if !fb.masked.is_empty() || !statics.is_empty() {
+            mask_frame(&mut frame, &fb.masked, &statics)?;
         }
         frame.set_pts(Some(fb.pts));
         frame.set_kind(ff::picture::Type::None);
@@ -548,9 +578,13 @@ fn detect_one(
     Ok(dets)
 }
 
-/// Pixelates boxes into a frame; the frame's buffers are first made private (a decoded frame
+/// Pixelates boxes into a frame and paints its static masks; the frame's buffers are first made private (a decoded frame
 /// may share them with the decoder's reference pictures).
-fn mask_frame(frame: &mut ff::frame::Video, boxes: &[TrackBox]) -> Result<()> {
+fn mask_frame(
+    frame: &mut ff::frame::Video,
+    boxes: &[TrackBox],
+    statics: &StaticMask,
+) -> Result<()> {
     let (w, h) = (frame.width() as usize, frame.height() as usize);
     // SAFETY: `as_mut_ptr` is a valid AVFrame owned by `frame`.
     let r = unsafe { ff::ffi::av_frame_make_writable(frame.as_mut_ptr()) };
@@ -590,5 +624,6 @@ fn mask_frame(frame: &mut ff::frame::Video, boxes: &[TrackBox]) -> Result<()> {
     for b in boxes {
         pixelate_yuv420(&mut y, &mut u, &mut v, &b.rect);
     }
+    statics.apply(&mut y, &mut u, &mut v);
     Ok(())
 }

@@ -30,6 +30,8 @@ pub struct Args {
     /// deface's --scale (its network input); "full" for deface's default (full resolution).
     #[arg(long, default_value = "960x540")]
     pub deface_scale: String,
+    #[command(flatten)]
+    pub engine: super::redact::EngineArgs,
     /// deface's --thresh.
     #[arg(long, default_value_t = 0.2)]
     pub deface_thresh: f32,
@@ -91,11 +93,12 @@ pub fn run(a: Args) -> Result<()> {
 
     // custos
     let out = tmp.path().join("custos.mp4");
-    let opts = custos_redact::Options {
+    let mut opts = custos_redact::Options {
         det_width: a.det_width,
         plates: false,
         ..Default::default()
     };
+    a.engine.apply(&mut opts);
     let t0 = Instant::now();
     let rep = custos_redact::redact_file(&clip, &out, &model, &opts)?;
     let ours_s = t0.elapsed().as_secs_f64();
@@ -157,8 +160,8 @@ pub fn run(a: Args) -> Result<()> {
         on
     );
     println!(
-        "custos: {:.1} s, {ours_fps:.1} fps (detection at {} px wide on every frame, {} workers); faces >= 40 px masked {oc}/{on} = {rc:.3}",
-        ours_s, rep.track.det_width, opts.workers
+        "custos: {:.1} s, {ours_fps:.1} fps (detection at {} px wide on every frame, {} workers, {}); faces >= 40 px masked {oc}/{on} = {rc:.3}",
+        ours_s, rep.track.det_width, opts.workers, rep.track.engine
     );
     println!(
         "deface: {:.1} s, {theirs_fps:.1} fps (--scale {} --thresh {}); faces >= 40 px masked {dc}/{dn} = {rd:.3}",

