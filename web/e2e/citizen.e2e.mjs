@@ -54,6 +54,14 @@ async function police(page) {
   await page.fill('#citizen-create input[name=applicant_id]', '110105200001010011');
   await page.selectOption('#citizen-create select[name=reason]', 'missing_child');
   await page.fill('#citizen-create input[name=camera-0]', CAMERA);
+  // The range of the officer's released view request (H2), in the browser's local time.
+  const local = (iso) =>
+    page.evaluate((t) => {
+      const d = new Date(t);
+      return new Date(d.getTime() - d.getTimezoneOffset() * 60_000).toISOString().slice(0, 19);
+    }, iso);
+  await page.fill('#citizen-create input[name=from-0]', await local(FROM));
+  await page.fill('#citizen-create input[name=to-0]', await local(TO));
   await page.click('#citizen-create button[type=submit]');
   await waitFor(page, '#citizen-link', 'H4: the console shows the link for the applicant');
   check((await page.textContent('#citizen-link'))?.includes('#/view/'), 'H4: the link opens the viewing page');

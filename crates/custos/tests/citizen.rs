@@ -128,7 +128,13 @@ fn h4_citizen_session_plays_watermarked_in_chromium_and_cannot_be_copied_or_reop
         add_user(&server, "head1", "police_approver", &["local"], None).await;
     });
     // Footage to show: 8 s that are sealed by the time the session is made.
-    let from = t0 + chrono::Duration::seconds(2);
+    // Whole seconds: the console's range fields (and so the officer's session) have 1 s steps,
+    // and must lie inside the released request's range.
+    let from = chrono::DurationRound::duration_trunc(
+        t0 + chrono::Duration::seconds(3),
+        chrono::Duration::seconds(1),
+    )
+    .unwrap();
     let to = from + chrono::Duration::seconds(8);
     let wait = (to - chrono::Utc::now()).num_milliseconds() as f64 / 1000.0 + 10.0;
     sleep(wait.max(0.0));

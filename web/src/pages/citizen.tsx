@@ -287,6 +287,7 @@ export function CitizenSessionsPage() {
                 {tc(k)}
                 <input
                   type="datetime-local"
+                  step={1}
                   name={`${k}-${i}`}
                   value={r[k]}
                   onInput={(e) => {
