@@ -516,6 +516,17 @@ impl Platform {
                 self.0.counters.lock().unwrap().rejected += 1;
                 return self.reply(m, peer, 403, "Forbidden").await;
             }
+            Ok(_) if self.is_listed_channel(&id) => {
+                // D1: a device may not register under another device's channel id.
+                self.0.counters.lock().unwrap().rejected += 1;
+                tracing::warn!(device = %id, peer = %peer.addr(), "GB REGISTER under another device's channel id refused");
+                let mut r = Message::response_to(m, 403, "Forbidden", Some(&sip::token()));
+                r.push(
+                    "Warning",
+                    format!("399 custos \"{id} is a channel of another device\""),
+                );
+                return self.0.t.send(peer, &r).await;
+            }
             Ok(_) => {}
         }
         let expires = m.expires().unwrap_or(3600);
@@ -1052,14 +1063,26 @@ impl Platform {
         Some(crate::manscdp::catalog_tree(&d.id, &d.channels))
     }
 
-    /// The device that owns a channel (or the device itself).
+    /// The device that owns a channel: the device whose catalog lists it, else the device
+    /// itself (an IP camera registering on its own). A device registering under another
+    /// device's channel id never takes that channel over (D1).
     pub fn owner_of(&self, channel: &str) -> Option<Device> {
         let devs = self.0.devices.lock().unwrap();
-        devs.get(channel).cloned().or_else(|| {
-            devs.values()
-                .find(|d| d.channels.iter().any(|c| c.device_id == channel))
-                .cloned()
-        })
+        devs.values()
+            .filter(|d| d.id != channel && d.channels.iter().any(|c| c.device_id == channel))
+            .min_by(|a, b| a.id.cmp(&b.id))
+            .or_else(|| devs.get(channel))
+            .cloned()
+    }
+
+    /// Whether `id` is a channel in the catalog of a device other than `id` itself.
+    pub fn is_listed_channel(&self, id: &str) -> bool {
+        self.0
+            .devices
+            .lock()
+            .unwrap()
+            .values()
+            .any(|d| d.id != id && d.channels.iter().any(|c| c.device_id == id))
     }
 
     pub(crate) fn transport(&self) -> &Arc<Transport> {

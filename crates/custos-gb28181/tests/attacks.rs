@@ -604,3 +604,81 @@ async fn i2_a_stalled_transaction_does_not_block_the_dispatcher() {
         t0.elapsed()
     );
 }
+
+/// D1/A2 (channel hijack by device id): a device that authenticates with the shared
+/// password under the id of another device's catalog channel is refused (403, counted as
+/// rejected), and the channel still resolves to the device that listed it, so the hijacker
+/// neither stops its recording nor receives its INVITEs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn d1_register_under_another_devices_channel_id_is_refused() {
+    let p = platform(Duration::from_secs(30), false).await;
+    let nvr = Raw::bind("127.0.0.1").await;
+    register(&nvr, &p, DEVICE, 3600).await;
+    let chan = "34020000001310000101";
+    let cat = manscdp(
+        "Response",
+        "Catalog",
+        DEVICE,
+        &format!(
+            "<SumNum>1</SumNum><DeviceList Num=\"1\"><Item><DeviceID>{chan}</DeviceID><Name>gate</Name><Status>ON</Status></Item></DeviceList>\r\n"
+        ),
+    );
+    nvr.send(
+        p.local_addr(),
+        &request("MESSAGE", DEVICE, nvr.addr(), "cat@nvr", 3, "", &cat),
+    )
+    .await;
+    assert_eq!(nvr.response(5).await.unwrap().status(), Some(200));
+    assert_eq!(p.owner_of(chan).unwrap().id, DEVICE);
+    let rejected_before = counters(&p).rejected;
+
+    // The attacker registers as the channel.
+    let evil = Raw::bind("127.0.0.2").await;
+    let contact = format!("Contact: <sip:{chan}@{}>\r\nExpires: 3600\r\n", evil.addr());
+    evil.send(
+        p.local_addr(),
+        &request(
+            "REGISTER",
+            chan,
+            evil.addr(),
+            "hijack@evil",
+            1,
+            &contact,
+            "",
+        ),
+    )
+    .await;
+    let ch = evil.response(5).await.expect("401 challenge");
+    assert_eq!(ch.status(), Some(401));
+    let auth = custos_gb28181::digest::answer(
+        ch.header("WWW-Authenticate").unwrap(),
+        chan,
+        PASSWORD,
+        "REGISTER",
+        &format!("sip:{PLATFORM}@{DOMAIN}"),
+    )
+    .unwrap();
+    evil.send(
+        p.local_addr(),
+        &request(
+            "REGISTER",
+            chan,
+            evil.addr(),
+            "hijack@evil",
+            2,
+            &format!("{contact}Authorization: {auth}\r\n"),
+            "",
+        ),
+    )
+    .await;
+    let r = evil.response(5).await.expect("answer to REGISTER");
+    assert_eq!(r.status(), Some(403), "{r:?}");
+    assert!(
+        r.header("Warning")
+            .is_some_and(|w| w.contains("channel of another device")),
+        "{r:?}"
+    );
+    assert!(counters(&p).rejected > rejected_before);
+    assert!(p.device(chan).is_none(), "the hijacker became a device");
+    assert_eq!(p.owner_of(chan).unwrap().id, DEVICE);
+}

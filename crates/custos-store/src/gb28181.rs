@@ -114,7 +114,8 @@ impl Store {
     }
 
     /// Replaces a device's channel list with its latest Catalog, keeping each channel's
-    /// registry status.
+    /// registry status; channels with a registry decision stay even when the catalog drops
+    /// them.
     pub async fn gb_set_channels(&self, device: &str, channels: &[GbChannel]) -> Result<()> {
         let mut tx = self
             .pool
@@ -131,7 +132,10 @@ impl Store {
             )
         })?;
         sqlx::query(
-            "DELETE FROM gb_channel WHERE device_id = ? AND id NOT IN (SELECT value FROM json_each(?))",
+            // Only undecided rows go: an administrator's accept/reject of a channel outlives
+            // the channel leaving the catalog, so a DEL then ADD cannot undo a rejection (A2).
+            "DELETE FROM gb_channel WHERE device_id = ? AND registry_status = 'pending'
+               AND id NOT IN (SELECT value FROM json_each(?))",
         )
         .bind(device)
         .bind(ids)

@@ -27,6 +27,11 @@ impl GbAcceptance {
                 self.device
             ));
         }
+        if self.channel.is_none() && channel != device {
+            return Some(format!(
+                "not accepted: {channel} is not a channel in the catalog of GB/T 28181 device {device}"
+            ));
+        }
         if self.channel.as_deref() == Some("rejected") {
             return Some(format!(
                 "not accepted: channel {channel} of GB/T 28181 device {device} is rejected in the \
@@ -104,5 +109,48 @@ mod tests {
         let a = s.gb_acceptance(dev, dev).await.unwrap().unwrap();
         assert_eq!(a.channel, None);
         assert_eq!(a.refusal(dev, dev), None);
+    }
+
+    /// A2 (finding: rejected channel brought back): a Catalog update that drops a rejected
+    /// channel and a later one that lists it again leave it rejected; a channel id the
+    /// device never listed is refused too.
+    #[tokio::test]
+    async fn a2_rejected_channel_stays_rejected_after_catalog_del_then_add() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open_sqlite(&dir.path().join("db.sqlite"))
+            .await
+            .unwrap();
+        let dev = "34020000001110000001";
+        let (c1, c2) = ("34020000001310000001", "34020000001310000002");
+        s.gb_registered(dev, "UDP", "127.0.0.1:5061", Time90k(90_000))
+            .await
+            .unwrap();
+        let ch = |id: &str| GbChannel {
+            id: id.into(),
+            status: "ON".into(),
+            code_valid: true,
+            ..Default::default()
+        };
+        s.gb_set_channels(dev, &[ch(c1), ch(c2)]).await.unwrap();
+        s.gb_set_registry_status(dev, None, "accepted")
+            .await
+            .unwrap();
+        s.gb_set_registry_status(dev, Some(c2), "rejected")
+            .await
+            .unwrap();
+        // Catalog NOTIFY DEL c2, then ADD c2.
+        s.gb_set_channels(dev, &[ch(c1)]).await.unwrap();
+        s.gb_set_channels(dev, &[ch(c1), ch(c2)]).await.unwrap();
+        let a = s.gb_acceptance(dev, c2).await.unwrap().unwrap();
+        assert_eq!(a.channel.as_deref(), Some("rejected"));
+        assert!(a.refusal(dev, c2).unwrap().contains("rejected"));
+        // A channel id not in this device's catalog.
+        let other = "34020000001310000099";
+        let a = s.gb_acceptance(dev, other).await.unwrap().unwrap();
+        assert!(
+            a.refusal(dev, other).unwrap().contains("not a channel"),
+            "{:?}",
+            a.refusal(dev, other)
+        );
     }
 }

@@ -18,6 +18,8 @@ pub use citizen::{CitizenRange, CitizenSessionRow, CitizenState, NewCitizenSessi
 mod events;
 mod gb28181;
 mod gb_acceptance;
+mod gb_camera;
+pub use gb_camera::gb_stream_url;
 pub mod registry;
 mod requests;
 pub use requests::{RequestDocumentRow, RequestRow};

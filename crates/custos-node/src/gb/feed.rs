@@ -26,13 +26,11 @@ pub const ACCEPTANCE_EVERY: Duration = Duration::from_secs(2);
 
 /// Why `channel` may not be recorded now (A2), or `None` if it may. Read from the database
 /// each time, so that `custos gb accept` in another process takes effect without a restart.
-pub async fn not_accepted(store: &Store, p: &Platform, channel: &str) -> Option<String> {
-    let device = p
-        .owner_of(channel)
-        .map(|d| d.id)
-        .unwrap_or_else(|| channel.to_owned());
-    match store.gb_acceptance(&device, channel).await {
-        Ok(Some(a)) => a.refusal(&device, channel),
+/// `device` is the device that announced the channel (never another device that happens to
+/// use the channel's id as its own, D1).
+pub async fn not_accepted(store: &Store, device: &str, channel: &str) -> Option<String> {
+    match store.gb_acceptance(device, channel).await {
+        Ok(Some(a)) => a.refusal(device, channel),
         Ok(None) => Some(format!(
             "not accepted: GB/T 28181 device {device} is not in the device registry yet"
         )),
@@ -43,6 +41,8 @@ pub async fn not_accepted(store: &Store, p: &Platform, channel: &str) -> Option<
 
 /// A GB/T 28181 channel's live media, one INVITE per session.
 pub struct GbMedia {
+    /// The device that announced the channel.
+    pub device: String,
     pub platform: Platform,
     pub store: Store,
     pub channel: String,
@@ -68,7 +68,7 @@ impl Session for GbMedia {
     ) -> Result<()> {
         let (p, channel) = (&self.platform, self.channel.as_str());
         // A2: not INVITEd until accepted; the reason is the stream's health meanwhile.
-        while let Some(why) = not_accepted(&self.store, p, channel).await {
+        while let Some(why) = not_accepted(&self.store, &self.device, channel).await {
             health.failed(why);
             tokio::select! {
                 _ = tokio::time::sleep(ACCEPTANCE_EVERY) => {}
@@ -77,7 +77,12 @@ impl Session for GbMedia {
                 },
             }
         }
-        if !p.owner_of(channel).is_some_and(|d| d.online) {
+        // D1: the INVITE goes to the device that owns the channel, which must be the one that
+        // announced it (never a device that registered under the channel's id).
+        if !p
+            .owner_of(channel)
+            .is_some_and(|d| d.online && d.id == self.device)
+        {
             return Err(Error::new(
                 ErrorKind::Unavailable,
                 "GB/T 28181 device offline",
@@ -101,7 +106,7 @@ impl Session for GbMedia {
             let ev = tokio::select! {
                 ev = s.frames.recv() => ev,
                 _ = shutdown.changed() => return Ok(()),
-                _ = check.tick() => match not_accepted(&self.store, p, channel).await {
+                _ = check.tick() => match not_accepted(&self.store, &self.device, channel).await {
                     Some(why) => return Err(Error::new(ErrorKind::FailedPrecondition, why)),
                     None => continue,
                 },

@@ -8,7 +8,7 @@ mod feed;
 mod offered;
 mod persist;
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -74,6 +74,82 @@ fn listen_addr(s: &str) -> Result<SocketAddr> {
     })
 }
 
+/// The most channels of one device that are recorded or wait for acceptance; a catalog
+/// listing more is cut there (the rest are logged and ignored).
+pub const MAX_CHANNELS_PER_DEVICE: usize = 256;
+
+/// Channels waiting for their device's acceptance, by device.
+#[derive(Clone, Default)]
+struct Waiting(Arc<Mutex<BTreeMap<String, BTreeSet<String>>>>);
+
+impl Waiting {
+    fn add(&self, device: &str, channel: &str) {
+        let mut w = self.0.lock().unwrap();
+        let set = w.entry(device.to_owned()).or_default();
+        if set.len() < MAX_CHANNELS_PER_DEVICE || set.contains(channel) {
+            set.insert(channel.to_owned());
+        } else {
+            tracing::warn!(
+                device,
+                channel,
+                "GB device has too many channels waiting; ignored"
+            );
+        }
+    }
+}
+
+/// Hands waiting channels back to the node once their device is accepted: one registry
+/// read per waiting device every [`feed::ACCEPTANCE_EVERY`], nothing per channel before that.
+async fn admit_waiting(
+    waiting: Waiting,
+    store: Store,
+    tx: mpsc::UnboundedSender<(String, String)>,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(feed::ACCEPTANCE_EVERY) => {}
+            _ = stop.changed() => return,
+        }
+        let devices: Vec<String> = waiting.0.lock().unwrap().keys().cloned().collect();
+        for d in devices {
+            let accepted = matches!(
+                store.gb_acceptance(&d, &d).await,
+                Ok(Some(a)) if a.device == "accepted"
+            );
+            if !accepted {
+                continue;
+            }
+            let chans: Vec<String> = waiting
+                .0
+                .lock()
+                .unwrap()
+                .get(&d)
+                .map(|s| s.iter().cloned().collect())
+                .unwrap_or_default();
+            for c in chans {
+                // A rejected (or unlisted) channel of an accepted device keeps waiting.
+                if !matches!(
+                    store.gb_acceptance(&d, &c).await,
+                    Ok(Some(a)) if a.refusal(&d, &c).is_none()
+                ) {
+                    continue;
+                }
+                if let Some(set) = waiting.0.lock().unwrap().get_mut(&d) {
+                    set.remove(&c);
+                }
+                if tx.send((d.clone(), c)).is_err() {
+                    return;
+                }
+            }
+            let mut w = waiting.0.lock().unwrap();
+            if w.get(&d).is_some_and(|s| s.is_empty()) {
+                w.remove(&d);
+            }
+        }
+    }
+}
+
 /// The channel id a camera is offered under: its name if that is a valid device code, else
 /// `domain + 132 + 7-digit index`.
 pub fn channel_id_for(name: &str, domain: &str, index: usize) -> String {
@@ -87,7 +163,10 @@ pub fn channel_id_for(name: &str, domain: &str, index: usize) -> String {
 /// The running GB service of a `demo`/`record`/`serve` process.
 pub struct Gb {
     pub platform: Platform,
-    new_channels: mpsc::UnboundedReceiver<String>,
+    new_channels: mpsc::UnboundedReceiver<(String, String)>,
+    /// Channels announced by devices not (yet) accepted, by device: nothing is created for
+    /// them until the registry admits them (A2); at most [`MAX_CHANNELS_PER_DEVICE`] each.
+    waiting: Waiting,
     recording: HashSet<String>,
     media: MediaTransport,
     offered: Arc<Offered>,
@@ -119,6 +198,13 @@ impl Gb {
         let platform = Platform::start(cfg).await?;
         let (tx, rx) = mpsc::unbounded_channel();
         let (stop, _) = watch::channel(false);
+        let waiting = Waiting::default();
+        tokio::spawn(admit_waiting(
+            waiting.clone(),
+            rt.store.clone(),
+            tx.clone(),
+            stop.subscribe(),
+        ));
         let offered = Arc::new(Offered {
             channels: Mutex::new(Vec::new()),
             domain: o.id[..10].to_owned(),
@@ -176,6 +262,7 @@ impl Gb {
         Ok(Some(Gb {
             platform,
             new_channels: rx,
+            waiting,
             recording: HashSet::new(),
             media: o.media,
             offered,
@@ -191,7 +278,7 @@ impl Gb {
     }
 
     /// The next GB video channel to start recording (pending forever when there is none).
-    pub async fn next_channel(gb: &mut Option<Gb>) -> String {
+    pub async fn next_channel(gb: &mut Option<Gb>) -> (String, String) {
         match gb {
             Some(g) => match g.new_channels.recv().await {
                 Some(c) => c,
@@ -201,19 +288,29 @@ impl Gb {
         }
     }
 
-    /// Records `channel` like an RTSP camera (camera name = the channel id): once its device
-    /// is accepted in the registry, INVITEs it live and keeps re-INVITing while the process
-    /// runs, under the common reconnect supervisor.
+    /// Records `channel` of `device` like an RTSP camera (camera name = the channel id) once
+    /// the device is accepted in the registry: until then nothing is created and the channel
+    /// waits (A2). INVITEs it live and keeps re-INVITing while the process runs, under the
+    /// common reconnect supervisor. A channel never takes over a camera that is not its own,
+    /// nor changes any camera's retention (E3, F1).
     pub async fn attach(
         &mut self,
         rt: &mut Runtime,
-        channel: String,
+        (device, channel): (String, String),
         segment_seconds: u32,
     ) -> Result<()> {
-        if !self.recording.insert(channel.clone()) {
+        if self.recording.contains(&channel) {
             return Ok(());
         }
         let name = CameraName::new(channel.clone())?;
+        match rt.store.gb_acceptance(&device, &channel).await? {
+            Some(a) if a.refusal(&device, &channel).is_none() => {}
+            _ => {
+                self.waiting.add(&device, &channel);
+                return Ok(());
+            }
+        }
+
         // Configuration changes are run records (E4), as for configured cameras.
         if rt.store.camera_by_name(&channel).await.is_err() {
             let entry = custos_ledger::NewEntry::new(
@@ -227,15 +324,11 @@ impl Gb {
                 .await
                 .map_err(|e| crate::runtime::joined("recording a GB channel's addition", e))??;
         }
-        let cam_id = rt
+        let (cam_id, stream_id) = rt
             .store
-            .upsert_camera(&name, RetentionClass::Standard30d, now())
+            .gb_channel_camera(&name, RetentionClass::Standard30d, now())
             .await?;
-        let url = format!("gb28181://{channel}");
-        let stream_id = rt
-            .store
-            .upsert_stream(cam_id, StreamKind::Main, &url)
-            .await?;
+        self.recording.insert(channel.clone());
         let (tx, health) = rt
             .add_stream(cam_id, &name, StreamKind::Main, stream_id, segment_seconds)
             .await?;
@@ -248,6 +341,7 @@ impl Gb {
             ));
         }
         let session = feed::GbMedia {
+            device,
             platform: self.platform.clone(),
             store: rt.store.clone(),
             channel: channel.clone(),

@@ -14,7 +14,7 @@ pub async fn persist(
     p: Platform,
     store: Store,
     journal: custos_footage::Journal,
-    new_channels: mpsc::UnboundedSender<String>,
+    new_channels: mpsc::UnboundedSender<(String, String)>,
 ) {
     let mut ev = p.subscribe();
     loop {
@@ -33,7 +33,7 @@ pub async fn persist(
                     store.gb_registered(device, t, addr, now()).await?;
                     // An IP camera registering on its own is its own video channel.
                     if DeviceCode::parse(device).is_ok_and(|c| c.is_camera()) {
-                        let _ = new_channels.send(device.clone());
+                        let _ = new_channels.send((device.clone(), device.clone()));
                     }
                 }
                 PlatformEvent::Online { device } => {
@@ -57,6 +57,16 @@ pub async fn persist(
                     }
                 }
                 PlatformEvent::Catalog { device, items } => {
+                    // Bounded (finding: a device's catalog of any size): the rest is ignored.
+                    if items.len() > super::MAX_CHANNELS_PER_DEVICE {
+                        tracing::warn!(
+                            device,
+                            listed = items.len(),
+                            kept = super::MAX_CHANNELS_PER_DEVICE,
+                            "GB catalog longer than the per-device limit; the rest is ignored"
+                        );
+                    }
+                    let items = &items[..items.len().min(super::MAX_CHANNELS_PER_DEVICE)];
                     let rows: Vec<GbChannel> = items
                         .iter()
                         .map(|i| GbChannel {
@@ -79,7 +89,7 @@ pub async fn persist(
                         if i.device_id != *device
                             && DeviceCode::parse(&i.device_id).is_ok_and(|c| c.is_camera())
                         {
-                            let _ = new_channels.send(i.device_id.clone());
+                            let _ = new_channels.send((device.clone(), i.device_id.clone()));
                         }
                     }
                 }
