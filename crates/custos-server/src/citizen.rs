@@ -52,6 +52,8 @@ pub const REASONS: [(&str, &str); 3] = [
 /// Default and longest time a session stays usable after it is made.
 const DEFAULT_VALID: Duration = Duration::from_secs(3600);
 const MAX_VALID: Duration = Duration::from_secs(24 * 3600);
+/// At most this many sessions of one officer not yet ended.
+const MAX_LIVE_SESSIONS: usize = 3;
 /// At most this many ranges, each at most this long.
 const MAX_RANGES: usize = 8;
 const MAX_RANGE_SECS: i64 = 6 * 3600;
@@ -61,6 +63,52 @@ const RECHECK: Duration = Duration::from_secs(2);
 const MAX_TRANSCODES: usize = 4;
 
 static TRANSCODES: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(MAX_TRANSCODES);
+/// A viewer that does not take a message within this long is gone: the watch ends (and its
+/// transcode slot is freed).
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The sessions watching now: one watch per session, so one applicant cannot hold every
+/// transcode slot.
+fn watching() -> &'static std::sync::Mutex<std::collections::HashSet<String>> {
+    static W: std::sync::OnceLock<std::sync::Mutex<std::collections::HashSet<String>>> =
+        std::sync::OnceLock::new();
+    W.get_or_init(Default::default)
+}
+
+/// The one watch of a session; dropping it lets the session watch again.
+struct WatchSlot(String);
+
+impl WatchSlot {
+    fn take(session: &str) -> ApiResult<WatchSlot> {
+        if !watching()
+            .lock()
+            .expect("watching")
+            .insert(session.to_owned())
+        {
+            return Err(ApiError(Error::new(
+                ErrorKind::ResourceExhausted,
+                format!(
+                    "citizen view session {session} is watching already; close the other player first (one at a time)"
+                ),
+            )));
+        }
+        Ok(WatchSlot(session.to_owned()))
+    }
+}
+
+impl Drop for WatchSlot {
+    fn drop(&mut self) {
+        watching().lock().expect("watching").remove(&self.0);
+    }
+}
+
+/// Sends one message; `false` if the viewer left or did not take it within [`SEND_TIMEOUT`].
+async fn send(socket: &mut WebSocket, m: Message) -> bool {
+    matches!(
+        tokio::time::timeout(SEND_TIMEOUT, socket.send(m)).await,
+        Ok(Ok(()))
+    )
+}
 
 // ---------------------------------------------------------------------------------------------
 // API types.
@@ -87,7 +135,7 @@ pub struct CitizenSessionRequest {
     /// The cameras and ranges the applicant may view (1–8, each at most 6 h, in the past).
     pub ranges: Vec<RangeSpec>,
     /// Until when the session can be opened and watched (RFC 3339; default one hour from now,
-    /// at most 24 h).
+    /// at most 24 h, and never after the officer's released view request ends).
     pub expires: Option<String>,
 }
 
@@ -104,7 +152,7 @@ pub struct CitizenSessionView {
     pub expires: String,
     pub opened: Option<String>,
     pub ended: Option<String>,
-    /// `applicant_ended`, `officer_ended` or `expired`.
+    /// `applicant_ended`, `officer_ended`, `expired` or `grant_ended`.
     pub end_reason: Option<String>,
     pub ranges: Vec<RangeSpec>,
 }
@@ -201,9 +249,9 @@ async fn ledger(
 }
 
 /// Records a refusal (best effort: the request is refused either way) and returns the 403.
-async fn refuse(st: &AppState, session: Option<&CitizenSessionRow>, why: String) -> ApiError {
-    let id = session.map_or("unknown", |s| s.id.as_str());
-    let actor = session.map_or_else(|| "citizen".to_owned(), actor_of);
+async fn refuse(st: &AppState, session: &CitizenSessionRow, why: String) -> ApiError {
+    let id = session.id.as_str();
+    let actor = actor_of(session);
     if let Err(e) = ledger(
         st,
         &actor,
@@ -219,18 +267,67 @@ async fn refuse(st: &AppState, session: Option<&CitizenSessionRow>, why: String)
     denied(why)
 }
 
+/// Refuses a request that names no session (an unknown code or viewer token): counted in the
+/// `custos_citizen_unknown` metric, not written to the ledger (anyone can send these, without
+/// any login; a ledger entry each would let them fill the ledger).
+fn refuse_unknown(st: &AppState, what: &str, why: &str) -> ApiError {
+    st.metrics
+        .citizen_unknown
+        .get_or_create(&vec![("what".to_owned(), what.to_owned())])
+        .inc();
+    denied(why)
+}
+
 /// The ledger's actor for what the applicant does: the session, with the applicant's name.
 fn actor_of(s: &CitizenSessionRow) -> String {
     format!("citizen:{}", s.id)
 }
 
-/// Ends a session whose time is up (recorded once, by whoever notices first).
+/// Ends a session whose time is up, or whose officer's released view request no longer covers
+/// every range (H2/H4: the session never outlives the grant it was made under; recorded once,
+/// by whoever notices first).
 async fn end_if_expired(st: &AppState, s: &mut CitizenSessionRow) -> ApiResult<()> {
+    if s.state == CitizenState::Ended {
+        return Ok(());
+    }
     let now = now90k();
-    if s.state != CitizenState::Ended && now >= s.expires {
+    if now >= s.expires {
         end(st, s, "expired", "custos").await?;
+    } else if grant_until(st, &s.created_by, &s.ranges).await?.is_none() {
+        end(st, s, "grant_ended", "custos").await?;
     }
     Ok(())
+}
+
+/// When the released view requests of `officer` that cover every range end (the earliest of
+/// them); `None` if some range is not covered now (H2).
+async fn grant_until(
+    st: &AppState,
+    officer: &str,
+    ranges: &[CitizenRange],
+) -> ApiResult<Option<Time90k>> {
+    let now = st.clock.now_90k();
+    let mut until: Option<Time90k> = None;
+    for r in ranges {
+        let Some(req) = st
+            .requests
+            .cover(
+                officer,
+                custos_requests::Needed::View,
+                &r.camera,
+                Some((r.from, r.to)),
+                now,
+            )
+            .await?
+        else {
+            return Ok(None);
+        };
+        let Some(end) = req.release.as_ref().map(|x| x.until) else {
+            return Ok(None);
+        };
+        until = Some(until.map_or(end, |u| u.min(end)));
+    }
+    Ok(until)
 }
 
 /// `→ ended`, recorded first. A session that had ended already stays as it was.
@@ -404,6 +501,31 @@ pub async fn create_session(
         ));
     }
     authorize_citizen_session_creation(&st, &caller, &ranges).await?;
+    // H2: the session ends when the officer's grant does, at the latest.
+    let Some(until) = grant_until(&st, &caller.name, &ranges).await? else {
+        return Err(denied(format!(
+            "H2: no released view request of {} covers every range now",
+            caller.name
+        )));
+    };
+    let expires = expires.min(until);
+    // One applicant at a time per officer and grant: a bounded number of live sessions.
+    let live = st
+        .store
+        .citizen_sessions(Some(&caller.name))
+        .await?
+        .into_iter()
+        .filter(|s| s.state != CitizenState::Ended && s.expires > now)
+        .count();
+    if live >= MAX_LIVE_SESSIONS {
+        return Err(ApiError(Error::new(
+            ErrorKind::ResourceExhausted,
+            format!(
+                "{} has {live} citizen view sessions not yet ended (at most {MAX_LIVE_SESSIONS}); end one (POST /api/citizen-sessions/ID/end) first",
+                caller.name
+            ),
+        )));
+    }
 
     let id = custos_auth::secret::hex(&custos_auth::secret::random::<8>()?);
     let code = custos_auth::secret::new_secret()?;
@@ -526,7 +648,11 @@ async fn viewer_session(st: &AppState, headers: &HeaderMap) -> ApiResult<Citizen
         .citizen_session_by_viewer(&digest_hex(&token))
         .await?
     else {
-        return Err(refuse(st, None, "unknown citizen view session".into()).await);
+        return Err(refuse_unknown(
+            st,
+            "viewer",
+            "unknown citizen view session: open the link the police gave you",
+        ));
     };
     end_if_expired(st, &mut s).await?;
     match s.state {
@@ -537,7 +663,7 @@ async fn viewer_session(st: &AppState, headers: &HeaderMap) -> ApiResult<Citizen
                 s.id,
                 s.end_reason.as_deref().unwrap_or("ended")
             );
-            Err(refuse(st, Some(&s), why).await)
+            Err(refuse(st, &s, why).await)
         }
     }
 }
@@ -549,12 +675,11 @@ async fn viewer_session(st: &AppState, headers: &HeaderMap) -> ApiResult<Citizen
 pub async fn open(State(st): State<AppState>, Json(req): Json<OpenRequest>) -> ApiResult<Response> {
     let code = req.code.trim();
     let Some(mut s) = st.store.citizen_session_by_code(&digest_hex(code)).await? else {
-        return Err(refuse(
+        return Err(refuse_unknown(
             &st,
-            None,
-            "no citizen view session has this code; check the link the police gave you".into(),
-        )
-        .await);
+            "code",
+            "no citizen view session has this code; check the link the police gave you",
+        ));
     };
     end_if_expired(&st, &mut s).await?;
     if s.state != CitizenState::Created {
@@ -569,7 +694,7 @@ pub async fn open(State(st): State<AppState>, Json(req): Json<OpenRequest>) -> A
                 s.end_reason.as_deref().unwrap_or("ended")
             ),
         };
-        return Err(refuse(&st, Some(&s), why).await);
+        return Err(refuse(&st, &s, why).await);
     }
     let token = custos_auth::secret::new_secret()?;
     ledger(
@@ -590,7 +715,7 @@ pub async fn open(State(st): State<AppState>, Json(req): Json<OpenRequest>) -> A
     {
         // Another open won the race, or the time ran out in between.
         let why = format!("citizen view session {} cannot be opened now", s.id);
-        return Err(refuse(&st, Some(&s), why).await);
+        return Err(refuse(&st, &s, why).await);
     }
     s.state = CitizenState::Open;
     s.opened = Some(now);
@@ -691,6 +816,7 @@ pub async fn watch(
         .store
         .stream_of(&cam, custos_core::camera::StreamKind::Main)
         .await?;
+    let slot = WatchSlot::take(&s.id)?;
     let permit = TRANSCODES.try_acquire().map_err(|_| {
         ApiError(Error::new(
             ErrorKind::ResourceExhausted,
@@ -723,7 +849,7 @@ pub async fn watch(
         custos_footage::read::view_mp4(&reg, &st.store, &st.data, &stream, r.from, r.to).await?;
     let text = watermark_text(&s);
     Ok(ws.on_upgrade(move |socket| async move {
-        let _permit = permit;
+        let (_slot, _permit) = (slot, permit);
         let id = s.id.clone();
         if let Err(e) = run_watch(socket, st, s.id, std::sync::Arc::new(v), text).await {
             tracing::info!(error = %e, session = %id, "citizen watch ended");
@@ -854,10 +980,12 @@ async fn run_watch(
     let _ = std::fs::remove_dir_all(&dir);
     match r {
         Ok(()) => {
-            let _ = socket
-                .send(Message::Text(json!({"end": true}).to_string().into()))
-                .await;
-            let _ = socket.send(Message::Close(None)).await;
+            let _ = send(
+                &mut socket,
+                Message::Text(json!({"end": true}).to_string().into()),
+            )
+            .await;
+            let _ = send(&mut socket, Message::Close(None)).await;
             Ok(())
         }
         Err(reason) => {
@@ -865,12 +993,14 @@ async fn run_watch(
             while t.len() > 123 {
                 t.pop();
             }
-            let _ = socket
-                .send(Message::Close(Some(CloseFrame {
+            let _ = send(
+                &mut socket,
+                Message::Close(Some(CloseFrame {
                     code: 4403,
                     reason: t.into(),
-                })))
-                .await;
+                })),
+            )
+            .await;
             Err(reason)
         }
     }
@@ -979,9 +1109,9 @@ async fn transcode(
                                 let (w, h) = tk_width_height(&init);
                                 let hello = json!({"mime": format!("video/mp4; codecs=\"{codec}\""),
                                     "codec": codec, "width": w, "height": h, "watermarked": true});
-                                if socket.send(Message::Text(hello.to_string().into())).await.is_err()
-                                    || socket.send(Message::Binary(std::mem::take(&mut init).into())).await.is_err() {
-                                    failed = Some("the viewer left".to_owned());
+                                if !send(socket, Message::Text(hello.to_string().into())).await
+                                    || !send(socket, Message::Binary(std::mem::take(&mut init).into())).await {
+                                    failed = Some("the viewer left or stopped reading".to_owned());
                                     break;
                                 }
                                 started = true;
@@ -990,8 +1120,8 @@ async fn transcode(
                         b"moof" => fragment = b,
                         b"mdat" => {
                             fragment.extend_from_slice(&b);
-                            if socket.send(Message::Binary(std::mem::take(&mut fragment).into())).await.is_err() {
-                                failed = Some("the viewer left".to_owned());
+                            if !send(socket, Message::Binary(std::mem::take(&mut fragment).into())).await {
+                                failed = Some("the viewer left or stopped reading".to_owned());
                                 break;
                             }
                         }

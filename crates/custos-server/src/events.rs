@@ -3,11 +3,13 @@
 //! The stream re-checks the caller's session every [`RECHECK`] (and at once when a right may
 //! have ended) and closes when it is gone.
 //!
-//! Who sees an event ([`may_see`]): an event of a camera, whoever may watch or play back that
-//! camera; an event naming cameras in its body (`"cameras": [...]`), whoever may watch or play
-//! back one of them; a `request_*` event (the police side), police officers and approvers, and
-//! if it names cameras only those whose scope covers one. Anything else: nobody (deny by
-//! default).
+//! Who sees an event ([`may_see`]), decided by its kind first: a `request_*` event (the police
+//! side), the officer it is for and police approvers whose scope covers one of its cameras
+//! (they see only those cameras); an event of a camera, whoever may watch or play back that
+//! camera (and every camera its body names); an event naming cameras in its body
+//! (`"cameras": [...]`), whoever may watch or play back one of them. A citizen viewer sees
+//! none (H4). Anything else: nobody (deny by default). At most
+//! [`MAX_STREAMS_PER_ACCOUNT`] streams per account.
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -24,7 +26,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::auth::Caller;
-use crate::error::{ApiResult, ErrorBody};
+use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::state::AppState;
 
 /// How often an open stream re-checks the caller's session.
@@ -39,33 +41,151 @@ pub struct EventsQuery {
     pub after: Option<i64>,
 }
 
-/// Whether `caller` may see event `e` (see the module docs).
+/// Whether `caller` may see event `e` (see the module docs). The kind decides first: a
+/// `request_*` event is never shown because of its camera alone (E1, H2).
 pub fn may_see(st: &AppState, caller: &Caller, e: &EventRow) -> bool {
+    // H4: a citizen viewer sees no events (reports, alarms and requests are staff matters);
+    // only the caller's other grants count.
+    let staff = staff_of(caller);
+    let Some(caller) = staff.as_ref() else {
+        return false;
+    };
     let watches = |camera: &str| {
         [Action::ViewLive, Action::Playback]
             .into_iter()
             .any(|a| st.may_camera(caller, a, camera))
     };
-    if let Some(c) = &e.camera {
-        return watches(c);
-    }
-    let cameras: Vec<String> = serde_json::from_str::<serde_json::Value>(&e.body)
-        .ok()
-        .and_then(|b| b.get("cameras").cloned())
-        .and_then(|c| serde_json::from_value(c).ok())
-        .unwrap_or_default();
+    let body = body_of(e);
+    let cameras = cameras_of(&body);
     if e.kind.starts_with("request_") {
-        let police = [Role::PoliceOfficer, Role::PoliceApprover]
-            .into_iter()
-            .any(|r| caller.principal.has_role(r));
-        return police && (cameras.is_empty() || cameras.iter().any(|c| watches(c)));
+        return may_see_request(st, caller, &body, &cameras);
+    }
+    if let Some(c) = &e.camera {
+        return watches(c) && cameras.iter().all(|c| watches(c));
     }
     !cameras.is_empty() && cameras.iter().any(|c| watches(c))
 }
 
-fn event_of(e: &EventRow) -> Event {
-    let body: serde_json::Value =
-        serde_json::from_str(&e.body).unwrap_or(serde_json::Value::String(e.body.clone()));
+/// The caller without its `citizen_viewer` grants; `None` when nothing else is left.
+fn staff_of(caller: &Caller) -> Option<Caller> {
+    let grants: Vec<_> = caller
+        .principal
+        .grants
+        .iter()
+        .filter(|g| g.role != Role::CitizenViewer)
+        .cloned()
+        .collect();
+    if grants.is_empty() {
+        return None;
+    }
+    let mut c = caller.clone();
+    c.principal.grants = grants;
+    Some(c)
+}
+
+fn body_of(e: &EventRow) -> serde_json::Value {
+    serde_json::from_str(&e.body).unwrap_or(serde_json::Value::String(e.body.clone()))
+}
+
+fn cameras_of(body: &serde_json::Value) -> Vec<String> {
+    body.get("cameras")
+        .cloned()
+        .and_then(|c| serde_json::from_value(c).ok())
+        .unwrap_or_default()
+}
+
+/// Whether a police grant of `role` of the caller covers `camera` (placed cameras only).
+fn police_scope(st: &AppState, caller: &Caller, role: Role, camera: &str) -> bool {
+    st.placement_of(camera).is_some_and(|p| {
+        caller
+            .principal
+            .grants
+            .iter()
+            .any(|g| g.role == role && g.scope.contains(&p))
+    })
+}
+
+/// A `request_*` event (H2): the officer the request is for, or a police approver whose scope
+/// covers one of its cameras. Nobody else, whatever they may watch.
+fn may_see_request(
+    st: &AppState,
+    caller: &Caller,
+    body: &serde_json::Value,
+    cameras: &[String],
+) -> bool {
+    let own = body.get("for").and_then(|f| f.as_str()) == Some(caller.name.as_str())
+        && caller.principal.has_role(Role::PoliceOfficer);
+    if own {
+        return true;
+    }
+    caller.principal.has_role(Role::PoliceApprover)
+        && cameras
+            .iter()
+            .any(|c| police_scope(st, caller, Role::PoliceApprover, c))
+}
+
+/// The event as this caller may read it: a `request_*` event shown to an approver lists only
+/// the cameras of the approver's scope.
+fn redacted_for(st: &AppState, caller: &Caller, e: &EventRow) -> serde_json::Value {
+    let mut body = body_of(e);
+    if e.kind.starts_with("request_")
+        && body.get("for").and_then(|f| f.as_str()) != Some(caller.name.as_str())
+    {
+        let mine: Vec<String> = cameras_of(&body)
+            .into_iter()
+            .filter(|c| police_scope(st, caller, Role::PoliceApprover, c))
+            .collect();
+        if let Some(o) = body.as_object_mut() {
+            o.insert("cameras".into(), serde_json::json!(mine));
+        }
+        return body;
+    }
+    body
+}
+
+/// At most this many open event streams per account (each reads the event table); more is
+/// 429 `resource_exhausted`.
+pub const MAX_STREAMS_PER_ACCOUNT: usize = 4;
+
+fn open_streams() -> &'static std::sync::Mutex<std::collections::HashMap<String, usize>> {
+    static S: std::sync::OnceLock<std::sync::Mutex<std::collections::HashMap<String, usize>>> =
+        std::sync::OnceLock::new();
+    S.get_or_init(Default::default)
+}
+
+/// One open stream of an account; dropping it frees the place.
+struct StreamSlot(String);
+
+impl StreamSlot {
+    fn take(account: &str) -> ApiResult<StreamSlot> {
+        let mut m = open_streams().lock().expect("event streams");
+        let n = m.entry(account.to_owned()).or_default();
+        if *n >= MAX_STREAMS_PER_ACCOUNT {
+            return Err(ApiError(custos_core::Error::new(
+                custos_core::ErrorKind::ResourceExhausted,
+                format!(
+                    "{account} has {MAX_STREAMS_PER_ACCOUNT} event streams open already; close one (GET /api/events) before opening another"
+                ),
+            )));
+        }
+        *n += 1;
+        Ok(StreamSlot(account.to_owned()))
+    }
+}
+
+impl Drop for StreamSlot {
+    fn drop(&mut self) {
+        let mut m = open_streams().lock().expect("event streams");
+        if let Some(n) = m.get_mut(&self.0) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                m.remove(&self.0);
+            }
+        }
+    }
+}
+
+fn event_of(e: &EventRow, body: serde_json::Value) -> Event {
     Event::default()
         .id(e.id.to_string())
         .event(e.kind.clone())
@@ -102,8 +222,10 @@ pub async fn events(
         Some(a) => a,
         None => st.store.last_event_id().await?,
     };
+    let slot = StreamSlot::take(&caller.name)?;
     let (mut tx, rx) = mpsc::channel::<Result<Event, Infallible>>(64);
     tokio::spawn(async move {
+        let _slot = slot;
         let mut caller = caller;
         let mut changed = st.access_changed.subscribe();
         let mut recheck = tokio::time::interval(RECHECK);
@@ -126,7 +248,9 @@ pub async fn events(
                     };
                     for e in rows {
                         after = e.id;
-                        if may_see(&st, &caller, &e) && tx.send(Ok(event_of(&e))).await.is_err() {
+                        if may_see(&st, &caller, &e)
+                            && tx.send(Ok(event_of(&e, redacted_for(&st, &caller, &e)))).await.is_err()
+                        {
                             return;
                         }
                     }

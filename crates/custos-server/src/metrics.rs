@@ -18,6 +18,10 @@ use crate::state::AppState;
 pub struct HttpMetrics {
     pub requests: Family<Vec<(String, String)>, prometheus_client::metrics::counter::Counter>,
     pub live_viewers: Gauge,
+    /// Citizen requests with an unknown code or viewer token (label `what`: `code`, `viewer`):
+    /// counted here, not in the ledger, so that nobody without a session can fill the ledger.
+    pub citizen_unknown:
+        Family<Vec<(String, String)>, prometheus_client::metrics::counter::Counter>,
 }
 
 /// Counts every request by route template and status class.
@@ -216,6 +220,11 @@ pub async fn metrics(
         "live_viewers",
         "Open live-view connections",
         st.metrics.live_viewers.clone(),
+    );
+    reg.register(
+        "citizen_unknown",
+        "Citizen requests refused for an unknown code or viewer token",
+        st.metrics.citizen_unknown.clone(),
     );
     if let Some(gb) = st.gb.get() {
         let r = gb.status().refused;

@@ -49,9 +49,9 @@ pub fn grant(role: Role, action: Action) -> Grant {
         // E2/E4: auditors read the audit log, nothing else.
         (Auditor, ViewAuditLog) => InScope,
 
-        // H4: view recorded footage only, within a time window.
-        (CitizenViewer, Playback) => InScope,
-
+        // H4: a citizen never gets raw footage with an account (no request, no watermark);
+        // the applicant watches through a citizen view session made by a police officer
+        // (custos-server citizen.rs), watermarked on the server. `citizen_viewer` has nothing.
         _ => No,
     }
 }

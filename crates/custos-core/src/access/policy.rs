@@ -359,6 +359,9 @@ pub enum Reason {
     CitizenMixedRoles,
     /// H4: citizens view; they never copy, download or do anything else.
     CitizenViewOnly { action: Action },
+    /// H4: a citizen account gives no footage; the applicant watches through a citizen view
+    /// session (made by a police officer, watermarked on the server).
+    CitizenSessionOnly,
     /// D5: live view is for on-duty staff; citizens view recordings.
     LiveViewStaffOnly,
     /// D5: the principal is on duty for nothing.
@@ -402,7 +405,8 @@ impl Reason {
             | CitizenWindowNotOpen { .. }
             | CitizenNoWindow
             | CitizenMixedRoles
-            | CitizenViewOnly { .. } => "H4",
+            | CitizenViewOnly { .. }
+            | CitizenSessionOnly => "H4",
             LiveViewStaffOnly
             | NotOnDuty
             | NotOnDutyForCamera { .. }
@@ -453,6 +457,9 @@ impl fmt::Display for Reason {
             CitizenViewOnly { action } => write!(
                 f,
                 "citizen viewers may only view recorded footage, never copy or download ({action})"
+            ),
+            CitizenSessionOnly => f.write_str(
+                "a citizen viewer account gets no footage: citizens watch through a citizen view session made by a police officer (watermarked, never copied or downloaded)",
             ),
             LiveViewStaffOnly => f.write_str(
                 "live view is only for staff on duty; citizen viewers see recorded footage",
@@ -757,9 +764,8 @@ pub(super) fn role_denial(role: Role, action: Action) -> Option<Reason> {
             Some(Reason::AuditorAuditOnly { action: a })
         }
         (Role::CitizenViewer, Action::ViewLive) => Some(Reason::LiveViewStaffOnly),
-        (Role::CitizenViewer, a) if a != Action::Playback => {
-            Some(Reason::CitizenViewOnly { action: a })
-        }
+        (Role::CitizenViewer, Action::Playback) => Some(Reason::CitizenSessionOnly),
+        (Role::CitizenViewer, a) => Some(Reason::CitizenViewOnly { action: a }),
         _ => None,
     }
 }

@@ -172,7 +172,7 @@ const TABLE: &[(Role, Action, Expect, Expect)] = &[
     (Auditor,        CreateFinding,        SOD, SOD),
 
     (CitizenViewer,  ViewLive,             D5,  D5),
-    (CitizenViewer,  Playback,             A,   E1),
+    (CitizenViewer,  Playback,             H4,  H4),
     (CitizenViewer,  Export,               H4,  H4),
     (CitizenViewer,  CopyTransmit,         H4,  H4),
     (CitizenViewer,  ReadBasicInfo,        H4,  H4),
@@ -544,13 +544,15 @@ fn citizen() -> Principal {
         )
 }
 
-/// H4: a citizen viewer may view recorded footage of the related camera, never export, copy or
-/// download it, and never watch live (D5).
+/// H4: a citizen viewer account never gets footage: no raw playback (a citizen watches only
+/// through a watermarked citizen view session), no export, copy or download, no live (D5).
 #[test]
 fn h4_citizen_viewer_export_denied() {
     let p = citizen();
     let r = internal(&cam_in());
-    assert!(decide(&p, Playback, &r, now()).is_allowed());
+    let d = decide(&p, Playback, &r, now());
+    assert_denied(&d, "H4");
+    assert!(matches!(d.reason(), Some(Reason::CitizenSessionOnly)));
     for a in [Export, CopyTransmit] {
         let d = decide(&p, a, &r, now());
         assert_denied(&d, "H4");
@@ -563,7 +565,7 @@ fn h4_citizen_viewer_export_denied() {
     }
     assert_denied(&decide(&p, ViewLive, &r, now()), "D5");
     assert!(permit::<act::Export>(&p, &r, now()).is_err());
-    // Another camera is out of scope.
+    // Nor on another camera.
     assert_denied(
         &decide(
             &p,
@@ -571,7 +573,7 @@ fn h4_citizen_viewer_export_denied() {
             &internal(&Placement::new("org1", "sysA", "area1", "cam2")),
             now(),
         ),
-        "E1",
+        "H4",
     );
 }
 
@@ -591,7 +593,11 @@ fn h4_citizen_viewer_view_denied_after_window() {
         d.reason(),
         Some(Reason::CitizenWindowNotOpen { .. })
     ));
-    assert!(decide(&p, Playback, &r, now() + Duration::minutes(119)).is_allowed());
+    // Inside the window the account still gets no raw footage (citizen view sessions only).
+    assert!(matches!(
+        decide(&p, Playback, &r, now() + Duration::minutes(119)).reason(),
+        Some(Reason::CitizenSessionOnly)
+    ));
 }
 
 /// H4: a citizen account must have an end and hold no other role.
