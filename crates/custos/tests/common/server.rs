@@ -224,7 +224,11 @@ pub async fn released_view_request(
             format!("/api/requests/{id}/documents"),
             serde_json::json!({"kind": "unit_letter", "title": "介绍信", "content_base64": letter}),
         ),
-        (&po, format!("/api/requests/{id}/submit"), serde_json::json!({})),
+        (
+            &po,
+            format!("/api/requests/{id}/submit"),
+            serde_json::json!({}),
+        ),
     ];
     for (who, path, body) in steps {
         let r = who.post(&s.url(&path), body).await;
@@ -239,7 +243,11 @@ pub async fn released_view_request(
         )
         .await;
     let status = r.status();
-    assert!(status.is_success(), "approving: {}", r.text().await.unwrap());
+    assert!(
+        status.is_success(),
+        "approving: {}",
+        r.text().await.unwrap()
+    );
     let op = login(s, releaser, USER_PW).await;
     let r = op
         .post(
@@ -248,6 +256,10 @@ pub async fn released_view_request(
         )
         .await;
     let status = r.status();
-    assert!(status.is_success(), "releasing: {}", r.text().await.unwrap());
+    assert!(
+        status.is_success(),
+        "releasing: {}",
+        r.text().await.unwrap()
+    );
     id
 }
