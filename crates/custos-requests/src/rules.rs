@@ -165,10 +165,33 @@ fn is_officer(r: &Request, name: &str, work_id: Option<&str>) -> bool {
     })
 }
 
-/// H3: a request is submitted with a unit letter or a legal document attached.
-pub fn check_submit(r: &Request, docs: &[Document]) -> Result<()> {
+/// H1, H2: a view, copy or retrieve request is for footage already recorded: every range ends
+/// by `now`. Otherwise a grant over `[now, now + 30 days]` would let an organ barred from live
+/// connections (H2) watch the camera as it records, by polling playback.
+pub fn check_recorded(f: &NewRequest, now: Time90k) -> Result<()> {
+    if f.kind == Kind::Live {
+        return Ok(());
+    }
+    for c in &f.scope {
+        if c.to > now {
+            return Err(invalid(format!(
+                "H2: camera {}: a {} request is for recorded footage, so its range must end by now ({}), not at {}; watching as it records is a live request (police and state security only)",
+                c.camera,
+                f.kind.as_str(),
+                now.to_rfc3339(),
+                c.to.to_rfc3339()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// H3: a request is submitted with a unit letter or a legal document attached; H2: its ranges
+/// are recorded footage at `now` ([`check_recorded`]).
+pub fn check_submit(r: &Request, docs: &[Document], now: Time90k) -> Result<()> {
     next(r.state, Step::Submit)?;
     check_new(&r.fields)?;
+    check_recorded(&r.fields, now)?;
     if !docs.iter().any(|d| d.kind.is_mandate()) {
         return Err(denied(
             "H3: attach the unit letter or the legal document before submitting (custos request attach … --kind unit_letter|legal_document)",
@@ -249,6 +272,7 @@ pub fn check_release(
         )));
     }
     check_officers(&r.fields.officers)?;
+    check_recorded(&r.fields, now)?;
     if !docs.iter().any(|d| d.kind.is_mandate()) {
         return Err(denied(
             "H3: no unit letter or legal document is attached; the unit may refuse",
@@ -260,6 +284,27 @@ pub fn check_release(
         ));
     }
     Ok(())
+}
+
+/// H3: whether `p` is the unit's operator for the camera `res` and so may release its
+/// footage: judged on `p`'s `watch_operator` grants alone, so an officer or approver grant of
+/// the same account, or a watch-operator grant over other cameras, does not count.
+pub fn may_release(
+    p: &custos_core::access::Principal,
+    res: &custos_core::access::Resource,
+    now: Time90k,
+) -> bool {
+    use custos_core::access::{Action, Principal, Role, decide};
+    let operator = Principal {
+        grants: p
+            .grants
+            .iter()
+            .filter(|g| g.role == Role::WatchOperator)
+            .cloned()
+            .collect(),
+        ..p.clone()
+    };
+    decide(&operator, Action::Playback, res, now.to_datetime()).is_allowed()
 }
 
 /// What a footage read needs from a released request.
@@ -275,7 +320,8 @@ pub enum Needed {
 
 /// Whether released request `r` lets account `who` do `need` on `camera` over `[from, to)` at
 /// `now` (for live, `[from, to)` is `[now, now]`). Nobody but the requesting account is
-/// covered (H5).
+/// covered (H5). A view or copy never reaches past the moment of release, whatever the
+/// stored ranges say (H2: only a live request watches what is being recorded).
 pub fn covers(
     r: &Request,
     who: &str,
@@ -285,7 +331,9 @@ pub fn covers(
     to: Time90k,
     now: Time90k,
 ) -> bool {
-    grant_open(r, who, need, camera, now)
+    let recorded = need == Needed::Live || r.release.as_ref().is_some_and(|rel| to <= rel.at);
+    recorded
+        && grant_open(r, who, need, camera, now)
         && r.fields
             .scope
             .iter()
@@ -501,7 +549,7 @@ mod tests {
         // A record that reached release anyway (e.g. written by an older version) is refused.
         let mut r = req(State::Approved, OrganType::CountyGovernment, Kind::Copy);
         r.approval = Some(approval("head", "9", "某县公安局", OrganType::Police));
-        let e = check_release(&r, "operator", &letter(), t(20), t(3600)).unwrap_err();
+        let e = check_release(&r, "operator", &letter(), t(700), t(3600)).unwrap_err();
         assert!(e.msg().starts_with("H5"), "{}", e.msg());
     }
 
@@ -512,18 +560,18 @@ mod tests {
         r.approval = Some(approval("head", "9", "某市公安局某分局", OrganType::Police));
         for by in ["head", "police1", "李娜"] {
             assert!(
-                check_release(&r, by, &letter(), t(20), t(3600)).is_err(),
+                check_release(&r, by, &letter(), t(700), t(3600)).is_err(),
                 "{by}"
             );
         }
-        assert!(check_release(&r, "operator", &[], t(20), t(3600)).is_err());
-        assert!(check_release(&r, "operator", &letter(), t(20), t(10)).is_err());
-        assert!(check_release(&r, "operator", &letter(), t(20), t(3600)).is_ok());
+        assert!(check_release(&r, "operator", &[], t(700), t(3600)).is_err());
+        assert!(check_release(&r, "operator", &letter(), t(700), t(10)).is_err());
+        assert!(check_release(&r, "operator", &letter(), t(700), t(3600)).is_ok());
         let d = req(State::Submitted, OrganType::Police, Kind::Copy);
-        assert!(check_submit(&d, &letter()).is_err());
+        assert!(check_submit(&d, &letter(), t(700)).is_err());
         let d = req(State::Drafted, OrganType::Police, Kind::Copy);
-        assert!(check_submit(&d, &[]).is_err());
-        assert!(check_submit(&d, &letter()).is_ok());
+        assert!(check_submit(&d, &[], t(700)).is_err());
+        assert!(check_submit(&d, &letter(), t(700)).is_ok());
     }
 
     /// H2, H5: a grant covers only its account, cameras, ranges, kind and time.
@@ -532,23 +580,23 @@ mod tests {
         let mut r = req(State::Released, OrganType::Police, Kind::View);
         r.release = Some(Release {
             by: "operator".into(),
-            at: t(20),
+            at: t(700),
             until: t(3600),
             bundles: vec![],
         });
         let ok = |who, need, cam, a, b, now| covers(&r, who, need, cam, t(a), t(b), t(now));
-        assert!(ok("police1", Needed::View, "gate", 0, 600, 30));
-        assert!(ok("police1", Needed::View, "gate", 100, 200, 30));
+        assert!(ok("police1", Needed::View, "gate", 0, 600, 730));
+        assert!(ok("police1", Needed::View, "gate", 100, 200, 730));
         assert!(
-            !ok("police2", Needed::View, "gate", 100, 200, 30),
+            !ok("police2", Needed::View, "gate", 100, 200, 730),
             "another account"
         );
         assert!(
-            !ok("police1", Needed::View, "yard", 100, 200, 30),
+            !ok("police1", Needed::View, "yard", 100, 200, 730),
             "another camera"
         );
         assert!(
-            !ok("police1", Needed::View, "gate", 500, 700, 30),
+            !ok("police1", Needed::View, "gate", 500, 700, 730),
             "outside the range"
         );
         assert!(
@@ -556,11 +604,11 @@ mod tests {
             "after the grant"
         );
         assert!(
-            !ok("police1", Needed::Copy, "gate", 100, 200, 30),
+            !ok("police1", Needed::Copy, "gate", 100, 200, 730),
             "view is not copy"
         );
         assert!(
-            !ok("police1", Needed::Live, "gate", 30, 30, 30),
+            !ok("police1", Needed::Live, "gate", 30, 30, 730),
             "view is not live"
         );
         r.state = State::Closed;
@@ -571,7 +619,97 @@ mod tests {
             "gate",
             t(100),
             t(200),
-            t(30)
+            t(730)
         ));
+    }
+
+    /// H2 (attack): a county government (barred from live connections) drafts a view request
+    /// for [now, now + 30 days] to watch the camera as it records. Submission and release
+    /// refuse it; a released record with such a range (older version) covers nothing after
+    /// the release.
+    #[test]
+    fn h2_future_view_range_is_not_live_access() {
+        for kind in [Kind::View, Kind::Copy, Kind::Retrieve] {
+            let organ = if kind == Kind::View {
+                OrganType::CountyGovernment
+            } else {
+                OrganType::Police
+            };
+            let mut d = req(State::Drafted, organ, kind);
+            d.fields.scope[0].from = t(700);
+            d.fields.scope[0].to = t(700 + 30 * 86_400);
+            assert!(check_new(&d.fields).is_ok(), "a draft may name any range");
+            let e = check_submit(&d, &letter(), t(700)).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{}", e.msg());
+            assert!(
+                e.msg().starts_with("H2") && e.msg().contains("recorded footage"),
+                "{}",
+                e.msg()
+            );
+            let mut a = d.clone();
+            a.state = State::Approved;
+            a.approval = Some(approval("head", "9", "某县公安局", OrganType::Police));
+            let e = check_release(&a, "operator", &letter(), t(800), t(3600)).unwrap_err();
+            assert!(e.msg().contains("recorded footage"), "{}", e.msg());
+            // Ending exactly now is recorded footage.
+            d.fields.scope[0].to = t(700);
+            d.fields.scope[0].from = t(100);
+            assert!(check_submit(&d, &letter(), t(700)).is_ok());
+        }
+        // A released view whose range reaches past the release: nothing after `at` is covered.
+        let mut r = req(State::Released, OrganType::CountyGovernment, Kind::View);
+        r.fields.scope[0].to = t(30 * 86_400);
+        r.release = Some(Release {
+            by: "operator".into(),
+            at: t(700),
+            until: t(30 * 86_400),
+            bundles: vec![],
+        });
+        assert!(covers(
+            &r,
+            "police1",
+            Needed::View,
+            "gate",
+            t(100),
+            t(700),
+            t(800)
+        ));
+        assert!(
+            !covers(&r, "police1", Needed::View, "gate", t(750), t(760), t(800)),
+            "footage recorded after the release is live access"
+        );
+        assert!(!covers(
+            &r,
+            "police1",
+            Needed::Live,
+            "gate",
+            t(800),
+            t(800),
+            t(800)
+        ));
+    }
+
+    /// H3 (attack): a police officer whose account also holds a watch-operator grant over
+    /// another area releases a colleague's request for a camera it may only play back as an
+    /// officer. Refused: only watch-operator grants over the camera count.
+    #[test]
+    fn h3_unrelated_watch_operator_grant_does_not_release() {
+        use custos_core::access::{Classification, Placement, Principal, Resource, Role};
+        let cam = Resource::camera(
+            &Placement::new("local", "main", "default", "gate"),
+            Classification::Public,
+        );
+        let area = |s: &str| -> custos_core::access::Scope { s.parse().expect("scope") };
+        let attacker = Principal::new("police2")
+            .with_grant(Role::PoliceOfficer, area("local/main/default"))
+            .with_grant(Role::WatchOperator, area("local/main/other"));
+        assert!(!may_release(&attacker, &cam, t(700)));
+        let approver = Principal::new("head2")
+            .with_grant(Role::PoliceApprover, area("local"))
+            .with_grant(Role::WatchOperator, area("local/main/other"));
+        assert!(!may_release(&approver, &cam, t(700)));
+        let operator =
+            Principal::new("operator").with_grant(Role::WatchOperator, area("local/main/default"));
+        assert!(may_release(&operator, &cam, t(700)));
     }
 }

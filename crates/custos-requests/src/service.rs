@@ -16,6 +16,11 @@ use sha2::{Digest, Sha256};
 use crate::model::*;
 use crate::rules::{self, Needed};
 
+/// The row's state while a release is under way (bundles being written): the record itself
+/// stays `approved` until the release is in the ledger, but no other step and no second
+/// release can take the row meanwhile.
+const RELEASING: &str = "releasing";
+
 /// The approver's statement (H2): who they are and which agency they head.
 #[derive(Clone, Debug)]
 pub struct Approver {
@@ -262,6 +267,24 @@ impl Requests {
 
     async fn step(
         &self,
+        r: Request,
+        by: &str,
+        step: Step,
+        details: serde_json::Value,
+        now: Time90k,
+        change: impl FnOnce(&mut Request),
+    ) -> Result<Request> {
+        let stored = r.state.as_str();
+        self.step_from(stored, r, by, step, details, now, change)
+            .await
+    }
+
+    /// [`Self::step`] from the stored state `stored` (the row's state column, which differs
+    /// from the record's while a release holds its claim).
+    #[allow(clippy::too_many_arguments)]
+    async fn step_from(
+        &self,
+        stored: &str,
         mut r: Request,
         by: &str,
         step: Step,
@@ -291,7 +314,7 @@ impl Requests {
         r.state = to;
         r.ledger.push(seq);
         self.store
-            .update_request(r.id, from.as_str(), to.as_str(), &Self::encode(&r)?, now)
+            .update_request(r.id, stored, to.as_str(), &Self::encode(&r)?, now)
             .await?;
         Ok(r)
     }
@@ -384,7 +407,7 @@ impl Requests {
                 ),
             ));
         }
-        rules::check_submit(&r, &self.documents(id).await?)?;
+        rules::check_submit(&r, &self.documents(id).await?, now)?;
         self.step(r, by, Step::Submit, json!({}), now, |r| {
             r.submitted_at = Some(now)
         })
@@ -484,13 +507,7 @@ impl Requests {
         let by = o.principal.id.clone();
         rules::check_release(&r, &by, &self.documents(id).await?, now, o.until)?;
         for (cam, res) in self.resources(&r).await? {
-            let allowed = o
-                .principal
-                .grants
-                .iter()
-                .any(|g| g.role == access::Role::WatchOperator)
-                && access::decide(&o.principal, Action::Playback, &res, now_dt(now)).is_allowed();
-            if !allowed {
+            if !rules::may_release(&o.principal, &res, now) {
                 return Err(Error::new(
                     ErrorKind::PermissionDenied,
                     format!(
@@ -499,14 +516,44 @@ impl Requests {
                 ));
             }
         }
+        if r.fields.kind.is_copy() && o.bundle_dir.is_none() {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                "a copy/retrieve request is released as evidence bundles: give the output directory (--bundle DIR)",
+            ));
+        }
+        // Claim the request before anything is written: of two releases at once, only one gets
+        // past this guarded update; the other writes no bundle and no ledger entry.
+        let body = Self::encode(&r)?;
+        self.store
+            .update_request(id, State::Approved.as_str(), RELEASING, &body, now)
+            .await?;
+        match self.release_claimed(r, &by, o, now).await {
+            Ok(r) => Ok(r),
+            Err(e) => {
+                if let Err(e2) = self
+                    .store
+                    .update_request(id, RELEASING, State::Approved.as_str(), &body, now)
+                    .await
+                {
+                    tracing::error!(request = id, error = %e2, "a failed release left the request claimed");
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// The rest of [`Self::release`], once the row is claimed (state `releasing`).
+    async fn release_claimed(
+        &self,
+        r: Request,
+        by: &str,
+        o: &ReleaseOrder,
+        now: Time90k,
+    ) -> Result<Request> {
+        let id = r.id;
         let mut bundles = Vec::new();
-        if r.fields.kind.is_copy() {
-            let Some(dir) = &o.bundle_dir else {
-                return Err(Error::new(
-                    ErrorKind::InvalidArgument,
-                    "a copy/retrieve request is released as evidence bundles: give the output directory (--bundle DIR)",
-                ));
-            };
+        if let (true, Some(dir)) = (r.fields.kind.is_copy(), &o.bundle_dir) {
             if dir.exists() {
                 return Err(Error::new(
                     ErrorKind::AlreadyExists,
@@ -517,13 +564,13 @@ impl Requests {
                 .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
             for (i, c) in r.fields.scope.iter().enumerate() {
                 bundles.push(
-                    self.bundle(&r, &by, c, &dir.join(format!("{}-{}", i + 1, c.camera)))
+                    self.bundle(&r, by, c, &dir.join(format!("{}-{}", i + 1, c.camera)))
                         .await?,
                 );
             }
         }
         let release = Release {
-            by: by.clone(),
+            by: by.to_owned(),
             at: now,
             until: o.until,
             bundles,
@@ -531,7 +578,7 @@ impl Requests {
         let details = json!({ "release": &release, "recipient": r.fields.organ,
             "officers": r.fields.officers, "approver": r.approval.as_ref().map(|a| &a.by) });
         let r = self
-            .step(r, &by, Step::Release, details, now, |r| {
+            .step_from(RELEASING, r, by, Step::Release, details, now, |r| {
                 r.release = Some(release)
             })
             .await?;

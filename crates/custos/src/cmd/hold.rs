@@ -159,16 +159,21 @@ async fn release(a: ReleaseArgs) -> Result<()> {
                 "the held camera is not in the database",
             )
         })?;
-    // The camera's area decides whose scope covers it; a camera never placed sits where the
-    // server places configured cameras by default.
+    // The camera's area decides whose scope covers it. A camera never placed has no area, so
+    // no scope can be checked against it: refuse rather than assume one (fail closed).
     let (org, system, area) = store
         .camera_areas()
         .await?
         .remove(cam.name.as_str())
-        .unwrap_or_else(|| {
-            let (o, s, a) = custos_server::state::DEFAULT_AREA;
-            (o.to_owned(), s.to_owned(), a.to_owned())
-        });
+        .ok_or_else(|| {
+            Error::new(
+                ErrorKind::FailedPrecondition,
+                format!(
+                    "camera {} is not placed in an area, so no one's scope can be checked against it and hold {} cannot be released; place the camera first (`area = \"org/system/area\"` in its [[cameras]] entry of the configuration, or PUT /api/cameras/{}/area), then retry",
+                    cam.name, hold.id, cam.name
+                ),
+            )
+        })?;
     let resource = custos_core::access::Resource::camera(
         &custos_core::access::Placement::new(org, system, area, cam.name.as_str()),
         custos_core::access::Classification::Public,

@@ -1,8 +1,10 @@
 //! `custos request create|attach|submit|approve|reject|release|close|show|list|form` (H1–H5):
-//! the footage request procedure without the console. Every step is taken by an authenticated
-//! account — its API token (`custos users token NAME`) in `CUSTOS_TOKEN` or `--token-file` —
-//! so the rules (two persons, jurisdiction, third-person release) hold here as over HTTP. The
-//! rules live in `custos-requests`.
+//! the footage request procedure without the console. Every step that changes a request is
+//! taken by an account authenticated with its password (and TOTP code when enrolled) —
+//! `--by NAME --password-stdin` — so the rules (two persons, jurisdiction, third-person
+//! release) hold here as over HTTP: an API token, which `custos users token` mints for any
+//! account without its password, does not take a step. Reading (show, list, form) also
+//! accepts a token (`CUSTOS_TOKEN` or `--token-file`). The rules live in `custos-requests`.
 
 use std::path::PathBuf;
 
@@ -19,7 +21,18 @@ use custos_requests::{
 pub struct Who {
     #[arg(long, default_value = "custos-data")]
     pub data: PathBuf,
-    /// A file holding the acting account's API token (default: the CUSTOS_TOKEN variable).
+    /// The acting account; it authenticates with its password, read from standard input
+    /// (--password-stdin).
+    #[arg(long)]
+    pub by: Option<String>,
+    /// Read the password of --by from the first line of standard input.
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// The current TOTP code of --by, if that account has a second factor.
+    #[arg(long)]
+    pub totp: Option<String>,
+    /// show, list and form only: a file holding the reading account's API token (default: the
+    /// CUSTOS_TOKEN variable). Steps that change a request need --by and --password-stdin.
     #[arg(long)]
     pub token_file: Option<PathBuf>,
 }
@@ -187,33 +200,101 @@ struct Ctx {
     now: Time90k,
 }
 
-async fn ctx(w: &Who) -> Result<Ctx> {
-    let token = match &w.token_file {
-        Some(p) => std::fs::read_to_string(p)
-            .with_context(|| format!("reading --token-file {}", p.display()))?,
-        None => std::env::var("CUSTOS_TOKEN").map_err(|_| {
-            Error::new(
+/// What a command does with the request: a step changes it (password only, H2/H3), a read
+/// does not (password or API token).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Use {
+    Step(&'static str),
+    Read,
+}
+
+const HOW: &str = "give --by NAME --password-stdin and the account's password on standard input (and --totp CODE when it has a second factor)";
+
+async fn ctx(w: &Who, u: Use) -> Result<Ctx> {
+    // Which credential, decided before anything is read or written.
+    let env_token = std::env::var("CUSTOS_TOKEN").ok();
+    let password = match (&w.by, u) {
+        (Some(name), _) => Some((name.clone(), read_password(w.password_stdin, name)?)),
+        (None, Use::Step(cmd)) => {
+            let msg = if w.token_file.is_some() || env_token.is_some() {
+                format!(
+                    "`custos request {cmd}` changes a request, so the account authenticates with its password, not an API token (a token can be minted for any account): {HOW}"
+                )
+            } else {
+                format!("`custos request {cmd}` is a step taken by an account: {HOW}")
+            };
+            return Err(Error::new(ErrorKind::Unauthenticated, msg).into());
+        }
+        (None, Use::Read) => None,
+    };
+    let token = match (&password, &w.token_file, env_token) {
+        (Some(_), _, _) => None,
+        (None, Some(p), _) => Some(
+            std::fs::read_to_string(p)
+                .with_context(|| format!("reading --token-file {}", p.display()))?,
+        ),
+        (None, None, Some(t)) => Some(t),
+        (None, None, None) => {
+            return Err(Error::new(
                 ErrorKind::Unauthenticated,
-                "request steps are taken by an account: put its API token (custos users token NAME) in CUSTOS_TOKEN or give --token-file",
+                format!(
+                    "requests are read by an account: {HOW}, or put its API token in CUSTOS_TOKEN or give --token-file"
+                ),
             )
-        })?,
+            .into());
+        }
     };
     let (data, store) = super::open(&w.data).await?;
     let (journal, _) = custos_footage::Journal::open(&data)?;
     let accounts = custos_auth::Accounts::open(&store, journal.clone()).await?;
     let now_dt = chrono::Utc::now();
-    let auth = accounts.authenticate_bearer(token.trim(), now_dt).await?;
+    let user = match password {
+        Some((name, pw)) => accounts
+            .confirm(&name, &pw, w.totp.as_deref(), now_dt)
+            .await
+            .map_err(|e| e.context(format!("--by {name}")))?,
+        None => {
+            let t = token.unwrap_or_default();
+            accounts.authenticate_bearer(t.trim(), now_dt).await?.user
+        }
+    };
     Ok(Ctx {
         requests: Requests::new(store, journal, data),
-        principal: auth.user.principal(now_dt),
+        principal: user.principal(now_dt),
         now: Time90k::from_datetime(now_dt),
     })
+}
+
+/// The password of `name`, the first line of standard input.
+fn read_password(flag: bool, name: &str) -> Result<String> {
+    if !flag {
+        return Err(Error::new(
+            ErrorKind::InvalidArgument,
+            format!(
+                "--by {name}: give --password-stdin and the password of {name} on standard input"
+            ),
+        )
+        .into());
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|e| Error::io("reading the password from standard input", e))?;
+    let pw = line.trim_end_matches(['\r', '\n']).to_owned();
+    if pw.is_empty() {
+        return Err(Error::new(
+            ErrorKind::InvalidArgument,
+            format!("standard input held no password for --by {name}"),
+        )
+        .into());
+    }
+    Ok(pw)
 }
 
 pub async fn run(c: Cmd) -> Result<()> {
     match c {
         Cmd::Create(a) => {
-            let x = ctx(&a.who).await?;
+            let x = ctx(&a.who, Use::Step("create")).await?;
             let new = NewRequest {
                 organ: a.organ,
                 organ_type: a.organ_type,
@@ -237,7 +318,7 @@ pub async fn run(c: Cmd) -> Result<()> {
             println!("next: attach the unit letter or legal document, then submit it");
         }
         Cmd::Attach(a) => {
-            let x = ctx(&a.who).await?;
+            let x = ctx(&a.who, Use::Step("attach")).await?;
             let bytes =
                 std::fs::read(&a.file).with_context(|| format!("reading {}", a.file.display()))?;
             let d = x
@@ -250,12 +331,12 @@ pub async fn run(c: Cmd) -> Result<()> {
             );
         }
         Cmd::Submit(a) => {
-            let x = ctx(&a.who).await?;
+            let x = ctx(&a.who, Use::Step("submit")).await?;
             let r = x.requests.submit(a.id, &x.principal.id, x.now).await?;
             println!("request {} submitted", r.id);
         }
         Cmd::Approve(a) => {
-            let x = ctx(&a.who).await?;
+            let x = ctx(&a.who, Use::Step("approve")).await?;
             let ap = Approver {
                 principal: x.principal.clone(),
                 work_id: a.work_id,
@@ -267,7 +348,7 @@ pub async fn run(c: Cmd) -> Result<()> {
             println!("request {} approved by {}", r.id, x.principal.id);
         }
         Cmd::Reject(a) => {
-            let x = ctx(&a.who).await?;
+            let x = ctx(&a.who, Use::Step("reject")).await?;
             let r = x
                 .requests
                 .reject(a.id, &x.principal, &a.reason, x.now)
@@ -278,7 +359,7 @@ pub async fn run(c: Cmd) -> Result<()> {
             );
         }
         Cmd::Release(a) => {
-            let x = ctx(&a.who).await?;
+            let x = ctx(&a.who, Use::Step("release")).await?;
             let until = Time90k(x.now.0 + (a.valid_for.as_secs_f64() * 90_000.0) as i64);
             let o = ReleaseOrder {
                 principal: x.principal.clone(),
@@ -301,12 +382,12 @@ pub async fn run(c: Cmd) -> Result<()> {
             }
         }
         Cmd::Close(a) => {
-            let x = ctx(&a.who).await?;
+            let x = ctx(&a.who, Use::Step("close")).await?;
             let r = x.requests.close(a.id, &x.principal.id, x.now).await?;
             println!("request {} closed", r.id);
         }
         Cmd::Show(a) => {
-            let x = ctx(&a.who).await?;
+            let x = ctx(&a.who, Use::Read).await?;
             let r = x.requests.get(a.id).await?;
             let docs = x.requests.documents(a.id).await?;
             if a.json {
@@ -321,7 +402,7 @@ pub async fn run(c: Cmd) -> Result<()> {
             }
         }
         Cmd::List(a) => {
-            let x = ctx(&a.who).await?;
+            let x = ctx(&a.who, Use::Read).await?;
             let all = x.requests.list(a.state).await?;
             if a.json {
                 println!("{}", serde_json::to_string_pretty(&all)?);
@@ -361,7 +442,7 @@ pub async fn run(c: Cmd) -> Result<()> {
             }
         }
         Cmd::Form(a) => {
-            let x = ctx(&a.who).await?;
+            let x = ctx(&a.who, Use::Read).await?;
             let r = x.requests.get(a.id).await?;
             let docs = x.requests.documents(a.id).await?;
             match a.out.extension().and_then(|e| e.to_str()) {
