@@ -199,18 +199,19 @@ async function auditorPart(page) {
 }
 
 /** Opens the export form of the current camera page and requests the default range. */
-async function requestExport(page, purpose) {
+async function requestExport(page, purpose, to) {
   await page.click('#export summary');
+  if (to) await page.fill('#export input[type=datetime-local] >> nth=1', to);
   await page.fill('#export input[name=purpose]', purpose);
   await page.click('#export button[type=submit]');
 }
 
-async function exportFromCameraPage(page) {
+async function exportFromCameraPage(page, to) {
   await page.goto(`${BASE}#/camera/${encodeURIComponent(GAP_CAMERA)}`);
   await page.waitForSelector('svg.timeline rect.span', { timeout: 15000 });
   await page.click('#fit-recordings');
   await page.waitForTimeout(400);
-  await requestExport(page, 'case 2026-042: e2e export check');
+  await requestExport(page, 'case 2026-042: e2e export check', to);
 }
 
 /** The request's card on the requests page, once it shows `state`. */
@@ -244,6 +245,15 @@ async function policePart(page) {
   await page.fill('#new-request input[name=basis]', '调取证据通知书 2026-042');
   await page.selectOption('#new-request select[name=kind]', 'copy');
   await page.fill('#new-request input[name=camera]', GAP_CAMERA);
+  // H2: a copy request is for footage already recorded: the last half hour up to 2 s ago (in
+  // the browser's local time, to the second).
+  const [reqFrom, reqTo] = await page.evaluate(() => {
+    const f = (ms) => new Date(ms - new Date().getTimezoneOffset() * 60_000).toISOString().slice(0, 19);
+    const n = Date.now();
+    return [f(n - 1_800_000), f(n - 2_000)];
+  });
+  await page.fill('#new-request input[name=from]', reqFrom);
+  await page.fill('#new-request input[name=to]', reqTo);
   await page.fill('#new-request input[name=officer1]', '张伟');
   await page.fill('#new-request input[name=work1]', '110101');
   await page.fill('#new-request input[name=officer2]', '李娜');
@@ -280,7 +290,8 @@ async function policePart(page) {
   await logout(page);
 
   await login(page, POLICE_USER, POLICE_PASSWORD);
-  await exportFromCameraPage(page);
+  // The export ends where the request's range ends (it starts with the recording, inside it).
+  await exportFromCameraPage(page, reqTo);
   await waitFor(page, '#export .banner.ok a', "H2 police officer's export under the released request is ready", 30000);
   const href = await page.getAttribute('#export .banner.ok a', 'href');
   const res = await page.request.get(new URL(href, BASE).toString());

@@ -84,7 +84,7 @@ fn h2_h3_request_steps_refuse_a_minted_token_and_need_the_password() {
         &[],
     );
     assert!(o.status.success(), "{}", stderr(&o));
-    let token = custos_ok(&["users", "token", "head", "--data", d])
+    let token = custos_ok(&["users", "token", "head", "--label", "wall", "--data", d])
         .trim()
         .to_owned();
     let token_file = dir.path().join("token");

@@ -202,8 +202,8 @@ function NewRequest({ onDone }: { onDone: () => void }) {
         <select name="kind">{KINDS.map(([v, l]) => <option value={v}>{l}</option>)}</select>
       </label>
       <label>{rq('camera')}<input name="camera" required /></label>
-      <label>{rq('from')}<input name="from" type="datetime-local" required defaultValue={local(now - 3600_000)} /></label>
-      <label>{rq('to')}<input name="to" type="datetime-local" required defaultValue={local(now + 3600_000)} /></label>
+      <label>{rq('from')}<input name="from" type="datetime-local" step={1} required defaultValue={local(now - 3600_000)} /></label>
+      <label>{rq('to')}<input name="to" type="datetime-local" step={1} required defaultValue={local(now)} /></label>
       {[1, 2].map((i) => (
         <fieldset>
           <legend>{rq('officer')} {i}</legend>
