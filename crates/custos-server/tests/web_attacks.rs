@@ -54,7 +54,7 @@ async fn world() -> World {
             "a long test passphrase 1",
         );
         if role == Role::CitizenViewer {
-            u.expires = Some(t0() + Duration::days(1));
+            u.expires = Some(Utc::now() + Duration::days(2));
         }
         accounts.add_user_local("test", u).await.unwrap();
         let t = accounts
